@@ -1,0 +1,46 @@
+# One command to run the stack, one to test it, one to measure it (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core poppler-utils
+PYTEST_ARGS ?=
+
+.PHONY: run test bench lint asyncapi install system-deps clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+# WeasyPrint needs Pango/HarfBuzz and a font; installed with apt when missing (root or sudo).
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: system-deps install
+	$(PY) -m scripts.run_local
+
+test: system-deps install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: system-deps install
+	$(PY) -m bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+asyncapi: install
+	@$(PY) -m contracts.asyncapi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,80 @@
+"""Base classes for every message on the bus.
+
+Events are facts (past tense), frozen, carry their own id for idempotency and their subject.
+Adding an optional field keeps the version; renaming, removing or retyping needs a new `vN`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def new_id(prefix: str = "") -> str:
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Anything sent on NATS. `subject` is where it goes; `stream` the JetStream stream that keeps it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    subject: ClassVar[str] = ""
+    stream: ClassVar[str | None] = None
+
+
+class Event(Message):
+    """An internal fact published by one service through its outbox."""
+
+    event_id: str = Field(default_factory=lambda: new_id("evt_"))
+    occurred_at: datetime = Field(default_factory=utcnow)
+    correlation_id: str | None = None
+    tenant_id: str
+
+    def subject_for(self) -> str:
+        return self.subject
+
+
+class Request(Message):
+    """A request answered over NATS request/reply (core NATS, not kept in a stream)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    reply_model: ClassVar[type[BaseModel] | None] = None
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ErrorReply(Reply):
+    """What a request handler answers when it refuses; the gateway maps `code` to an HTTP status."""
+
+    error: dict[str, Any]
+
+
+def registry() -> list[type[Message]]:
+    """Every concrete message class with a subject, for AsyncAPI and schema snapshots."""
+    import contracts.billing.v1
+    import contracts.documents.v1
+    import contracts.notify.v1
+    import contracts.payments.v1
+    import contracts.portal.v1
+    import contracts.usage.v1  # noqa: F401
+
+    found: list[type[Message]] = []
+
+    def walk(cls: type[Message]) -> None:
+        for sub in cls.__subclasses__():
+            if sub.__dict__.get("subject"):
+                found.append(sub)
+            walk(sub)
+
+    walk(Message)
+    return sorted(set(found), key=lambda c: (c.subject, c.__name__))

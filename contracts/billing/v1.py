@@ -1,0 +1,296 @@
+"""Billing: the ledger's facts, the reservation protocol (API.md) and the gateway's queries."""
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from contracts.base import Event, Reply, Request
+from contracts.subjects import BILLING
+from contracts.usage.v1 import UsageRecorded
+
+EntryKind = Literal["topup", "bonus", "usage", "refund", "adjustment"]
+
+
+class Address(BaseModel):
+    line1: str = Field(default="", max_length=200)
+    postal_code: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=100)
+
+
+class AccountProfile(BaseModel):
+    """A tenant's billing profile: printed on documents, used by notifications."""
+
+    tenant_id: str
+    name: str
+    email: str
+    country: str = "DE"
+    vat_id: str | None = None
+    phone: str | None = None
+    address: Address = Field(default_factory=Address)
+    locale: Literal["de", "en"] = "de"
+    low_balance_threshold_cents: int = 1000
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+class AccountUpdated(Event):
+    subject: ClassVar[str] = "billing.account.updated.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    profile: AccountProfile
+
+
+class TransactionRecorded(Event):
+    subject: ClassVar[str] = "billing.transaction.recorded.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    transaction_id: str
+    kind: EntryKind
+    amount_cents: int
+    balance_after_cents: int
+    description: str = ""
+    reference: str | None = None
+
+
+class TopupCredited(Event):
+    """A paid top-up reached the balance (gross plus bonus): documents invoices it."""
+
+    subject: ClassVar[str] = "billing.topup.credited.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    topup_id: str
+    amount_cents: int
+    bonus_cents: int
+    currency: str = "EUR"
+    payment_reference: str
+    paid_at: datetime
+    transaction_id: str
+
+
+class RefundRecorded(Event):
+    """A refund was debited (and its share of bonus reversed): documents issues a credit note."""
+
+    subject: ClassVar[str] = "billing.refund.recorded.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    refund_id: str
+    topup_id: str
+    amount_cents: int
+    bonus_reversed_cents: int
+    currency: str = "EUR"
+    refunded_at: datetime
+    transaction_id: str
+
+
+class AutoTopupRequested(Event):
+    """Billing asks payments for one off-session charge; `trigger_id` is the idempotency key."""
+
+    subject: ClassVar[str] = "billing.autotopup.requested.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    trigger_id: str
+    amount_cents: int
+    currency: str = "EUR"
+    payment_method_id: str | None = None
+
+
+class MonthClosed(Event):
+    """A calendar month (in TIMEZONE) ended for a tenant: documents issues its statement."""
+
+    subject: ClassVar[str] = "billing.month.closed.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    month: str  # YYYY-MM
+
+
+# ---- reservations (fixed by API.md) ------------------------------------------------------
+
+
+class ReserveReply(Reply):
+    ok: bool
+    reservation_id: str | None = None
+    available_cents: int
+    error: dict | None = None
+
+
+class Reserve(Request):
+    subject: ClassVar[str] = "billing.reserve.v1"
+    reply_model: ClassVar = ReserveReply
+    id: str = Field(min_length=1, max_length=200)
+    tenant_id: str = Field(min_length=1, max_length=64)
+    amount_cents: int = Field(ge=0, le=10**11)
+    ttl_s: int = Field(default=300, ge=1, le=24 * 3600)
+
+
+class SettleReply(Reply):
+    ok: bool
+    transaction_id: str | None = None
+    balance_cents: int | None = None
+    available_cents: int | None = None
+    error: dict | None = None
+
+
+class Settle(Request):
+    subject: ClassVar[str] = "billing.settle.v1"
+    reply_model: ClassVar = SettleReply
+    reservation_id: str
+    usage: UsageRecorded
+
+
+class ReleaseReply(Reply):
+    ok: bool
+    available_cents: int | None = None
+    error: dict | None = None
+
+
+class Release(Request):
+    subject: ClassVar[str] = "billing.release.v1"
+    reply_model: ClassVar = ReleaseReply
+    reservation_id: str
+
+
+# ---- gateway queries and commands (rpc.billing.*) ----------------------------------------
+
+
+class BalanceReply(Reply):
+    balance_cents: int
+    available_cents: int
+    currency: str = "EUR"
+    low_balance_threshold_cents: int
+    updated_at: datetime | None = None
+
+
+class GetBalance(Request):
+    subject: ClassVar[str] = "rpc.billing.balance.v1"
+    reply_model: ClassVar = BalanceReply
+    tenant_id: str
+    as_of: datetime | None = None
+
+
+class TransactionView(BaseModel):
+    id: str
+    kind: EntryKind
+    amount_cents: int
+    balance_after_cents: int
+    description: str
+    reference: str | None
+    created_at: datetime
+
+
+class TransactionPage(Reply):
+    items: list[TransactionView]
+    next_cursor: str | None = None
+
+
+class ListTransactions(Request):
+    subject: ClassVar[str] = "rpc.billing.transactions.v1"
+    reply_model: ClassVar = TransactionPage
+    tenant_id: str
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = None
+    kind: EntryKind | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class UsageDay(BaseModel):
+    date: str
+    amount_cents: int
+    quantity: float
+
+
+class DashboardReply(Reply):
+    balance_cents: int
+    available_cents: int
+    usage_by_day: list[UsageDay]
+    topups_30d_cents: int
+    usage_30d_cents: int
+    projected_days_left: int | None
+
+
+class GetDashboard(Request):
+    subject: ClassVar[str] = "rpc.billing.dashboard.v1"
+    reply_model: ClassVar = DashboardReply
+    tenant_id: str
+    days: int = Field(default=30, ge=1, le=366)
+
+
+class AccountReply(Reply):
+    profile: AccountProfile
+
+
+class CreateAccount(Request):
+    """Idempotent by tenant id: creating an existing account answers the existing profile."""
+
+    subject: ClassVar[str] = "rpc.billing.account.create.v1"
+    reply_model: ClassVar = AccountReply
+    profile: AccountProfile
+
+
+class GetAccount(Request):
+    subject: ClassVar[str] = "rpc.billing.account.get.v1"
+    reply_model: ClassVar = AccountReply
+    tenant_id: str
+
+
+class UpdateAccount(Request):
+    subject: ClassVar[str] = "rpc.billing.account.update.v1"
+    reply_model: ClassVar = AccountReply
+    tenant_id: str
+    changes: dict
+
+
+class StatementEntry(BaseModel):
+    transaction_id: str
+    kind: EntryKind
+    amount_cents: int
+    balance_after_cents: int
+    description: str
+    reference: str | None
+    created_at: datetime
+
+
+class StatementReply(Reply):
+    tenant_id: str
+    month: str
+    opening_balance_cents: int
+    closing_balance_cents: int
+    entries: list[StatementEntry]
+
+
+class GetStatement(Request):
+    subject: ClassVar[str] = "rpc.billing.statement.v1"
+    reply_model: ClassVar = StatementReply
+    tenant_id: str
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+
+
+# ---- auto top-up settings (rpc.billing.autotopup.*) ---------------------------------------
+
+AutoTopupState = Literal["idle", "in_flight", "paused", "disabled"]
+
+
+class AutoTopupView(Reply):
+    enabled: bool
+    threshold_cents: int
+    amount_cents: int
+    monthly_limit_cents: int
+    state: AutoTopupState
+    consecutive_failures: int = 0
+    disabled_reason: str | None = None
+    last_triggered_at: datetime | None = None
+    action_url: str | None = None
+
+
+class GetAutoTopup(Request):
+    subject: ClassVar[str] = "rpc.billing.autotopup.get.v1"
+    reply_model: ClassVar = AutoTopupView
+    tenant_id: str
+
+
+class UpdateAutoTopup(Request):
+    """Refused with `conflict` when enabling without a default card, `validation_error` for bad amounts."""
+
+    subject: ClassVar[str] = "rpc.billing.autotopup.update.v1"
+    reply_model: ClassVar = AutoTopupView
+    tenant_id: str
+    enabled: bool
+    threshold_cents: int
+    amount_cents: int
+    monthly_limit_cents: int

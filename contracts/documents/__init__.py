@@ -1,0 +1,1 @@
+"""Version modules: import `contracts.documents.v1`."""

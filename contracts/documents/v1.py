@@ -1,0 +1,69 @@
+"""Documents: issued invoices, credit notes and statements, and the gateway's queries."""
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from contracts.base import Event, Reply, Request
+from contracts.subjects import DOCUMENTS
+
+DocumentKind = Literal["invoice", "credit_note", "statement"]
+
+
+class DocumentIssued(Event):
+    subject: ClassVar[str] = "documents.document.issued.v1"
+    stream: ClassVar[str | None] = DOCUMENTS.name
+    document_id: str
+    kind: DocumentKind
+    number: str
+    total_cents: int
+    topup_id: str | None = None
+    issued_at: datetime
+
+
+class DocumentView(BaseModel):
+    id: str
+    kind: DocumentKind
+    number: str | None
+    issued_at: datetime | None
+    total_cents: int
+    status: Literal["pending", "issued"] = "issued"
+
+
+class DocumentsReply(Reply):
+    items: list[DocumentView] = []
+    item: DocumentView | None = None
+    error: dict | None = None
+
+
+class ListDocuments(Request):
+    subject: ClassVar[str] = "rpc.documents.list.v1"
+    reply_model: ClassVar = DocumentsReply
+    tenant_id: str
+    kind: DocumentKind | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class FileReply(Reply):
+    """The file's bytes (base64) or an error (`not_found`, `conflict` while still rendering)."""
+
+    content_b64: str | None = None
+    media_type: str | None = None
+    filename: str | None = None
+    error: dict | None = None
+
+
+class GetDocumentFile(Request):
+    subject: ClassVar[str] = "rpc.documents.file.v1"
+    reply_model: ClassVar = FileReply
+    tenant_id: str
+    document_id: str
+    format: Literal["pdf", "xml"]
+
+
+class RequestStatement(Request):
+    subject: ClassVar[str] = "rpc.documents.statement.request.v1"
+    reply_model: ClassVar = DocumentsReply
+    tenant_id: str
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")

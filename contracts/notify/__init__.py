@@ -1,0 +1,1 @@
+"""Version modules: import `contracts.notify.v1`."""

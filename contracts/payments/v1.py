@@ -1,0 +1,180 @@
+"""Payments: what happened at Stripe, in our terms, and the gateway's commands to payments."""
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from contracts.base import Event, Reply, Request
+from contracts.subjects import PAYMENTS
+
+TopupSource = Literal["checkout", "auto"]
+TopupStatus = Literal["pending", "succeeded", "failed", "expired", "refunded"]
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+class TopupPaid(Event):
+    """A top-up's money arrived (gross amount). Billing credits it, once per `topup_id`."""
+
+    subject: ClassVar[str] = "payments.topup.paid.v1"
+    stream: ClassVar[str | None] = PAYMENTS.name
+    topup_id: str
+    amount_cents: int
+    currency: str = "EUR"
+    source: TopupSource = "checkout"
+    trigger_id: str | None = None
+    payment_intent_id: str
+    charge_id: str | None = None
+    paid_at: datetime
+
+
+class TopupFailed(Event):
+    """A top-up or an auto top-up charge failed; `reason_code` is Stripe's code (e.g. card_declined)."""
+
+    subject: ClassVar[str] = "payments.topup.failed.v1"
+    stream: ClassVar[str | None] = PAYMENTS.name
+    topup_id: str
+    amount_cents: int
+    source: TopupSource = "checkout"
+    trigger_id: str | None = None
+    reason_code: str
+    reason: str
+    action_url: str | None = None  # set when reason_code == "authentication_required"
+
+
+class TopupExpired(Event):
+    subject: ClassVar[str] = "payments.topup.expired.v1"
+    stream: ClassVar[str | None] = PAYMENTS.name
+    topup_id: str
+
+
+class PaymentRefunded(Event):
+    """One refund of a top-up's payment (partial or full). `refund_id` makes it idempotent."""
+
+    subject: ClassVar[str] = "payments.payment.refunded.v1"
+    stream: ClassVar[str | None] = PAYMENTS.name
+    refund_id: str
+    topup_id: str
+    payment_intent_id: str
+    amount_cents: int
+    topup_amount_cents: int
+    currency: str = "EUR"
+    refunded_at: datetime
+
+
+class PaymentMethodChanged(Event):
+    """A card was attached, detached or became the default. Billing needs to know about defaults."""
+
+    subject: ClassVar[str] = "payments.payment_method.changed.v1"
+    stream: ClassVar[str | None] = PAYMENTS.name
+    change: Literal["attached", "detached", "default_changed"]
+    payment_method_id: str
+    default_payment_method_id: str | None = None
+
+
+# ---- commands from the gateway (rpc.payments.*) -----------------------------------------
+
+
+class TopupView(Reply):
+    id: str
+    status: TopupStatus
+    amount_cents: int
+    bonus_cents: int
+    checkout_url: str | None = None
+    invoice_id: str | None = None
+    failure_reason: str | None = None
+
+
+class CreateTopupReply(Reply):
+    topup: TopupView | None = None
+    created: bool = False
+    error: dict | None = None
+
+
+class CreateTopup(Request):
+    subject: ClassVar[str] = "rpc.payments.topup.create.v1"
+    reply_model: ClassVar = CreateTopupReply
+    tenant_id: str
+    amount_cents: int
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    customer_email: str | None = None
+    customer_name: str | None = None
+
+
+class GetTopup(Request):
+    subject: ClassVar[str] = "rpc.payments.topup.get.v1"
+    reply_model: ClassVar = CreateTopupReply
+    tenant_id: str
+    topup_id: str
+
+
+class PaymentMethodView(BaseModel):
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+
+
+class PaymentMethodsReply(Reply):
+    items: list[PaymentMethodView] = []
+    item: PaymentMethodView | None = None
+    error: dict | None = None
+
+
+class ListPaymentMethods(Request):
+    subject: ClassVar[str] = "rpc.payments.payment_methods.list.v1"
+    reply_model: ClassVar = PaymentMethodsReply
+    tenant_id: str
+
+
+class AttachPaymentMethod(Request):
+    subject: ClassVar[str] = "rpc.payments.payment_methods.attach.v1"
+    reply_model: ClassVar = PaymentMethodsReply
+    tenant_id: str
+    payment_method_id: str
+    make_default: bool = False
+
+
+class SetDefaultPaymentMethod(Request):
+    subject: ClassVar[str] = "rpc.payments.payment_methods.default.v1"
+    reply_model: ClassVar = PaymentMethodsReply
+    tenant_id: str
+    payment_method_id: str
+
+
+class DetachPaymentMethod(Request):
+    subject: ClassVar[str] = "rpc.payments.payment_methods.detach.v1"
+    reply_model: ClassVar = PaymentMethodsReply
+    tenant_id: str
+    payment_method_id: str
+
+
+class SetupIntentReply(Reply):
+    setup_intent_id: str | None = None
+    client_secret: str | None = None
+    error: dict | None = None
+
+
+class CreateSetupIntent(Request):
+    subject: ClassVar[str] = "rpc.payments.setup_intent.create.v1"
+    reply_model: ClassVar = SetupIntentReply
+    tenant_id: str
+
+
+class StripeWebhookReply(Reply):
+    accepted: bool
+    duplicate: bool = False
+    error: dict | None = None
+
+
+class IngestStripeWebhook(Request):
+    """The gateway forwards the raw body and signature; payments verifies and stores it durably."""
+
+    subject: ClassVar[str] = "rpc.payments.stripe_webhook.v1"
+    reply_model: ClassVar = StripeWebhookReply
+    payload: str
+    signature: str

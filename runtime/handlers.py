@@ -1,0 +1,63 @@
+"""Thin wiring between faststream subscribers and use cases, with explicit ack policies.
+
+* `rpc`: core NATS request/reply in a queue group (replicas share the load); validation and
+  refusals become `{"error": {code, message}}` replies, never a silent timeout.
+* `batch_consumer`: a durable JetStream pull consumer taking batches (`runtime.consumers`).
+* `event_consumer`: the same with small batches, for low-volume events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+from faststream.nats import NatsBroker, NatsMessage
+from nats.js.api import DeliverPolicy
+from pydantic import BaseModel, ValidationError
+
+from contracts.base import Message, Request
+from runtime.consumers import PullConsumer
+from runtime.messaging import ServiceError, error_reply
+
+log = structlog.get_logger(__name__)
+
+
+def rpc(broker: NatsBroker, request_cls: type[Request], *, queue: str):
+    def decorate(fn: Callable[[Request], Awaitable[BaseModel | dict]]):
+        @broker.subscriber(request_cls.subject, queue=queue, title=f"{request_cls.subject}:{queue}")
+        async def handle(msg: NatsMessage) -> dict:
+            try:
+                req = request_cls.model_validate_json(msg.body)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                return error_reply("validation_error", f"{where}: {first.get('msg')}".strip(": "))
+            try:
+                result = await fn(req)
+            except ServiceError as exc:
+                return error_reply(exc.code, exc.message)
+            except Exception as exc:
+                log.exception("rpc.failed", subject=request_cls.subject, error=repr(exc))
+                return error_reply("internal_error", "the service failed to answer")
+            return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+
+        return handle
+
+    return decorate
+
+
+def batch_consumer(consumers: list, message_cls: type[Message], *, durable: str, batch_size: int = 500,
+                   subject: str | None = None, deliver_policy: DeliverPolicy = DeliverPolicy.ALL):
+    """Register a durable pull consumer taking batches of up to `batch_size`."""
+
+    def decorate(fn: Callable[[list], Awaitable[None]]):
+        consumers.append(PullConsumer(message_cls, durable, fn, batch_size=batch_size, subject=subject,
+                                      deliver_policy=deliver_policy))
+        return fn
+
+    return decorate
+
+
+def event_consumer(consumers: list, message_cls: type[Message], *, durable: str, **kw):
+    """Low-volume events through the same path (parse errors dead-lettered, failures retried)."""
+    return batch_consumer(consumers, message_cls, durable=durable, batch_size=kw.pop("batch_size", 20), **kw)

@@ -1,0 +1,113 @@
+"""Transactional outbox: events are rows written in the same transaction as the state they describe.
+
+`OutboxRelay` publishes them to JetStream with `Nats-Msg-Id = event_id` (JetStream drops a duplicate
+inside the stream's duplicate window), then deletes them. A crash between publish and delete only
+causes a re-publish that JetStream de-duplicates, and the consumers' inbox catches anything older.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.base import utcnow
+from runtime.db import Database
+from runtime.tables import outbox
+
+log = structlog.get_logger(__name__)
+
+PUBLISHED = Counter("outbox_published_total", "Events published from the outbox", ["service"])
+BACKLOG = Gauge("outbox_backlog", "Events waiting in the outbox", ["service"])
+PUBLISH_ERRORS = Counter("outbox_publish_errors_total", "Failed outbox publish rounds", ["service"])
+
+
+def _subject(event) -> str:
+    return event.subject_for() if hasattr(event, "subject_for") else event.subject
+
+
+def _event_id(event) -> str:
+    return event.event_id
+
+
+async def add(session: AsyncSession, events: Iterable) -> None:
+    """Stage events in the caller's transaction. Nothing is sent unless that transaction commits."""
+    rows = [
+        {
+            "event_id": _event_id(e),
+            "subject": _subject(e),
+            "payload": e.model_dump_json().encode(),
+            "created_at": utcnow(),
+        }
+        for e in events
+    ]
+    if rows:
+        await session.execute(insert(outbox), rows)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows; `wake()` after a commit makes it publish at once."""
+
+    def __init__(self, db: Database, js, *, service: str, batch_size: int = 500, poll_s: float = 1.0):
+        self.db = db
+        self.js = js
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                sent = await self.publish_pending()
+                backoff = 0.1
+            except Exception as exc:
+                PUBLISH_ERRORS.labels(self.service).inc()
+                log.warning("outbox.publish_failed", error=str(exc), retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent >= self.batch_size:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """One round: claim a batch (skipping rows another replica holds), publish, delete."""
+        async with self.db.transaction() as session:
+            query = select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+            query = query.order_by(outbox.c.id).limit(self.batch_size)
+            if self.db.postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                BACKLOG.labels(self.service).set(0)
+                return 0
+            acks = [
+                self.js.publish(r.subject, r.payload, headers={"Nats-Msg-Id": r.event_id}) for r in rows
+            ]
+            await asyncio.gather(*acks)
+            await session.execute(delete(outbox).where(outbox.c.id.in_([r.id for r in rows])))
+        PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def backlog(self) -> int:
+        async with self.db.sessions() as session:
+            count = (await session.execute(select(func.count()).select_from(outbox))).scalar_one()
+        BACKLOG.labels(self.service).set(count)
+        return count

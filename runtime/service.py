@@ -1,0 +1,166 @@
+"""A service process: database, broker, outbox relay, background jobs and an HTTP server, started
+and stopped in the right order. Production (`python -m services.<name>`) and tests use the same class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+
+from runtime import logs
+from runtime.db import Database
+from runtime.messaging import ensure_streams
+from runtime.migrations import upgrade
+from runtime.ops import ops_router
+from runtime.outbox import OutboxRelay
+from runtime.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+BackgroundJob = Callable[[], Awaitable[None]]
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn without its own signal handling: the service decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Service:
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        db: Database,
+        broker: NatsBroker,
+        migrations: str,
+        http_app: FastAPI | None = None,
+        jobs: list[BackgroundJob] | None = None,
+        consumers: list | None = None,
+        on_started: Callable[[Service], Awaitable[None]] | None = None,
+        on_stopping: Callable[[Service], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.broker = broker
+        self.migrations = migrations
+        self.http_app = http_app or FastAPI(title=settings.service_name, docs_url=None, redoc_url=None)
+        self.http_app.include_router(ops_router({"nats": self._nats_ready, "database": db.ping}))
+        self.jobs = jobs or []
+        self.consumers = consumers or []
+        self.on_started = on_started
+        self.on_stopping = on_stopping
+        self.relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._job_tasks: list[asyncio.Task] = []
+        self._server: _Server | None = None
+        self.port: int | None = None
+
+    @property
+    def js(self):
+        return self.broker.connection.jetstream()
+
+    async def _nats_ready(self) -> bool:
+        conn = self.broker.connection
+        return bool(conn and conn.is_connected)
+
+    async def migrate(self) -> None:
+        await upgrade(self.db, self.migrations)
+
+    async def start(self, *, migrate: bool = True, serve_http: bool = True) -> None:
+        if migrate:
+            await self.migrate()
+        await self.broker.connect()
+        await ensure_streams(self.js, replicas=self.settings.nats_stream_replicas)
+        self.relay = OutboxRelay(self.db, self.js, service=self.settings.service_name)
+        self.db.after_commit(self.relay.wake)
+        await self.broker.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        for consumer in self.consumers:
+            self._job_tasks.append(asyncio.create_task(consumer.run(self.js), name=consumer.durable))
+        for job in self.jobs:
+            self._job_tasks.append(asyncio.create_task(job(), name=getattr(job, "__name__", "job")))
+        if self.on_started:
+            await self.on_started(self)
+        if serve_http:
+            await self._start_http()
+        log.info("service.started", service=self.settings.service_name, port=self.port)
+
+    async def _start_http(self) -> None:
+        config = uvicorn.Config(
+            self.http_app,
+            host=self.settings.host,
+            port=self.settings.http_port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+        self._server = _Server(config)
+        self._tasks.append(asyncio.create_task(self._server.serve(), name="http"))
+        while not self._server.started:
+            if self._tasks[-1].done():
+                self._tasks[-1].result()
+            await asyncio.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Drain: stop taking HTTP requests, finish in-flight messages, flush the outbox, close."""
+        if self.on_stopping:
+            await self.on_stopping(self)
+        if self._server:
+            self._server.should_exit = True
+        await asyncio.gather(*(c.drain() for c in self.consumers), return_exceptions=True)
+        for task in self._job_tasks:
+            task.cancel()
+        await asyncio.gather(*self._job_tasks, return_exceptions=True)
+        await self.broker.stop()
+        if self.relay:
+            self.relay.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+        for task in self._tasks:
+            task.cancel()
+        await self.db.dispose()
+        log.info("service.stopped", service=self.settings.service_name)
+
+
+def main(build: Callable[[], Service], *, argv: list[str] | None = None) -> None:
+    """Entry point: `python -m services.<name> [run|migrate]`."""
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else "run"
+    service = build()
+    settings = service.settings
+    logs.configure(service=settings.service_name, level=settings.log_level, json_logs=settings.log_json)
+    if command == "migrate":
+        asyncio.run(_migrate_only(service))
+    elif command == "run":
+        asyncio.run(_run_until_signal(service))
+    else:
+        raise SystemExit(f"unknown command {command!r}: use run or migrate")
+
+
+async def _migrate_only(service: Service) -> None:
+    await service.migrate()
+    await service.db.dispose()
+
+
+async def _run_until_signal(service: Service) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    await stop.wait()
+    await service.stop()

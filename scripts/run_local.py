@@ -1,0 +1,190 @@
+"""`make run`: the whole stack on one machine, no container engine.
+
+Starts NATS with JetStream (unless NATS_URL is set), local stand-ins for Stripe (test mode), SMTP
+(mails saved as .eml under var/mail) and SMS (unless the real ones are configured), migrates and
+starts the five services, creates a demo tenant, and prints the portal URL, the admin token and the
+demo tenant's API key. Ctrl-C stops everything and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support.infra import free_port, nats_server_binary, port_open
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / "var"
+SERVICES = {"billing": 8002, "payments": 8001, "documents": 8003, "notify": 8004, "gateway": 8000}
+children: list[subprocess.Popen] = []
+
+
+def spawn(args: list[str], env: dict, log_name: str, *, capture_ready: str | None = None) -> tuple[subprocess.Popen, str]:
+    log = open(VAR / "logs" / f"{log_name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE if capture_ready else log,
+                            stderr=log, start_new_session=True)
+    children.append(proc)
+    line = ""
+    if capture_ready:
+        for raw in proc.stdout:
+            line = raw.decode().strip()
+            if line.startswith(capture_ready):
+                break
+    return proc, line
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not become ready; see var/logs/")
+
+
+def secret(name: str, make) -> str:
+    path = VAR / "secrets" / name
+    if not path.exists():
+        path.write_text(make())
+    return path.read_text().strip()
+
+
+def base_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("APP_ENV", "development")
+    env.setdefault("VAR_DIR", str(VAR))
+    env.setdefault("DOCUMENTS_STORE", str(VAR / "documents"))
+    env.setdefault("GATEWAY_ADMIN_TOKEN", secret("admin_token", lambda: "adm_" + secrets.token_urlsafe(24)))
+    env.setdefault("STRIPE_WEBHOOK_SECRET", secret("stripe_webhook_secret", lambda: "whsec_" + secrets.token_urlsafe(24)))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def start_nats(env: dict) -> None:
+    if "NATS_URL" in os.environ:
+        return
+    port = 4222 if not port_open("127.0.0.1", 4222) else free_port()
+    store = VAR / "nats"
+    spawn([nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)], env, "nats")
+    deadline = time.monotonic() + 10
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise SystemExit("nats-server did not start; see var/logs/nats.log")
+        time.sleep(0.05)
+    env["NATS_URL"] = f"nats://127.0.0.1:{port}"
+
+
+def start_stand_ins(env: dict) -> None:
+    gateway_port = int(env.get("GATEWAY_PORT", SERVICES["gateway"]))
+    if "STRIPE_API_KEY" not in os.environ:
+        _, ready = spawn([sys.executable, "-m", "tests.support.stripe_emulator", "--port", "0",
+                          "--webhook", f"http://127.0.0.1:{gateway_port}/webhooks/stripe",
+                          "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env, "stripe", capture_ready="STRIPE_EMULATOR_READY")
+        env["STRIPE_API_BASE"] = ready.split()[-1]
+        env["STRIPE_API_KEY"] = "sk_test_local"
+    if "SMTP_HOST" not in os.environ:
+        port = free_port()
+        spawn([sys.executable, "-m", "tests.support.smtp_sink", "--port", str(port), "--maildir", str(VAR / "mail")],
+              env, "smtp")
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_STARTTLS="false")
+    if "TWILIO_ACCOUNT_SID" not in os.environ:
+        port = free_port()
+        spawn([sys.executable, "-m", "tests.support.twilio_stub", "--port", str(port)], env, "sms")
+        env.update(TWILIO_API_BASE=f"http://127.0.0.1:{port}", TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+                   TWILIO_AUTH_TOKEN="test-token", TWILIO_FROM="+15005550006")
+
+
+def start_services(env: dict) -> None:
+    for name, port in SERVICES.items():
+        if not (ROOT / "services" / name / "__main__.py").exists():
+            print(f"  {name}: not built yet, skipped")
+            continue
+        service_env = {**env, "PORT": str(port)}
+        if name == "gateway":
+            service_env["PORT"] = env.get("GATEWAY_PORT", str(port))
+        subprocess.run([sys.executable, "-m", f"services.{name}", "migrate"], env=service_env, cwd=ROOT, check=True)
+        spawn([sys.executable, "-m", f"services.{name}"], service_env, name)
+        wait_http(f"http://127.0.0.1:{service_env['PORT']}/readyz")
+        print(f"  {name}: ready on :{service_env['PORT']}")
+
+
+def demo_tenant(env: dict, base: str) -> dict:
+    path = VAR / "demo_tenant.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    body = {"name": "Demo GmbH", "email": "demo@demo.example", "country": "DE",
+            "address": {"line1": "Musterstraße 1", "postal_code": "10115", "city": "Berlin"}}
+    headers = {"Authorization": f"Bearer {env['GATEWAY_ADMIN_TOKEN']}", "Content-Type": "application/json"}
+    req = urllib.request.Request(f"{base}/admin/v1/tenants", json.dumps(body).encode(), headers)  # noqa: S310
+    with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310
+        tenant = json.loads(response.read())
+    user = {"email": "demo@demo.example", "password": "demo-password"}
+    req = urllib.request.Request(f"{base}/admin/v1/tenants/{tenant['id']}/users", json.dumps(user).encode(), headers)  # noqa: S310
+    try:
+        urllib.request.urlopen(req, timeout=30).close()  # noqa: S310
+    except Exception as exc:
+        print(f"  demo user not created: {exc}")
+    tenant.update(user)
+    path.write_text(json.dumps(tenant))
+    return tenant
+
+
+def stop_all(*_args) -> None:
+    for proc in reversed(children):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in reversed(children):
+        try:
+            proc.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    sys.exit(0)
+
+
+def main() -> None:
+    for sub in ("logs", "secrets", "mail", "documents"):
+        (VAR / sub).mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    started = time.monotonic()
+    env = base_env()
+    try:
+        start_nats(env)
+        start_stand_ins(env)
+        start_services(env)
+        host, port = env.get("GATEWAY_HOST", "127.0.0.1"), env.get("GATEWAY_PORT", "8000")
+        base = f"http://{host}:{port}"
+        tenant = demo_tenant(env, base)
+    except BaseException:
+        stop_all()
+        raise
+    print(f"""
+Stack is up in {time.monotonic() - started:.1f} s (logs in var/logs/, mails in var/mail/).
+  Portal:       {base}/   (login {tenant.get('email')} / {tenant.get('password')})
+  API docs:     {base}/docs
+  NATS:         {env['NATS_URL']}
+  Admin token:  {env['GATEWAY_ADMIN_TOKEN']}
+  Demo tenant:  {tenant['id']}
+  API key:      {tenant['api_key']}
+Ctrl-C stops everything.""", flush=True)
+    while True:
+        for proc in children:
+            if proc.poll() is not None:
+                print(f"a process exited ({proc.args[:3]}), stopping", flush=True)
+                stop_all()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+from typing import ClassVar
+
+from pydantic import Field
+
+from runtime.settings import ServiceSettings, database_field
+
+
+class BillingSettings(ServiceSettings):
+    service_name: ClassVar[str] = "billing"
+    default_port: ClassVar[int] = 8002
+
+    database_url: str | None = database_field("billing")
+    topup_bonus_tiers: str = "10000:5,25000:10,50000:15"
+    low_balance_threshold_cents: int = 1000
+    topup_min_cents: int = 1000
+    topup_max_cents: int = 1_000_000
+    autotopup_monitor_s: float = 300
+    autotopup_retry_s: str = "300,1800"
+    autotopup_cooldown_s: float = 60
+    usage_batch_size: int = Field(default=500, ge=1, le=5000)
+    hold_sweep_s: float = 5.0

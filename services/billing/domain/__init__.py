@@ -1,0 +1,1 @@
+"""Pure billing rules: no I/O, no frameworks. Money is integer cents."""

@@ -1,0 +1,90 @@
+"""The ledger's rules: postings, double entries, balances and the alerts a posting causes.
+
+A customer's balance is what the platform owes them: credits raise it, debits lower it. Every
+posting is two entries that sum to zero — the tenant's account and a platform account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from services.billing.domain.alerts import Alert, crossings
+
+Kind = Literal["topup", "bonus", "usage", "refund", "adjustment"]
+
+CONTRA_ACCOUNT: dict[str, str] = {
+    "topup": "platform:payments",
+    "refund": "platform:payments",
+    "bonus": "platform:bonus",
+    "usage": "platform:revenue",
+    "adjustment": "platform:adjustments",
+}
+
+CREDIT_KINDS = {"topup", "bonus"}
+DEBIT_KINDS = {"usage", "refund"}
+
+
+class LedgerRuleViolation(ValueError):
+    pass
+
+
+def tenant_account(tenant_id: str) -> str:
+    return f"tenant:{tenant_id}"
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One ledger transaction, as it affects the tenant: `amount_cents` > 0 credits, < 0 debits."""
+
+    kind: Kind
+    amount_cents: int
+    source_key: str
+    description: str = ""
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        check_sign_matches_kind(self.kind, self.amount_cents)
+
+
+def check_sign_matches_kind(kind: str, amount_cents: int) -> None:
+    if kind == "topup" and amount_cents <= 0:
+        raise LedgerRuleViolation("a top-up credits a positive amount")
+    if kind == "usage" and amount_cents > 0:
+        raise LedgerRuleViolation("usage never credits")
+    if kind == "refund" and amount_cents >= 0:
+        raise LedgerRuleViolation("a refund debits a positive amount")
+
+
+@dataclass(frozen=True)
+class AccountState:
+    tenant_id: str
+    balance_cents: int
+    held_cents: int = 0
+    threshold_cents: int = 1000
+
+    @property
+    def available_cents(self) -> int:
+        return self.balance_cents - self.held_cents
+
+
+@dataclass(frozen=True)
+class Applied:
+    posting: Posting
+    balance_before: int
+    balance_after: int
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def apply(state: AccountState, posting: Posting) -> tuple[AccountState, Applied]:
+    """Usage is never rejected: the balance may go below zero, and the alerts say so."""
+    after = state.balance_cents + posting.amount_cents
+    alerts = crossings(before=state.balance_cents, after=after, threshold=state.threshold_cents)
+    return replace(state, balance_cents=after), Applied(posting, state.balance_cents, after, alerts)
+
+
+def double_entries(tenant_id: str, posting: Posting) -> list[tuple[str, int]]:
+    return [
+        (tenant_account(tenant_id), posting.amount_cents),
+        (CONTRA_ACCOUNT[posting.kind], -posting.amount_cents),
+    ]

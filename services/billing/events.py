@@ -1,0 +1,40 @@
+"""Customer-visible events billing produces (API.md), built from applied postings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from contracts.portal.v1 import PortalEvent
+from services.billing.domain.ledger import Applied
+
+
+def transaction_created(tenant_id: str, tx_id: str, applied: Applied, created_at: datetime) -> PortalEvent:
+    p = applied.posting
+    return PortalEvent(
+        type="transaction.created",
+        tenant_id=tenant_id,
+        occurred_at=created_at,
+        data={
+            "id": tx_id,
+            "kind": p.kind,
+            "amount_cents": p.amount_cents,
+            "balance_after_cents": applied.balance_after,
+            "description": p.description,
+            "reference": p.reference,
+            "created_at": created_at.isoformat(),
+        },
+    )
+
+
+def balance_updated(tenant_id: str, *, balance: int, available: int, tx_id: str | None, at: datetime) -> PortalEvent:
+    return PortalEvent(
+        type="balance.updated",
+        tenant_id=tenant_id,
+        occurred_at=at,
+        data={"balance_cents": balance, "available_cents": available, "transaction_id": tx_id},
+    )
+
+
+def alert(tenant_id: str, kind: str, *, balance: int, threshold: int, at: datetime) -> PortalEvent:
+    return PortalEvent(type=kind, tenant_id=tenant_id, occurred_at=at,
+                       data={"balance_cents": balance, "threshold_cents": threshold})

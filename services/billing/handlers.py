@@ -1,0 +1,90 @@
+"""Billing's subscribers: parse, call one use case, nothing else."""
+
+from __future__ import annotations
+
+from contracts.billing.v1 import AccountReply as AccountReplyModel
+from contracts.billing.v1 import (
+    CreateAccount,
+    GetAccount,
+    GetBalance,
+    GetDashboard,
+    GetStatement,
+    ListTransactions,
+    Release,
+    Reserve,
+    Settle,
+    UpdateAccount,
+)
+from contracts.payments.v1 import PaymentRefunded, TopupPaid
+from contracts.usage.v1 import UsageRecorded
+from runtime.handlers import batch_consumer, event_consumer, rpc
+from runtime.messaging import ServiceError
+from services.billing import accounts, queries, reservations, use_cases
+from services.billing.domain.bonus import parse_tiers
+
+
+def register(broker, consumers: list, *, db, settings) -> None:
+    tiers = parse_tiers(settings.topup_bonus_tiers)
+    threshold = settings.low_balance_threshold_cents
+    queue = "billing"
+
+    @batch_consumer(consumers, UsageRecorded, durable="billing-usage", batch_size=settings.usage_batch_size)
+    async def on_usage_recorded(records: list[UsageRecorded]) -> None:
+        await use_cases.record_usage(db=db, records=records, default_threshold=threshold)
+
+    @event_consumer(consumers, TopupPaid, durable="billing-topup-paid")
+    async def on_topup_paid(events: list[TopupPaid]) -> None:
+        for paid in events:
+            await use_cases.credit_topup(db=db, paid=paid, tiers=tiers, default_threshold=threshold)
+
+    @event_consumer(consumers, PaymentRefunded, durable="billing-payment-refunded")
+    async def on_payment_refunded(events: list[PaymentRefunded]) -> None:
+        for refund in events:
+            await use_cases.record_refund(db=db, refund=refund, default_threshold=threshold)
+
+    @rpc(broker, Reserve, queue=queue)
+    async def on_reserve(req: Reserve):
+        return await reservations.reserve(db=db, req=req, default_threshold=threshold)
+
+    @rpc(broker, Settle, queue=queue)
+    async def on_settle(req: Settle):
+        return await reservations.settle(db=db, req=req, default_threshold=threshold)
+
+    @rpc(broker, Release, queue=queue)
+    async def on_release(req: Release):
+        return await reservations.release(db=db, req=req, default_threshold=threshold)
+
+    @rpc(broker, GetBalance, queue=queue)
+    async def on_get_balance(req: GetBalance):
+        return await queries.get_balance(db=db, tenant_id=req.tenant_id, default_threshold=threshold)
+
+    @rpc(broker, ListTransactions, queue=queue)
+    async def on_list_transactions(req: ListTransactions):
+        try:
+            return await queries.list_transactions(db=db, tenant_id=req.tenant_id, limit=req.limit,
+                                                   cursor=req.cursor, kind=req.kind, since=req.since,
+                                                   until=req.until)
+        except ValueError as exc:
+            raise ServiceError("validation_error", str(exc)) from exc
+
+    @rpc(broker, GetDashboard, queue=queue)
+    async def on_get_dashboard(req: GetDashboard):
+        return await queries.dashboard(db=db, tenant_id=req.tenant_id, days=req.days, tz=settings.timezone,
+                                       default_threshold=threshold)
+
+    @rpc(broker, GetStatement, queue=queue)
+    async def on_get_statement(req: GetStatement):
+        return await queries.statement(db=db, tenant_id=req.tenant_id, month=req.month, tz=settings.timezone)
+
+    @rpc(broker, CreateAccount, queue=queue)
+    async def on_create_account(req: CreateAccount):
+        return AccountReplyModel(profile=await accounts.create_account(db=db, profile=req.profile))
+
+    @rpc(broker, GetAccount, queue=queue)
+    async def on_get_account(req: GetAccount):
+        return AccountReplyModel(profile=await accounts.get_account(db=db, tenant_id=req.tenant_id))
+
+    @rpc(broker, UpdateAccount, queue=queue)
+    async def on_update_account(req: UpdateAccount):
+        return AccountReplyModel(profile=await accounts.update_account(db=db, tenant_id=req.tenant_id,
+                                                                       changes=req.changes))

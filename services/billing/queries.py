@@ -1,0 +1,154 @@
+"""Read side for the gateway: balance, transactions (cursor pages), dashboard, statement, profile."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from contracts.base import utcnow
+from contracts.billing.v1 import (
+    AccountProfile,
+    Address,
+    BalanceReply,
+    DashboardReply,
+    StatementEntry,
+    StatementReply,
+    TransactionPage,
+    TransactionView,
+    UsageDay,
+)
+from runtime.db import Database
+from services.billing import repository
+from services.billing.domain.runway import projected_days_left
+from services.billing.tables import Account
+
+tx = repository.transactions
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"s:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = raw.split(":", 1)
+        if kind != "s":
+            raise ValueError(cursor)
+        return int(value)
+    except Exception as exc:
+        raise ValueError("invalid cursor") from exc
+
+
+async def get_balance(*, db: Database, tenant_id: str, default_threshold: int) -> BalanceReply:
+    now = utcnow()
+    async with db.sessions() as session:
+        account = await session.get(Account, tenant_id)
+        held = await repository.held_cents(session, [tenant_id], now=now)
+    if account is None:
+        return BalanceReply(balance_cents=0, available_cents=0, low_balance_threshold_cents=default_threshold)
+    return BalanceReply(
+        balance_cents=account.balance_cents,
+        available_cents=account.balance_cents - held.get(tenant_id, 0),
+        low_balance_threshold_cents=account.low_balance_threshold_cents,
+        updated_at=account.updated_at,
+    )
+
+
+async def list_transactions(*, db: Database, tenant_id: str, limit: int, cursor: str | None,
+                            kind: str | None = None, since: datetime | None = None,
+                            until: datetime | None = None) -> TransactionPage:
+    query = sa.select(tx).where(tx.c.tenant_id == tenant_id)
+    if cursor:
+        query = query.where(tx.c.seq < decode_cursor(cursor))
+    if kind:
+        query = query.where(tx.c.kind == kind)
+    if since:
+        query = query.where(tx.c.created_at >= since)
+    if until:
+        query = query.where(tx.c.created_at < until)
+    query = query.order_by(tx.c.seq.desc()).limit(limit + 1)
+    async with db.sessions() as session:
+        rows = (await session.execute(query)).all()
+    items = [TransactionView(id=r.id, kind=r.kind, amount_cents=r.amount_cents,
+                             balance_after_cents=r.balance_after_cents, description=r.description,
+                             reference=r.reference, created_at=r.created_at) for r in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
+    return TransactionPage(items=items, next_cursor=next_cursor)
+
+
+async def dashboard(*, db: Database, tenant_id: str, days: int, tz: str, default_threshold: int) -> DashboardReply:
+    zone = ZoneInfo(tz)
+    now = utcnow()
+    today = now.astimezone(zone).date()
+    first_day = today - timedelta(days=days - 1)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+    async with db.sessions() as session:
+        rows = (await session.execute(
+            sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at)
+            .where(tx.c.tenant_id == tenant_id, tx.c.kind.in_(["usage", "topup"]), tx.c.occurred_at >= start)
+        )).all()
+    balance = await get_balance(db=db, tenant_id=tenant_id, default_threshold=default_threshold)
+    by_day: dict[date, list] = {first_day + timedelta(days=i): [0, 0.0] for i in range(days)}
+    topups = 0
+    for r in rows:
+        if r.kind == "topup":
+            topups += r.amount_cents
+            continue
+        day = _aware(r.occurred_at).astimezone(zone).date()
+        if day in by_day:
+            by_day[day][0] += -r.amount_cents
+            by_day[day][1] += r.quantity or 0
+    usage_days = [UsageDay(date=d.isoformat(), amount_cents=v[0], quantity=v[1]) for d, v in sorted(by_day.items())]
+    return DashboardReply(
+        balance_cents=balance.balance_cents,
+        available_cents=balance.available_cents,
+        usage_by_day=usage_days,
+        topups_30d_cents=topups,
+        usage_30d_cents=sum(d.amount_cents for d in usage_days),
+        projected_days_left=projected_days_left(available_cents=balance.available_cents,
+                                                usage_last_days=[d.amount_cents for d in usage_days]),
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
+    year, mon = (int(x) for x in month.split("-"))
+    zone = ZoneInfo(tz)
+    start = datetime(year, mon, 1, tzinfo=zone)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+async def statement(*, db: Database, tenant_id: str, month: str, tz: str) -> StatementReply:
+    start, end = month_bounds(month, tz)
+    async with db.sessions() as session:
+        opening = (await session.execute(
+            sa.select(tx.c.balance_after_cents).where(tx.c.tenant_id == tenant_id, tx.c.created_at < start)
+            .order_by(tx.c.seq.desc()).limit(1))).scalar() or 0
+        rows = (await session.execute(
+            sa.select(tx).where(tx.c.tenant_id == tenant_id, tx.c.created_at >= start, tx.c.created_at < end)
+            .order_by(tx.c.seq))).all()
+    entries = [StatementEntry(transaction_id=r.id, kind=r.kind, amount_cents=r.amount_cents,
+                              balance_after_cents=r.balance_after_cents, description=r.description,
+                              reference=r.reference, created_at=r.created_at) for r in rows]
+    closing = entries[-1].balance_after_cents if entries else opening
+    return StatementReply(tenant_id=tenant_id, month=month, opening_balance_cents=opening,
+                          closing_balance_cents=closing, entries=entries)
+
+
+def profile_of(account: Account) -> AccountProfile:
+    return AccountProfile(
+        tenant_id=account.tenant_id, name=account.name, email=account.email, country=account.country,
+        vat_id=account.vat_id, phone=account.phone, locale=account.locale,
+        address=Address(line1=account.address_line1, postal_code=account.postal_code, city=account.city),
+        low_balance_threshold_cents=account.low_balance_threshold_cents,
+    )

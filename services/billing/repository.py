@@ -1,0 +1,90 @@
+"""Billing persistence operations. Accounts are locked in tenant order, so batches never deadlock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.billing.domain.ledger import AccountState, Applied, double_entries
+from services.billing.tables import Account, Hold, LedgerEntry, LedgerTransaction
+
+accounts = Account.__table__
+transactions = LedgerTransaction.__table__
+entries = LedgerEntry.__table__
+holds = Hold.__table__
+
+
+def upsert(session: AsyncSession, table):
+    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+async def lock_accounts(
+    session: AsyncSession, tenant_ids: Iterable[str], *, now: datetime, default_threshold: int
+) -> dict[str, AccountState]:
+    """Lock (creating when missing) the accounts of `tenant_ids`; answer their state incl. holds."""
+    ids = sorted(set(tenant_ids))
+    if not ids:
+        return {}
+    new_rows = [
+        {"tenant_id": t, "low_balance_threshold_cents": default_threshold, "updated_at": now, "created_at": now}
+        for t in ids
+    ]
+    await session.execute(upsert(session, accounts).values(new_rows).on_conflict_do_nothing())
+    query = (
+        sa.select(accounts.c.tenant_id, accounts.c.balance_cents, accounts.c.low_balance_threshold_cents)
+        .where(accounts.c.tenant_id.in_(ids))
+        .order_by(accounts.c.tenant_id)
+    )
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    rows = (await session.execute(query)).all()
+    held = await held_cents(session, ids, now=now)
+    return {r.tenant_id: AccountState(r.tenant_id, r.balance_cents, held.get(r.tenant_id, 0),
+                                      r.low_balance_threshold_cents) for r in rows}
+
+
+async def held_cents(session: AsyncSession, tenant_ids: list[str], *, now: datetime) -> dict[str, int]:
+    query = (
+        sa.select(holds.c.tenant_id, sa.func.coalesce(sa.func.sum(holds.c.amount_cents), 0))
+        .where(holds.c.tenant_id.in_(tenant_ids), holds.c.status == "active", holds.c.expires_at > now)
+        .group_by(holds.c.tenant_id)
+    )
+    return {t: int(v) for t, v in (await session.execute(query)).all()}
+
+
+async def insert_postings(session: AsyncSession, rows: list[tuple[str, str, Applied, dict]], *, now: datetime) -> None:
+    """rows: (transaction id, tenant id, applied posting, extra columns such as occurred_at/quantity)."""
+    if not rows:
+        return
+    tx_rows, entry_rows = [], []
+    for tx_id, tenant_id, applied, extra in rows:
+        p = applied.posting
+        tx_rows.append({
+            "id": tx_id, "tenant_id": tenant_id, "kind": p.kind, "amount_cents": p.amount_cents,
+            "balance_after_cents": applied.balance_after, "description": p.description,
+            "reference": p.reference, "source_key": p.source_key, "quantity": extra.get("quantity"),
+            "occurred_at": extra.get("occurred_at") or now, "created_at": now,
+        })
+        entry_rows.extend(
+            {"transaction_id": tx_id, "account": account, "amount_cents": amount}
+            for account, amount in double_entries(tenant_id, p)
+        )
+    await session.execute(sa.insert(transactions), tx_rows)
+    await session.execute(sa.insert(entries), entry_rows)
+
+
+async def save_balances(session: AsyncSession, balances: dict[str, int], *, now: datetime) -> None:
+    if not balances:
+        return
+    stmt = (
+        sa.update(accounts)
+        .where(accounts.c.tenant_id == sa.bindparam("t_id"))
+        .values(balance_cents=sa.bindparam("bal"), updated_at=now)
+    )
+    await session.execute(stmt, [{"t_id": t, "bal": b} for t, b in balances.items()],
+                          execution_options={"synchronize_session": False})

@@ -1,0 +1,91 @@
+"""Holds: a platform reserves before it starts a call, settles the actual usage, or releases.
+
+Available balance = balance − active holds. All three operations are idempotent by their ids.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from contracts.base import new_id, utcnow
+from contracts.billing.v1 import Release, ReleaseReply, Reserve, ReserveReply, Settle, SettleReply
+from runtime.db import Database
+from runtime.inbox import claim_new
+from services.billing import repository
+from services.billing.tables import Hold
+from services.billing.use_cases import USAGE_CONSUMER, Entry, post_entries, usage_posting
+
+holds = repository.holds
+
+
+async def reserve(*, db: Database, req: Reserve, default_threshold: int) -> ReserveReply:
+    now = utcnow()
+    async with db.transaction() as session:
+        states = await repository.lock_accounts(session, [req.tenant_id], now=now, default_threshold=default_threshold)
+        state = states[req.tenant_id]
+        existing = (await session.execute(sa.select(holds).where(holds.c.request_id == req.id))).first()
+        if existing is not None:
+            ok = existing.status in ("active", "settled") and existing.tenant_id == req.tenant_id
+            return ReserveReply(ok=ok, reservation_id=existing.id if ok else None,
+                                available_cents=state.available_cents)
+        if state.available_cents < req.amount_cents:
+            return ReserveReply(ok=False, reservation_id=None, available_cents=state.available_cents)
+        hold = Hold(id=new_id("res_")[:40], request_id=req.id, tenant_id=req.tenant_id, amount_cents=req.amount_cents,
+                    expires_at=now + timedelta(seconds=req.ttl_s), created_at=now)
+        session.add(hold)
+        return ReserveReply(ok=True, reservation_id=hold.id, available_cents=state.available_cents - req.amount_cents)
+
+
+async def settle(*, db: Database, req: Settle, default_threshold: int) -> SettleReply:
+    now = utcnow()
+    async with db.transaction() as session:
+        hold = await session.get(Hold, req.reservation_id, with_for_update=db.postgres)
+        if hold is None or hold.tenant_id != req.usage.tenant_id:
+            return SettleReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
+        if hold.status == "settled":
+            states = await repository.lock_accounts(session, [hold.tenant_id], now=now,
+                                                    default_threshold=default_threshold)
+            s = states[hold.tenant_id]
+            return SettleReply(ok=True, transaction_id=hold.settled_transaction_id, balance_cents=s.balance_cents,
+                               available_cents=s.available_cents)
+        hold.status = "settled"
+        session.add(hold)
+        await session.flush()
+        fresh = await claim_new(session, consumer=USAGE_CONSUMER, message_ids=[req.usage.id])
+        posted = []
+        if fresh:
+            posted = await post_entries(session, [Entry(req.usage.tenant_id, usage_posting(req.usage),
+                                                        req.usage.occurred_at, req.usage.quantity)],
+                                        default_threshold=default_threshold)
+        hold.settled_transaction_id = posted[0].tx_id if posted else None
+        session.add(hold)
+        await session.flush()
+        s = (await repository.lock_accounts(session, [hold.tenant_id], now=now,
+                                            default_threshold=default_threshold))[hold.tenant_id]
+        return SettleReply(ok=True, transaction_id=hold.settled_transaction_id, balance_cents=s.balance_cents,
+                           available_cents=s.available_cents)
+
+
+async def release(*, db: Database, req: Release, default_threshold: int) -> ReleaseReply:
+    now = utcnow()
+    async with db.transaction() as session:
+        hold = await session.get(Hold, req.reservation_id, with_for_update=db.postgres)
+        if hold is None:
+            return ReleaseReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
+        if hold.status == "active":
+            hold.status = "released"
+            session.add(hold)
+            await session.flush()
+        s = (await repository.lock_accounts(session, [hold.tenant_id], now=now,
+                                            default_threshold=default_threshold))[hold.tenant_id]
+        return ReleaseReply(ok=True, available_cents=s.available_cents)
+
+
+async def expire_holds(*, db: Database) -> int:
+    """Mark expired holds (they already stopped counting at `expires_at`); keeps the table honest."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            sa.update(holds).where(holds.c.status == "active", holds.c.expires_at <= utcnow()).values(status="expired"))
+    return result.rowcount or 0

@@ -1,0 +1,76 @@
+"""Billing's persistence (not its domain): accounts, ledger transactions and entries, top-ups, holds."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    name: str = ""
+    email: str = ""
+    country: str = "DE"
+    vat_id: str | None = None
+    phone: str | None = None
+    address_line1: str = ""
+    postal_code: str = ""
+    city: str = ""
+    locale: str = "de"
+    low_balance_threshold_cents: int = 1000
+    balance_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class LedgerTransaction(SQLModel, table=True):
+    __tablename__ = "ledger_transactions"
+    __table_args__ = (sa.Index("ix_ledger_tx_tenant_seq", "tenant_id", "seq"),)
+    seq: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+    id: str = Field(max_length=40, unique=True)
+    tenant_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    balance_after_cents: int = Field(sa_type=sa.BigInteger)
+    description: str = ""
+    reference: str | None = None
+    source_key: str = Field(max_length=250, unique=True)
+    quantity: float | None = None
+    occurred_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entries"
+    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+    transaction_id: str = Field(max_length=40, index=True)
+    account: str = Field(max_length=100, index=True)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+
+
+class TopupCredit(SQLModel, table=True):
+    __tablename__ = "topup_credits"
+    topup_id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(max_length=64, index=True)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    bonus_cents: int = Field(sa_type=sa.BigInteger)
+    refunded_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    bonus_reversed_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    source: str = "checkout"
+    credited_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class Hold(SQLModel, table=True):
+    __tablename__ = "holds"
+    __table_args__ = (sa.Index("ix_holds_tenant_status", "tenant_id", "status"),)
+    id: str = Field(primary_key=True, max_length=64)
+    request_id: str = Field(max_length=200, unique=True)
+    tenant_id: str = Field(max_length=64)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    status: str = Field(default="active", max_length=16)
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    settled_transaction_id: str | None = None

@@ -1,0 +1,166 @@
+"""Billing use cases: load → apply the domain → save state and outgoing events in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.base import new_id, utcnow
+from contracts.billing.v1 import RefundRecorded, TopupCredited
+from contracts.payments.v1 import PaymentRefunded, TopupPaid
+from contracts.portal.v1 import PortalEvent
+from contracts.usage.v1 import UsageRecorded
+from runtime import outbox
+from runtime.db import Database
+from runtime.inbox import claim_new
+from services.billing import events, repository
+from services.billing.domain.bonus import BonusTier, bonus_for, bonus_to_reverse
+from services.billing.domain.ledger import AccountState, Applied, Posting, apply
+from services.billing.tables import TopupCredit
+
+USAGE_CONSUMER = "usage"
+
+
+@dataclass(frozen=True)
+class Entry:
+    tenant_id: str
+    posting: Posting
+    occurred_at: datetime | None = None
+    quantity: float | None = None
+
+
+@dataclass(frozen=True)
+class Posted:
+    tx_id: str
+    tenant_id: str
+    applied: Applied
+
+
+async def post_entries(session: AsyncSession, items: list[Entry], *, default_threshold: int) -> list[Posted]:
+    """Lock the tenants' accounts, apply each posting in order, write entries, balances and events."""
+    if not items:
+        return []
+    now = utcnow()
+    states = await repository.lock_accounts(
+        session, (i.tenant_id for i in items), now=now, default_threshold=default_threshold
+    )
+    posted: list[Posted] = []
+    out: list[PortalEvent] = []
+    last_tx: dict[str, str] = {}
+    rows = []
+    for item in items:
+        state, applied = apply(states[item.tenant_id], item.posting)
+        states[item.tenant_id] = state
+        tx_id = new_id("txn_")[:40]
+        rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
+        posted.append(Posted(tx_id, item.tenant_id, applied))
+        last_tx[item.tenant_id] = tx_id
+        out.append(events.transaction_created(item.tenant_id, tx_id, applied, now))
+        out.extend(
+            events.alert(item.tenant_id, a, balance=applied.balance_after, threshold=state.threshold_cents, at=now)
+            for a in applied.alerts
+        )
+    await repository.insert_postings(session, rows, now=now)
+    changed = {t: states[t] for t in last_tx}
+    await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
+    out.extend(_balance_events(changed, last_tx, now))
+    await outbox.add(session, out)
+    return posted
+
+
+def _balance_events(changed: dict[str, AccountState], last_tx: dict[str, str], now: datetime) -> list[PortalEvent]:
+    """One `balance.updated` per tenant and batch, with the balance after the batch's last posting."""
+    return [
+        events.balance_updated(t, balance=s.balance_cents, available=s.available_cents, tx_id=last_tx[t], at=now)
+        for t, s in changed.items()
+    ]
+
+
+def usage_posting(record: UsageRecorded) -> Posting:
+    return Posting(
+        kind="usage",
+        amount_cents=-record.amount_cents,
+        source_key=f"usage:{record.id}",
+        description=record.description or f"{record.quantity:g} {record.unit}",
+        reference=record.id,
+    )
+
+
+async def record_usage(*, db: Database, records: list[UsageRecorded], default_threshold: int) -> list[Posted]:
+    """Debit each usage id exactly once, however often and concurrently it arrives."""
+    async with db.transaction() as session:
+        fresh = await claim_new(session, consumer=USAGE_CONSUMER, message_ids=(r.id for r in records))
+        seen: set[str] = set()
+        items = []
+        for r in records:
+            if r.id in fresh and r.id not in seen:
+                seen.add(r.id)
+                items.append(Entry(r.tenant_id, usage_posting(r), r.occurred_at, r.quantity))
+        return await post_entries(session, items, default_threshold=default_threshold)
+
+
+async def credit_topup(*, db: Database, paid: TopupPaid, tiers: tuple[BonusTier, ...], default_threshold: int) -> bool:
+    """Credit gross plus bonus, once per top-up id. Answers False for a duplicate."""
+    async with db.transaction() as session:
+        if not await claim_new(session, consumer="topup", message_ids=[paid.topup_id]):
+            return False
+        bonus = bonus_for(paid.amount_cents, tiers)
+        label = "Automatische Aufladung" if paid.source == "auto" else "Aufladung"
+        items = [Entry(paid.tenant_id, Posting("topup", paid.amount_cents, f"topup:{paid.topup_id}",
+                                               label, paid.payment_intent_id))]
+        if bonus:
+            items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}",
+                                                       "Bonus", paid.topup_id)))
+        posted = await post_entries(session, items, default_threshold=default_threshold)
+        session.add(TopupCredit(topup_id=paid.topup_id, tenant_id=paid.tenant_id, amount_cents=paid.amount_cents,
+                                bonus_cents=bonus, source=paid.source, credited_at=utcnow()))
+        await outbox.add(session, [
+            TopupCredited(tenant_id=paid.tenant_id, topup_id=paid.topup_id, amount_cents=paid.amount_cents,
+                          bonus_cents=bonus, payment_reference=paid.payment_intent_id, paid_at=paid.paid_at,
+                          transaction_id=posted[0].tx_id, correlation_id=paid.event_id),
+            PortalEvent(type="topup.succeeded", tenant_id=paid.tenant_id,
+                        data={"topup_id": paid.topup_id, "amount_cents": paid.amount_cents, "bonus_cents": bonus,
+                              "source": paid.source}),
+        ])
+        return True
+
+
+async def record_refund(*, db: Database, refund: PaymentRefunded, default_threshold: int) -> bool:
+    """Debit the refund and reverse floor(B·R/A) of the bonus in total; once per refund id."""
+    async with db.transaction() as session:
+        if not await claim_new(session, consumer="refund", message_ids=[refund.refund_id]):
+            return False
+        credit = await session.get(TopupCredit, refund.topup_id, with_for_update=db.postgres)
+        if credit is None:
+            raise LookupError(f"refund {refund.refund_id} for unknown top-up {refund.topup_id}")
+        amount = min(refund.amount_cents, credit.amount_cents - credit.refunded_cents)
+        reverse = bonus_to_reverse(topup_cents=credit.amount_cents, bonus_cents=credit.bonus_cents,
+                                   refunded_before=credit.refunded_cents, refund_cents=amount,
+                                   reversed_before=credit.bonus_reversed_cents)
+        items = []
+        if amount > 0:
+            items.append(Entry(refund.tenant_id, Posting("refund", -amount, f"refund:{refund.refund_id}",
+                                                         "Erstattung", refund.refund_id)))
+        if reverse > 0:
+            items.append(Entry(refund.tenant_id, Posting("bonus", -reverse, f"bonus-reversal:{refund.refund_id}",
+                                                         "Bonus-Storno", refund.topup_id)))
+        posted = await post_entries(session, items, default_threshold=default_threshold)
+        credit.refunded_cents += amount
+        credit.bonus_reversed_cents += reverse
+        session.add(credit)
+        if posted:
+            await outbox.add(session, [RefundRecorded(
+                tenant_id=refund.tenant_id, refund_id=refund.refund_id, topup_id=refund.topup_id,
+                amount_cents=amount, bonus_reversed_cents=reverse, refunded_at=refund.refunded_at,
+                transaction_id=posted[0].tx_id, correlation_id=refund.event_id)])
+        return True
+
+
+async def balance_as_of(session: AsyncSession, tenant_id: str, at: datetime) -> int:
+    t = repository.transactions
+    query = (sa.select(t.c.balance_after_cents).where(t.c.tenant_id == tenant_id, t.c.created_at <= at)
+             .order_by(t.c.seq.desc()).limit(1))
+    return (await session.execute(query)).scalar() or 0

@@ -1,0 +1,84 @@
+"""Request dependencies: the gateway's state, who is calling, and their rate limit."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.gateway import credentials
+from services.gateway.api.errors import ApiError
+
+SESSION_COOKIE = "pp_session"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    via: str  # "api_key" or "session"
+    rate_key: str
+    csrf_token: str | None = None
+    user_id: str | None = None
+
+
+def state(request: Request):
+    return request.app.state.gateway
+
+
+async def principal_or_none(request: Request) -> Principal | None:
+    gw = state(request)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+        async with gw.db.sessions() as session:
+            tenant_id = await credentials.tenant_for_key(session, key)
+        if tenant_id is None:
+            return None
+        gw.key_usage.touch(key[: credentials.PREFIX_LEN])
+        return Principal(tenant_id, "api_key", rate_key=f"k:{key[: credentials.PREFIX_LEN]}")
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        async with gw.db.sessions() as session:
+            info = await credentials.session_for_token(session, token)
+        if info:
+            return Principal(info.tenant_id, "session", rate_key=f"u:{info.user_id}", csrf_token=info.csrf_token,
+                             user_id=info.user_id)
+    return None
+
+
+async def current_principal(request: Request) -> Principal:
+    principal = await principal_or_none(request)
+    if principal is None:
+        await state(request).limiter.check(f"ip:{client_ip(request)}")
+        raise ApiError(401, "unauthenticated", "missing or invalid credentials",
+                       {"WWW-Authenticate": "Bearer"})
+    await state(request).limiter.check(principal.rate_key)
+    if principal.via == "session" and request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token", "")
+        if not sent or not hmac.compare_digest(sent, principal.csrf_token or ""):
+            raise ApiError(403, "forbidden", "missing or invalid CSRF token")
+    return principal
+
+
+async def current_tenant(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+    return principal.tenant_id
+
+
+async def require_admin(request: Request) -> None:
+    token = state(request).settings.gateway_admin_token
+    auth = request.headers.get("authorization", "")
+    sent = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    if not token or not sent or not hmac.compare_digest(sent, token):
+        raise ApiError(401, "unauthenticated", "admin token required", {"WWW-Authenticate": "Bearer"})
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+CurrentTenant = Annotated[str, Depends(current_tenant)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+Admin = Depends(require_admin)

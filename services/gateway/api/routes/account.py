@@ -1,0 +1,53 @@
+"""The tenant's profile, balance, transactions and dashboard (owned by billing)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from contracts.billing.v1 import GetAccount, GetBalance, GetDashboard, ListTransactions, UpdateAccount
+from services.gateway.api.deps import CurrentTenant
+from services.gateway.api.rpc import ask
+from services.gateway.api.schemas import Account, AccountPatch, Balance, Dashboard, TransactionList
+
+router = APIRouter(prefix="/v1", tags=["account"])
+
+
+def _account(profile) -> Account:
+    return Account(id=profile.tenant_id, **profile.model_dump(exclude={"tenant_id"}))
+
+
+@router.get("/account", response_model=Account)
+async def get_account(tenant_id: CurrentTenant, request: Request) -> Account:
+    return _account((await ask(request, GetAccount(tenant_id=tenant_id))).profile)
+
+
+@router.patch("/account", response_model=Account)
+async def patch_account(body: AccountPatch, tenant_id: CurrentTenant, request: Request) -> Account:
+    changes = body.model_dump(exclude_unset=True)
+    if "address" in changes and changes["address"] is not None:
+        changes["address"] = {k: v for k, v in changes["address"].items() if v is not None}
+    reply = await ask(request, UpdateAccount(tenant_id=tenant_id, changes=changes))
+    return _account(reply.profile)
+
+
+@router.get("/balance", response_model=Balance)
+async def get_balance(tenant_id: CurrentTenant, request: Request) -> Balance:
+    reply = await ask(request, GetBalance(tenant_id=tenant_id))
+    return Balance(**reply.model_dump())
+
+
+@router.get("/transactions", response_model=TransactionList)
+async def list_transactions(
+    tenant_id: CurrentTenant,
+    request: Request,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=200),
+    kind: str | None = Query(None, pattern="^(topup|bonus|usage|refund|adjustment)$"),
+) -> TransactionList:
+    reply = await ask(request, ListTransactions(tenant_id=tenant_id, limit=limit, cursor=cursor, kind=kind))
+    return TransactionList(**reply.model_dump())
+
+
+@router.get("/dashboard", response_model=Dashboard)
+async def get_dashboard(tenant_id: CurrentTenant, request: Request) -> Dashboard:
+    return Dashboard(**(await ask(request, GetDashboard(tenant_id=tenant_id))).model_dump())

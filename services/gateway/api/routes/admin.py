@@ -1,0 +1,90 @@
+"""Admin API: tenants, their API keys and portal users (Bearer $GATEWAY_ADMIN_TOKEN)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+
+from contracts.base import new_id, utcnow
+from contracts.billing.v1 import AccountProfile, Address, CreateAccount
+from services.gateway import credentials
+from services.gateway.api.deps import Admin, state
+from services.gateway.api.errors import ApiError
+from services.gateway.api.rpc import ask
+from services.gateway.api.schemas import (
+    ApiKeyCreated,
+    ApiKeyItem,
+    ApiKeyList,
+    TenantCreated,
+    TenantIn,
+    UserCreated,
+    UserIn,
+)
+from services.gateway.tables import ApiKey, Tenant
+
+router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin])
+
+
+@router.post("/tenants", status_code=201, response_model=TenantCreated)
+async def create_tenant(body: TenantIn, request: Request) -> TenantCreated:
+    gw = state(request)
+    tenant_id = new_id("ten_")[:24]
+    profile = AccountProfile(tenant_id=tenant_id, name=body.name, email=body.email, country=body.country.upper(),
+                             vat_id=body.vat_id, phone=body.phone, locale=body.locale,
+                             address=Address(**body.address.model_dump()),
+                             low_balance_threshold_cents=gw.settings.low_balance_threshold_cents)
+    await ask(request, CreateAccount(profile=profile))
+    async with gw.db.transaction() as session:
+        session.add(Tenant(id=tenant_id, name=body.name, created_at=utcnow()))
+        key, _ = await credentials.issue_api_key(session, tenant_id=tenant_id)
+    return TenantCreated(id=tenant_id, api_key=key)
+
+
+async def _existing_tenant(session, tenant_id: str) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise ApiError(404, "not_found", "tenant not found")
+    return tenant
+
+
+@router.post("/tenants/{tenant_id}/api-keys", status_code=201, response_model=ApiKeyCreated)
+async def create_api_key(tenant_id: str, request: Request) -> ApiKeyCreated:
+    async with state(request).db.transaction() as session:
+        await _existing_tenant(session, tenant_id)
+        key, row = await credentials.issue_api_key(session, tenant_id=tenant_id)
+    return ApiKeyCreated(api_key=key, prefix=row.prefix)
+
+
+@router.get("/tenants/{tenant_id}/api-keys", response_model=ApiKeyList)
+async def list_api_keys(tenant_id: str, request: Request) -> ApiKeyList:
+    gw = state(request)
+    await gw.key_usage.flush()
+    async with gw.db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+        rows = (await session.execute(
+            sa.select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.created_at))).scalars().all()
+    return ApiKeyList(items=[ApiKeyItem(prefix=r.prefix, created_at=r.created_at, last_used_at=r.last_used_at)
+                             for r in rows])
+
+
+@router.delete("/api-keys/{prefix}", status_code=204)
+async def revoke_api_key(prefix: str, request: Request) -> Response:
+    async with state(request).db.transaction() as session:
+        row = await session.get(ApiKey, prefix)
+        if row is None or row.revoked_at is not None:
+            raise ApiError(404, "not_found", "API key not found")
+        row.revoked_at = utcnow()
+        session.add(row)
+    return Response(status_code=204)
+
+
+@router.post("/tenants/{tenant_id}/users", status_code=201, response_model=UserCreated)
+async def create_user(tenant_id: str, body: UserIn, request: Request) -> UserCreated:
+    async with state(request).db.transaction() as session:
+        await _existing_tenant(session, tenant_id)
+        if await credentials.find_user(session, body.email) is not None:
+            raise ApiError(409, "conflict", "a portal user with this email exists")
+        user = credentials.new_user(tenant_id=tenant_id, email=body.email, password=body.password)
+        session.add(user)
+    return UserCreated(id=user.id, email=user.email)

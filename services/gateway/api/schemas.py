@@ -1,0 +1,250 @@
+"""Request and response bodies of the HTTP API (API.md), for validation and the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Deliberately lenient: reserved test domains (.test, .example) are valid addresses for our users.
+EmailStr = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(Strict):
+    line1: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=100)
+
+
+class AddressPatch(Strict):
+    line1: str | None = Field(default=None, min_length=1, max_length=200)
+    postal_code: str | None = Field(default=None, min_length=1, max_length=20)
+    city: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class TenantIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    country: str = Field(pattern=r"^[A-Za-z]{2}$")
+    vat_id: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 ()-]{4,20}$")
+    address: AddressIn
+    locale: Literal["de", "en"] = "de"
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Muster GmbH", "email": "billing@muster.example", "country": "DE", "vat_id": "DE123456789",
+        "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}}]})
+
+
+class TenantCreated(BaseModel):
+    id: str
+    api_key: str
+
+
+class ApiKeyCreated(BaseModel):
+    api_key: str
+    prefix: str
+
+
+class ApiKeyItem(BaseModel):
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyItem]
+
+
+class UserIn(Strict):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=200)
+
+
+class UserCreated(BaseModel):
+    id: str
+    email: str
+
+
+class AccountPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 ()-]{4,20}$")
+    address: AddressPatch | None = None
+    vat_id: str | None = Field(default=None, max_length=20)
+    locale: Literal["de", "en"] | None = None
+    low_balance_threshold_cents: int | None = Field(default=None, ge=0, le=100_000_000)
+
+
+class Account(BaseModel):
+    id: str
+    name: str
+    email: str
+    country: str
+    vat_id: str | None
+    phone: str | None
+    address: dict
+    locale: str
+    low_balance_threshold_cents: int
+
+
+class Balance(BaseModel):
+    balance_cents: int
+    available_cents: int
+    currency: str = "EUR"
+    low_balance_threshold_cents: int
+    updated_at: datetime | None
+
+
+class Transaction(BaseModel):
+    id: str
+    kind: Literal["topup", "bonus", "usage", "refund", "adjustment"]
+    amount_cents: int
+    balance_after_cents: int
+    description: str
+    reference: str | None
+    created_at: datetime
+
+
+class TransactionList(BaseModel):
+    items: list[Transaction]
+    next_cursor: str | None
+
+
+class UsageDay(BaseModel):
+    date: str
+    amount_cents: int
+    quantity: float
+
+
+class Dashboard(BaseModel):
+    balance_cents: int
+    available_cents: int
+    usage_by_day: list[UsageDay]
+    topups_30d_cents: int
+    usage_30d_cents: int
+    projected_days_left: int | None
+
+
+class TopupIn(Strict):
+    amount_cents: int = Field(ge=1, le=10**9, json_schema_extra={"examples": [10000]})
+
+
+class Topup(BaseModel):
+    id: str
+    status: Literal["pending", "succeeded", "failed", "expired", "refunded"]
+    amount_cents: int
+    bonus_cents: int
+    checkout_url: str | None = None
+    invoice_id: str | None = None
+    failure_reason: str | None = None
+
+
+class PaymentMethod(BaseModel):
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+
+
+class PaymentMethodList(BaseModel):
+    items: list[PaymentMethod]
+
+
+class PaymentMethodIn(Strict):
+    payment_method_id: str = Field(min_length=3, max_length=255)
+    make_default: bool = False
+
+
+class SetupIntent(BaseModel):
+    setup_intent_id: str
+    client_secret: str
+
+
+class AutoTopupIn(Strict):
+    enabled: bool
+    threshold_cents: int = Field(ge=0, le=100_000_000)
+    amount_cents: int = Field(ge=1, le=10**9)
+    monthly_limit_cents: int = Field(ge=0, le=10**10)
+
+
+class AutoTopup(BaseModel):
+    enabled: bool
+    threshold_cents: int
+    amount_cents: int
+    monthly_limit_cents: int
+    state: Literal["idle", "in_flight", "paused", "disabled"]
+    consecutive_failures: int
+    disabled_reason: str | None = None
+    last_triggered_at: datetime | None = None
+    action_url: str | None = None
+
+
+class Document(BaseModel):
+    id: str
+    kind: Literal["invoice", "credit_note", "statement"]
+    number: str | None
+    issued_at: datetime | None
+    total_cents: int
+
+
+class DocumentList(BaseModel):
+    items: list[Document]
+
+
+class StatementIn(Strict):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", json_schema_extra={"examples": ["2026-10"]})
+
+
+class Accepted(BaseModel):
+    id: str
+
+
+class WebhookEndpointIn(Strict):
+    url: str = Field(min_length=8, max_length=2000)
+    events: list[str] = Field(min_length=1, max_length=50)
+
+
+class WebhookEndpoint(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    status: Literal["enabled", "disabled"] = "enabled"
+    disabled_reason: str | None = None
+    secret: str | None = None
+
+
+class WebhookEndpointList(BaseModel):
+    items: list[WebhookEndpoint]
+
+
+class Delivery(BaseModel):
+    id: str
+    webhook_id: str
+    event_type: str
+    attempt: int
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: int
+    attempted_at: datetime
+
+
+class DeliveryList(BaseModel):
+    items: list[Delivery]
+
+
+class PushKeys(Strict):
+    p256dh: str = Field(min_length=1, max_length=200)
+    auth: str = Field(min_length=1, max_length=100)
+
+
+class PushSubscriptionIn(Strict):
+    endpoint: str = Field(min_length=8, max_length=2000)
+    keys: PushKeys

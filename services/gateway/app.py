@@ -1,0 +1,77 @@
+"""Composition root of the gateway: settings → database, NATS, SSE hub, rate limiter, HTTP routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from runtime.db import Database
+from runtime.messaging import make_broker
+from runtime.service import Service
+from services.gateway.api import errors
+from services.gateway.api.routes import account, admin, billing_settings, documents, notifications, payments, stream
+from services.gateway.config import GatewaySettings
+from services.gateway.key_usage import KeyUsage
+from services.gateway.middleware import BodyLimit, Metrics
+from services.gateway.ratelimit import RateLimiter
+from services.gateway.sse import Hub
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+@dataclass
+class GatewayState:
+    settings: GatewaySettings
+    db: Database
+    hub: Hub
+    limiter: RateLimiter
+    key_usage: KeyUsage
+    service: Service | None = None
+
+    @property
+    def nc(self):
+        return self.service.broker.connection
+
+
+def create_http_app(state: GatewayState) -> FastAPI:
+    app = FastAPI(
+        title="Prepaid Balance Portal API",
+        version="1.0.0",
+        description="Balance, top-ups, payment methods, auto top-up, documents, notifications and live events.",
+    )
+    app.state.gateway = state
+    errors.install(app)
+    for module in (admin, account, payments, billing_settings, documents, notifications, stream):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
+    app.add_middleware(Metrics)
+    return app
+
+
+def build(settings: GatewaySettings | None = None) -> Service:
+    settings = settings or GatewaySettings()
+    db = Database(settings.resolved_database_url(), settings.schema)
+    state = GatewayState(
+        settings=settings,
+        db=db,
+        hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit),
+        limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute),
+        key_usage=KeyUsage(db),
+    )
+
+    async def started(service: Service) -> None:
+        await state.hub.start(service.js)
+        await state.limiter.start(service.js)
+
+    async def stopping(_service: Service) -> None:
+        await state.hub.stop()
+
+    service = Service(
+        settings=settings, db=db, broker=make_broker(settings.nats_servers, name="gateway"),
+        migrations=MIGRATIONS, http_app=create_http_app(state), jobs=[state.key_usage.run],
+        on_started=started, on_stopping=stopping,
+    )
+    state.service = service
+    return service

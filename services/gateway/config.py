@@ -1,0 +1,35 @@
+from typing import ClassVar
+
+from pydantic import Field
+
+from runtime.settings import ServiceSettings, database_field
+
+
+class GatewaySettings(ServiceSettings):
+    service_name: ClassVar[str] = "gateway"
+    default_port: ClassVar[int] = 8000
+    secret_fields: ClassVar[tuple[str, ...]] = ("gateway_admin_token",)
+
+    database_url: str | None = database_field("gateway")
+    gateway_host: str | None = None
+    gateway_port: int | None = None
+    gateway_admin_token: str = ""
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    sse_heartbeat_s: float = Field(default=15, gt=0)
+    sse_queue_size: int = Field(default=1000, ge=10)
+    sse_replay_limit: int = Field(default=10_000, ge=1)
+    request_timeout_s: float = Field(default=5.0, gt=0)
+    max_body_bytes: int = 1_048_576
+    session_ttl_s: int = 7 * 24 * 3600
+    cookie_secure: bool = False
+    low_balance_threshold_cents: int = 1000
+
+    @property
+    def http_port(self) -> int:
+        if self.gateway_port is not None:
+            return self.gateway_port
+        return super().http_port
+
+    def model_post_init(self, _context) -> None:
+        if self.gateway_host:
+            self.host = self.gateway_host

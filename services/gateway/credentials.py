@@ -1,0 +1,104 @@
+"""API keys, passwords, portal sessions and CSRF tokens.
+
+API keys are 256-bit random secrets, so a fast keyed hash (SHA-256) is enough to store them; passwords
+are low-entropy and get argon2. Keys are shown once; only the 12-character prefix stays visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.base import new_id, utcnow
+from services.gateway.tables import ApiKey, PortalSession, PortalUser
+
+KEY_PREFIX = "ppk_"
+PREFIX_LEN = 12
+_hasher = PasswordHasher()
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_api_key() -> tuple[str, str]:
+    key = KEY_PREFIX + secrets.token_urlsafe(32).replace("-", "x").replace("_", "y")
+    return key, key[:PREFIX_LEN]
+
+
+async def issue_api_key(session: AsyncSession, *, tenant_id: str) -> tuple[str, ApiKey]:
+    while True:
+        key, prefix = new_api_key()
+        if await session.get(ApiKey, prefix) is None:
+            break
+    row = ApiKey(prefix=prefix, tenant_id=tenant_id, key_hash=digest(key), created_at=utcnow())
+    session.add(row)
+    return key, row
+
+
+async def tenant_for_key(session: AsyncSession, key: str) -> str | None:
+    if not key.startswith(KEY_PREFIX) or len(key) < PREFIX_LEN + 8:
+        return None
+    row = await session.get(ApiKey, key[:PREFIX_LEN])
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest(key)):
+        return None
+    return row.tenant_id
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    tenant_id: str
+    user_id: str
+    csrf_token: str
+
+
+async def open_session(session: AsyncSession, *, user: PortalUser, ttl_s: int) -> tuple[str, SessionInfo]:
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24)
+    now = utcnow()
+    session.add(PortalSession(token_hash=digest(token), user_id=user.id, tenant_id=user.tenant_id, csrf_token=csrf,
+                              expires_at=now + timedelta(seconds=ttl_s), created_at=now))
+    return token, SessionInfo(user.tenant_id, user.id, csrf)
+
+
+async def session_for_token(session: AsyncSession, token: str, *, now: datetime | None = None) -> SessionInfo | None:
+    row = await session.get(PortalSession, digest(token))
+    if row is None:
+        return None
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
+    if expires <= (now or utcnow()):
+        return None
+    return SessionInfo(row.tenant_id, row.user_id, row.csrf_token)
+
+
+async def close_session(session: AsyncSession, token: str) -> None:
+    await session.execute(sa.delete(PortalSession).where(PortalSession.token_hash == digest(token)))
+
+
+async def find_user(session: AsyncSession, email: str) -> PortalUser | None:
+    result = await session.execute(sa.select(PortalUser).where(PortalUser.email == email.strip().lower()))
+    return result.scalar_one_or_none()
+
+
+def new_user(*, tenant_id: str, email: str, password: str) -> PortalUser:
+    return PortalUser(id=new_id("usr_")[:40], tenant_id=tenant_id, email=email.strip().lower(),
+                      password_hash=hash_password(password), created_at=utcnow())

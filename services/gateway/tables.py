@@ -1,0 +1,44 @@
+"""The gateway owns tenants' credentials: API keys, portal users and their sessions."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+TS = sa.DateTime(timezone=True)
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    created_at: datetime = Field(sa_type=TS)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    prefix: str = Field(primary_key=True, max_length=12)
+    tenant_id: str = Field(max_length=64, index=True)
+    key_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=TS)
+    last_used_at: datetime | None = Field(default=None, sa_type=TS)
+    revoked_at: datetime | None = Field(default=None, sa_type=TS)
+
+
+class PortalUser(SQLModel, table=True):
+    __tablename__ = "portal_users"
+    id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(max_length=64, index=True)
+    email: str = Field(max_length=320, unique=True)
+    password_hash: str
+    created_at: datetime = Field(sa_type=TS)
+
+
+class PortalSession(SQLModel, table=True):
+    __tablename__ = "portal_sessions"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=64)
+    tenant_id: str = Field(max_length=64)
+    csrf_token: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TS)

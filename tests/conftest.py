@@ -1,0 +1,68 @@
+"""Shared fixtures: real NATS (a private server per test) and real PostgreSQL (a schema per test)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from tests.support.infra import NatsProcess, in_ci, postgres_url
+
+
+@pytest.fixture
+def nats_server():
+    """A fresh JetStream server per test (streams and durables never leak between tests).
+    With NATS_URL set, that server is used instead and restart tests skip."""
+    if os.environ.get("NATS_URL"):
+        yield None
+        return
+    server = NatsProcess().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def nats_url(nats_server) -> str:
+    return nats_server.url if nats_server else os.environ["NATS_URL"]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    url = postgres_url()
+    if url is None:
+        message = "no PostgreSQL: set DATABASE_URL, run one on 127.0.0.1:5432, install its binaries or Docker"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def created_schemas(database_url):
+    schemas: list[str] = []
+    yield schemas
+    if not schemas:
+        return
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def new_schema(created_schemas):
+    """Call to get a fresh schema name (one per service instance group); dropped at session end."""
+
+    def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        created_schemas.append(name)
+        return name
+
+    return make
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    return f"ten_{uuid.uuid4().hex[:16]}"
