@@ -124,7 +124,10 @@ class Service:
         for task in self._job_tasks:
             task.cancel()
         await asyncio.gather(*self._job_tasks, return_exceptions=True)
-        await self.broker.stop()
+        try:  # draining needs NATS; when it is gone, do not wait for it forever
+            await asyncio.wait_for(self.broker.stop(), 5)
+        except (TimeoutError, Exception) as exc:
+            log.warning("broker.stop_incomplete", error=repr(exc))
         if self.relay:
             self.relay.stop()
         for task in self._tasks:

@@ -140,15 +140,19 @@ def demo_tenant(env: dict, base: str) -> dict:
 
 
 def stop_all(*_args) -> None:
-    for proc in reversed(children):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in reversed(children):
-        try:
-            proc.wait(max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    """Services first (they drain through NATS), then the stand-ins, NATS last."""
+    services = [p for p in children if p.args[-1].startswith("services.")]
+    infrastructure = [p for p in children if p not in services]
+    for group in (services, list(reversed(infrastructure))):
+        for proc in group:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in group:
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
     sys.exit(0)
 
 
