@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def new_id(prefix: str = "") -> str:
@@ -49,7 +49,18 @@ class Request(Message):
     reply_model: ClassVar[type[BaseModel] | None] = None
 
 
-class Reply(BaseModel):
+class View(BaseModel):
+    """A read model inside replies. Naive datetimes (SQLite drops the zone) are read as UTC."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Reply(View):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 

@@ -3,22 +3,22 @@
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from contracts.base import Event, Reply, Request
+from contracts.base import Event, Reply, Request, View
 from contracts.subjects import BILLING
 from contracts.usage.v1 import UsageRecorded
 
 EntryKind = Literal["topup", "bonus", "usage", "refund", "adjustment"]
 
 
-class Address(BaseModel):
+class Address(View):
     line1: str = Field(default="", max_length=200)
     postal_code: str = Field(default="", max_length=20)
     city: str = Field(default="", max_length=100)
 
 
-class AccountProfile(BaseModel):
+class AccountProfile(View):
     """A tenant's billing profile: printed on documents, used by notifications."""
 
     tenant_id: str
@@ -163,7 +163,7 @@ class GetBalance(Request):
     as_of: datetime | None = None
 
 
-class TransactionView(BaseModel):
+class TransactionView(View):
     id: str
     kind: EntryKind
     amount_cents: int
@@ -189,7 +189,7 @@ class ListTransactions(Request):
     until: datetime | None = None
 
 
-class UsageDay(BaseModel):
+class UsageDay(View):
     date: str
     amount_cents: int
     quantity: float
@@ -236,7 +236,7 @@ class UpdateAccount(Request):
     changes: dict
 
 
-class StatementEntry(BaseModel):
+class StatementEntry(View):
     transaction_id: str
     kind: EntryKind
     amount_cents: int

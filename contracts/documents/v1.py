@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from contracts.base import Event, Reply, Request
+from contracts.base import Event, Reply, Request, View
 from contracts.subjects import DOCUMENTS
 
 DocumentKind = Literal["invoice", "credit_note", "statement"]
@@ -22,7 +22,7 @@ class DocumentIssued(Event):
     issued_at: datetime
 
 
-class DocumentView(BaseModel):
+class DocumentView(View):
     id: str
     kind: DocumentKind
     number: str | None

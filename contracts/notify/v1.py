@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from contracts.base import Reply, Request
+from contracts.base import Reply, Request, View
 
 Channel = Literal["email", "sms", "push"]
 
@@ -28,7 +28,7 @@ class UpdatePreferences(Request):
     preferences: dict[str, list[str]]
 
 
-class PushSubscriptionKeys(BaseModel):
+class PushSubscriptionKeys(View):
     p256dh: str = Field(min_length=1, max_length=200)
     auth: str = Field(min_length=1, max_length=100)
 
@@ -46,7 +46,7 @@ class AddPushSubscription(Request):
     keys: PushSubscriptionKeys
 
 
-class WebhookEndpointView(BaseModel):
+class WebhookEndpointView(View):
     id: str
     url: str
     events: list[str]
@@ -83,7 +83,7 @@ class DeleteWebhookEndpoint(Request):
     endpoint_id: str
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(View):
     id: str
     webhook_id: str
     event_type: str

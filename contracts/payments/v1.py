@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from contracts.base import Event, Reply, Request
+from contracts.base import Event, Reply, Request, View
 from contracts.subjects import PAYMENTS
 
 TopupSource = Literal["checkout", "auto"]
@@ -110,7 +110,7 @@ class GetTopup(Request):
     topup_id: str
 
 
-class PaymentMethodView(BaseModel):
+class PaymentMethodView(View):
     id: str
     brand: str
     last4: str
