@@ -12,6 +12,7 @@ from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
 from services.billing import handlers, reservations
+from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
 
 log = structlog.get_logger(__name__)
@@ -24,6 +25,7 @@ def build(settings: BillingSettings | None = None) -> Service:
     broker = make_broker(settings.nats_servers, name="billing")
     consumers: list = []
     handlers.register(broker, consumers, db=db, settings=settings)
+    autotopup_wiring.configure(db, settings)
 
     async def expire_holds_job() -> None:
         while True:
@@ -31,5 +33,6 @@ def build(settings: BillingSettings | None = None) -> Service:
             with contextlib.suppress(Exception):
                 await reservations.expire_holds(db=db)
 
-    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=[expire_holds_job],
+    jobs = [expire_holds_job, autotopup_wiring.job(db, settings)]
+    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=jobs,
                    consumers=consumers)

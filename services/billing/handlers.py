@@ -20,6 +20,7 @@ from contracts.usage.v1 import UsageRecorded
 from runtime.handlers import batch_consumer, event_consumer, rpc
 from runtime.messaging import ServiceError
 from services.billing import accounts, queries, reservations, use_cases
+from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.domain.bonus import parse_tiers
 
 
@@ -88,3 +89,5 @@ def register(broker, consumers: list, *, db, settings) -> None:
     async def on_update_account(req: UpdateAccount):
         return AccountReplyModel(profile=await accounts.update_account(db=db, tenant_id=req.tenant_id,
                                                                        changes=req.changes))
+
+    autotopup_wiring.register(broker, consumers, db=db, settings=settings)

@@ -17,6 +17,7 @@ from runtime import outbox
 from runtime.db import Database
 from runtime.inbox import claim_new
 from services.billing import events, repository
+from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.domain.bonus import BonusTier, bonus_for, bonus_to_reverse
 from services.billing.domain.ledger import AccountState, Applied, Posting, apply
 from services.billing.tables import TopupCredit
@@ -66,6 +67,7 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, default_thr
     await repository.insert_postings(session, rows, now=now)
     changed = {t: states[t] for t in last_tx}
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
+    await autotopup_trigger.after_postings(session, changed)  # auto top-up: under the same account locks
     out.extend(_balance_events(changed, last_tx, now))
     await outbox.add(session, out)
     return posted

@@ -1,0 +1,112 @@
+"""Load and save auto top-up rules and charges; turn domain notices into customer-visible events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts.portal.v1 import PortalEvent
+from services.billing.autotopup.tables import AutoTopupCharge, AutoTopupSetting
+from services.billing.domain.autotopup import Notice, Rule, parse_retry
+
+settings_table = AutoTopupSetting.__table__
+charges_table = AutoTopupCharge.__table__
+RULE_FIELDS = tuple(f.name for f in fields(Rule))
+COUNTED = ("requested", "paused", "succeeded")  # automatic charges that count towards the monthly limit
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The operator's knobs (API.md configuration), carried on the billing database's sessions."""
+
+    cooldown_s: float = 60.0
+    retry_s: tuple[float, ...] = (300.0, 1800.0)
+    timezone: str = "Europe/Berlin"
+    min_cents: int = 1000
+    max_cents: int = 1_000_000
+    default_threshold_cents: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings) -> Policy:
+        return cls(cooldown_s=settings.autotopup_cooldown_s, retry_s=parse_retry(settings.autotopup_retry_s),
+                   timezone=settings.timezone, min_cents=settings.topup_min_cents,
+                   max_cents=settings.topup_max_cents, default_threshold_cents=settings.low_balance_threshold_cents)
+
+    def month(self, at: datetime) -> str:
+        return at.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m")
+
+
+def policy_of(session: AsyncSession) -> Policy:
+    return session.info.get("autotopup_policy") or Policy()
+
+
+def new_setting(tenant_id: str, policy: Policy, now: datetime) -> AutoTopupSetting:
+    """Defaults for a tenant who never saved settings: off, 50 € when below the warning threshold."""
+    amount = max(policy.min_cents, min(5000, policy.max_cents))
+    return AutoTopupSetting(tenant_id=tenant_id, enabled=False, threshold_cents=policy.default_threshold_cents,
+                            amount_cents=amount, monthly_limit_cents=amount * 10, state="disabled", updated_at=now)
+
+
+def rule_of(row: AutoTopupSetting) -> Rule:
+    return Rule(**{name: _aware(getattr(row, name)) for name in RULE_FIELDS})
+
+
+def _aware(value):
+    """SQLite hands back naive timestamps (stored in UTC); PostgreSQL aware ones."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def apply_rule(row: AutoTopupSetting, rule: Rule, now: datetime) -> None:
+    for name in RULE_FIELDS:
+        setattr(row, name, getattr(rule, name))
+    row.updated_at = now
+
+
+async def locked_setting(session: AsyncSession, tenant_id: str) -> AutoTopupSetting | None:
+    return await session.get(AutoTopupSetting, tenant_id, with_for_update=_postgres(session), populate_existing=True)
+
+
+async def locked_charge(session: AsyncSession, trigger_id: str) -> AutoTopupCharge | None:
+    return await session.get(AutoTopupCharge, trigger_id, with_for_update=_postgres(session), populate_existing=True)
+
+
+async def spent_this_month(session: AsyncSession, tenant_id: str, month: str) -> int:
+    c = charges_table.c
+    query = sa.select(sa.func.coalesce(sa.func.sum(c.amount_cents), 0)).where(
+        c.tenant_id == tenant_id, c.month == month, c.status.in_(COUNTED))
+    return int((await session.execute(query)).scalar() or 0)
+
+
+def portal_events(tenant_id: str, notices: list[Notice], *, key: str, at: datetime) -> list[PortalEvent]:
+    """Ids derive from `key` (the trigger id, or tenant+month): a replayed outcome is de-duplicated."""
+    return [PortalEvent(id="evt_" + uuid5(NAMESPACE_URL, f"autotopup.{n.kind}:{tenant_id}:{key}").hex,
+                        type=f"autotopup.{n.kind}", tenant_id=tenant_id, occurred_at=at, data=n.data)
+            for n in notices]
+
+
+async def ensure_setting(session: AsyncSession, tenant_id: str, policy: Policy) -> AutoTopupSetting:
+    """The tenant's settings row, locked; created with the defaults (off) when missing."""
+    row = await locked_setting(session, tenant_id)
+    if row is not None:
+        return row
+    defaults = new_setting(tenant_id, policy, datetime.now(UTC)).model_dump()
+    await session.execute(insert(session, settings_table).values(**defaults).on_conflict_do_nothing())
+    row = await locked_setting(session, tenant_id)
+    assert row is not None
+    return row
+
+
+def insert(session: AsyncSession, table):
+    return (postgresql if _postgres(session) else sqlite).insert(table)
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
