@@ -22,9 +22,12 @@ from runtime.messaging import ServiceError, error_reply
 log = structlog.get_logger(__name__)
 
 
-def rpc(broker: NatsBroker, request_cls: type[Request], *, queue: str):
+def rpc(broker: NatsBroker, request_cls: type[Request], *, queue: str, max_workers: int = 16):
+    """Requests are answered concurrently (up to `max_workers` per subject and process)."""
+
     def decorate(fn: Callable[[Request], Awaitable[BaseModel | dict]]):
-        @broker.subscriber(request_cls.subject, queue=queue, title=f"{request_cls.subject}:{queue}")
+        @broker.subscriber(request_cls.subject, queue=queue, title=f"{request_cls.subject}:{queue}",
+                           max_workers=max_workers)
         async def handle(msg: NatsMessage) -> dict:
             try:
                 req = request_cls.model_validate_json(msg.body)

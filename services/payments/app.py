@@ -1,0 +1,42 @@
+"""Composition root of the payments service: settings → database, Stripe, broker, handlers, workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime.db import Database
+from runtime.messaging import make_broker
+from runtime.service import Service
+from services.payments import handlers, use_cases, webhooks
+from services.payments.config import PaymentsSettings
+from services.payments.domain.bonus import parse_tiers
+from services.payments.domain.topups import Limits
+from services.payments.stripe_client import StripeAdapter
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def build(settings: PaymentsSettings | None = None, *, adapter: StripeAdapter | None = None) -> Service:
+    settings = settings or PaymentsSettings()
+    db = Database(settings.resolved_database_url(), settings.schema)
+    broker = make_broker(settings.nats_servers, name="payments")
+    adapter = adapter or StripeAdapter.from_settings(settings)
+    workers = webhooks.WebhookWorkers(db, adapter, workers=settings.webhook_workers, poll_s=settings.webhook_poll_s,
+                                      max_attempts=settings.webhook_max_attempts)
+    checkout = use_cases.CheckoutConfig(
+        limits=Limits(settings.topup_min_cents, settings.topup_max_cents),
+        tiers=parse_tiers(settings.topup_bonus_tiers),
+        portal_url=settings.portal_topup_url,
+    )
+    consumers: list = []
+    handlers.register(broker, consumers, db=db, settings=settings, adapter=adapter, workers=workers,
+                      checkout=checkout)
+
+    async def process_stripe_events() -> None:
+        try:
+            await workers.run()
+        finally:
+            await adapter.aclose()
+
+    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=[process_stripe_events],
+                   consumers=consumers)

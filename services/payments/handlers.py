@@ -1,0 +1,105 @@
+"""Payments' subscribers: parse, call one use case, translate refusals into API error codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from contracts.billing.v1 import AutoTopupRequested
+from contracts.payments.v1 import (
+    AttachPaymentMethod,
+    CreateSetupIntent,
+    CreateTopup,
+    DetachPaymentMethod,
+    GetTopup,
+    IngestStripeWebhook,
+    ListPaymentMethods,
+    PaymentMethodsReply,
+    SetDefaultPaymentMethod,
+)
+from runtime.handlers import event_consumer, rpc
+from runtime.messaging import ServiceError
+from services.payments import autotopup, cards, use_cases, webhooks
+from services.payments.domain.topups import TopupRuleViolation
+from services.payments.stripe_errors import CardDeclined, StripeAdapterError, StripeUnavailable
+
+NOT_FOUND = (use_cases.TopupNotFound, cards.CardNotFound)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    try:
+        yield
+    except TopupRuleViolation as exc:
+        raise ServiceError(exc.code, str(exc)) from exc
+    except NOT_FOUND as exc:
+        raise ServiceError("not_found", str(exc)) from exc
+    except webhooks.InvalidWebhook as exc:
+        raise ServiceError("validation_error", f"invalid Stripe webhook: {exc}") from exc
+    except CardDeclined as exc:
+        raise ServiceError("validation_error", f"the card was declined: {exc.message}") from exc
+    except StripeUnavailable as exc:
+        raise ServiceError("unavailable", "the payment provider is not reachable, try again") from exc
+    except StripeAdapterError as exc:
+        raise ServiceError("internal_error", f"the payment provider refused: {exc.message}") from exc
+
+
+def register(broker, consumers: list, *, db, settings, adapter, workers: webhooks.WebhookWorkers,
+             checkout: use_cases.CheckoutConfig) -> None:
+    queue = "payments"
+
+    @rpc(broker, CreateTopup, queue=queue)
+    async def on_create_topup(req: CreateTopup):
+        with refusals():
+            return await use_cases.create_topup(
+                db=db, adapter=adapter, config=checkout, tenant_id=req.tenant_id, amount_cents=req.amount_cents,
+                idempotency_key=req.idempotency_key, customer_email=req.customer_email,
+                customer_name=req.customer_name)
+
+    @rpc(broker, GetTopup, queue=queue)
+    async def on_get_topup(req: GetTopup):
+        with refusals():
+            return await use_cases.get_topup(db=db, tenant_id=req.tenant_id, topup_id=req.topup_id)
+
+    @rpc(broker, IngestStripeWebhook, queue=queue)
+    async def on_stripe_webhook(req: IngestStripeWebhook):
+        with refusals():
+            reply = await webhooks.ingest_webhook(db=db, payload=req.payload, signature=req.signature,
+                                                  secret=settings.stripe_webhook_secret,
+                                                  tolerance_s=settings.stripe_webhook_tolerance_s)
+        workers.wake()
+        return reply
+
+    @rpc(broker, ListPaymentMethods, queue=queue)
+    async def on_list_payment_methods(req: ListPaymentMethods):
+        return PaymentMethodsReply(items=await cards.list_cards(db=db, tenant_id=req.tenant_id))
+
+    @rpc(broker, AttachPaymentMethod, queue=queue)
+    async def on_attach_payment_method(req: AttachPaymentMethod):
+        with refusals():
+            return PaymentMethodsReply(item=await cards.attach_card(
+                db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id,
+                make_default=req.make_default))
+
+    @rpc(broker, SetDefaultPaymentMethod, queue=queue)
+    async def on_set_default_payment_method(req: SetDefaultPaymentMethod):
+        with refusals():
+            return PaymentMethodsReply(item=await cards.set_default_card(
+                db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id))
+
+    @rpc(broker, DetachPaymentMethod, queue=queue)
+    async def on_detach_payment_method(req: DetachPaymentMethod):
+        with refusals():
+            return PaymentMethodsReply(item=await cards.detach_card(
+                db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id))
+
+    @rpc(broker, CreateSetupIntent, queue=queue)
+    async def on_create_setup_intent(req: CreateSetupIntent):
+        with refusals():
+            return await cards.create_setup_intent(db=db, adapter=adapter, tenant_id=req.tenant_id)
+
+    @event_consumer(consumers, AutoTopupRequested, durable="payments-autotopup-requested")
+    async def on_autotopup_requested(requests: list[AutoTopupRequested]) -> None:
+        for request in requests:
+            await autotopup.charge_saved_card(db=db, adapter=adapter, request=request, tiers=checkout.tiers,
+                                              portal_url=checkout.portal_url)

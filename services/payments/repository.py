@@ -1,0 +1,95 @@
+"""Payments persistence operations: insert-first idempotency, row locks, lookups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.payments.tables import PaymentMethod, Refund, StripeCustomer, StripeEvent, Topup
+
+topups = Topup.__table__
+customers = StripeCustomer.__table__
+cards = PaymentMethod.__table__
+refunds = Refund.__table__
+stripe_events = StripeEvent.__table__
+
+
+def insert(session: AsyncSession, table):
+    """An INSERT that supports ON CONFLICT on both PostgreSQL and SQLite."""
+    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _locking(session: AsyncSession, query):
+    return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
+
+
+async def insert_new(session: AsyncSession, table, row: dict) -> bool:
+    """Insert unless a unique key already exists; True when this call inserted the row."""
+    pk = next(iter(table.primary_key.columns))
+    stmt = insert(session, table).values(row).on_conflict_do_nothing().returning(pk)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def customer_id_of(session: AsyncSession, tenant_id: str, *, lock: bool = False) -> str | None:
+    query = sa.select(customers.c.customer_id).where(customers.c.tenant_id == tenant_id)
+    return (await session.execute(_locking(session, query) if lock else query)).scalar()
+
+
+async def tenant_of_customer(session: AsyncSession, customer_id: str | None) -> str | None:
+    if not customer_id:
+        return None
+    query = sa.select(customers.c.tenant_id).where(customers.c.customer_id == customer_id)
+    return (await session.execute(query)).scalar()
+
+
+async def topup_where(session: AsyncSession, *conditions, lock: bool = False) -> Topup | None:
+    query = sa.select(Topup).where(*conditions).limit(1)
+    return (await session.execute(_locking(session, query) if lock else query)).scalar_one_or_none()
+
+
+async def locked_topup(session: AsyncSession, *, topup_id: str | None = None,
+                       payment_intent_id: str | None = None, session_id: str | None = None) -> Topup | None:
+    """The top-up an event is about, locked: by our id in metadata, else by the Stripe ids we stored."""
+    for column, value in ((topups.c.id, topup_id), (topups.c.payment_intent_id, payment_intent_id),
+                          (topups.c.checkout_session_id, session_id)):
+        if value:
+            found = await topup_where(session, column == value, lock=True)
+            if found is not None:
+                return found
+    return None
+
+
+async def cards_of(session: AsyncSession, tenant_id: str) -> list[PaymentMethod]:
+    query = (sa.select(PaymentMethod).where(PaymentMethod.tenant_id == tenant_id)
+             .order_by(PaymentMethod.attached_at.desc(), PaymentMethod.id))
+    return list((await session.execute(query)).scalars())
+
+
+async def default_card_id(session: AsyncSession, tenant_id: str) -> str | None:
+    query = sa.select(cards.c.id).where(cards.c.tenant_id == tenant_id, cards.c.is_default.is_(True))
+    return (await session.execute(query)).scalar()
+
+
+async def mark_default(session: AsyncSession, tenant_id: str, card_id: str | None) -> None:
+    stmt = (sa.update(cards).where(cards.c.tenant_id == tenant_id)
+            .values(is_default=sa.case((cards.c.id == card_id, True), else_=False)))
+    await session.execute(stmt)
+
+
+async def refunded_total(session: AsyncSession, topup_id: str) -> int:
+    query = sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_cents), 0)).where(refunds.c.topup_id == topup_id)
+    return int((await session.execute(query)).scalar_one())
+
+
+async def claim_due_event(session: AsyncSession, *, now: datetime) -> StripeEvent | None:
+    """The oldest stored event due for processing, locked; other workers skip it (SKIP LOCKED)."""
+    query = (sa.select(StripeEvent).where(StripeEvent.next_attempt_at.is_not(None),
+                                          StripeEvent.next_attempt_at <= now)
+             .order_by(StripeEvent.next_attempt_at, StripeEvent.received_at).limit(1))
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.execute(query)).scalar_one_or_none()

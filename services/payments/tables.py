@@ -1,0 +1,74 @@
+"""Payments' persistence (not its domain): Stripe customers, top-ups, saved cards, refunds, Stripe events."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+TS = sa.DateTime(timezone=True)
+
+
+class StripeCustomer(SQLModel, table=True):
+    __tablename__ = "stripe_customers"
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(max_length=255, unique=True)
+    created_at: datetime = Field(sa_type=TS)
+
+
+class Topup(SQLModel, table=True):
+    """One payment attempt for money: a Checkout top-up or an auto top-up charge (`trigger_id`)."""
+
+    __tablename__ = "topups"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_topups_tenant_key"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64, index=True)
+    source: str = Field(default="checkout", max_length=16)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    trigger_id: str | None = Field(default=None, max_length=255, unique=True)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    bonus_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    status: str = Field(default="pending", max_length=16)
+    checkout_session_id: str | None = Field(default=None, max_length=255, index=True)
+    checkout_url: str | None = Field(default=None, sa_type=sa.Text)
+    payment_method_id: str | None = Field(default=None, max_length=255)
+    payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
+    charge_id: str | None = Field(default=None, max_length=255)
+    failure_code: str | None = Field(default=None, max_length=100)
+    failure_reason: str | None = Field(default=None, sa_type=sa.Text)
+    refunded_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    created_at: datetime = Field(sa_type=TS)
+    updated_at: datetime = Field(sa_type=TS)
+
+
+class PaymentMethod(SQLModel, table=True):
+    __tablename__ = "payment_methods"
+    id: str = Field(primary_key=True, max_length=255)
+    tenant_id: str = Field(max_length=64, index=True)
+    brand: str = Field(default="unknown", max_length=32)
+    last4: str = Field(default="", max_length=4)
+    exp_month: int = 0
+    exp_year: int = 0
+    is_default: bool = False
+    attached_at: datetime = Field(sa_type=TS)
+
+
+class Refund(SQLModel, table=True):
+    __tablename__ = "refunds"
+    id: str = Field(primary_key=True, max_length=255)
+    topup_id: str = Field(max_length=40, index=True)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    refunded_at: datetime = Field(sa_type=TS)
+
+
+class StripeEvent(SQLModel, table=True):
+    """A verified webhook, stored before it is acknowledged; processed exactly once afterwards."""
+
+    __tablename__ = "stripe_events"
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100)
+    payload: str = Field(sa_type=sa.Text)
+    received_at: datetime = Field(sa_type=TS)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=TS, index=True)
+    processed_at: datetime | None = Field(default=None, sa_type=TS)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)

@@ -1,0 +1,108 @@
+"""Stripe webhooks: verify and store durably (then answer), process afterwards exactly once.
+
+Ingest inserts the verified event under its Stripe id (a duplicate changes nothing) and commits
+before the reply, so an acknowledged event survives a crash. Workers claim due events with
+SKIP LOCKED (replicas never process one event twice at once) and apply each in the transaction
+that marks it processed; a failure is retried with backoff and parked after `max_attempts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from contracts.base import utcnow
+from contracts.payments.v1 import StripeWebhookReply
+from runtime.db import Database
+from services.payments import reconcile, repository
+from services.payments.stripe_client import StripeAdapter, verify_webhook
+from services.payments.stripe_errors import WebhookVerificationFailed
+from services.payments.tables import StripeEvent
+
+log = structlog.get_logger(__name__)
+
+
+class InvalidWebhook(ValueError):
+    """Bad signature, stale timestamp or not an event: the gateway answers 400."""
+
+
+async def ingest_webhook(*, db: Database, payload: str, signature: str, secret: str,
+                         tolerance_s: int) -> StripeWebhookReply:
+    try:
+        event = verify_webhook(payload.encode(), signature, secret, tolerance_s)
+    except WebhookVerificationFailed as exc:
+        raise InvalidWebhook(exc.message) from exc
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        raise InvalidWebhook("the event has no id")
+    now = utcnow()
+    row = {"id": event["id"], "type": event["type"], "payload": payload, "received_at": now, "next_attempt_at": now}
+    async with db.transaction() as session:
+        stored = await repository.insert_new(session, StripeEvent.__table__, row)
+    return StripeWebhookReply(accepted=True, duplicate=not stored)
+
+
+@dataclass
+class WebhookWorkers:
+    db: Database
+    adapter: StripeAdapter
+    workers: int = 4
+    poll_s: float = 1.0
+    max_attempts: int = 8
+
+    def __post_init__(self) -> None:
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._loop() for _ in range(self.workers)))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                while await self.process_next():
+                    pass
+            except Exception as exc:  # the database is away: try again at the next poll
+                log.warning("stripe_events.worker_failed", error=repr(exc))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+
+    async def process_next(self) -> bool:
+        """Process one due event; False when none is due."""
+        event_id = None
+        try:
+            async with self.db.transaction() as session:
+                stored = await repository.claim_due_event(session, now=utcnow())
+                if stored is None:
+                    return False
+                event_id = stored.id
+                await reconcile.apply_event(session, self.adapter, json.loads(stored.payload))
+                stored.processed_at, stored.next_attempt_at = utcnow(), None
+                stored.attempts += 1
+                session.add(stored)
+        except Exception as exc:
+            if event_id is None:
+                raise
+            await self._postpone(event_id, exc)
+        return True
+
+    async def _postpone(self, event_id: str, exc: Exception) -> None:
+        async with self.db.transaction() as session:
+            stored = await session.get(StripeEvent, event_id)
+            if stored is None or stored.processed_at is not None:
+                return
+            stored.attempts += 1
+            stored.last_error = repr(exc)[:2000]
+            parked = stored.attempts >= self.max_attempts
+            delay = min(2 ** stored.attempts, 300)
+            stored.next_attempt_at = None if parked else utcnow() + timedelta(seconds=delay)
+            session.add(stored)
+        log_event = log.error if parked else log.warning
+        log_event("stripe_event.failed", event_id=event_id, attempts=stored.attempts, parked=parked, error=repr(exc))

@@ -1,0 +1,52 @@
+"""What the gateway does with `POST /webhooks/stripe`: forward the raw body to payments' RPC.
+
+Session-wide (the emulator's webhook registry is global); each test points it at its own NATS.
+In `record` mode deliveries are only kept, so a test can replay them in any order or many times.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from contracts.payments.v1 import IngestStripeWebhook
+from runtime.messaging import RequestFailed, ServiceError, request
+from tests.support.stripe_emulator.dispatch import sign
+from tests.support.stripe_emulator.receiver import Delivery, WebhookReceiver
+
+
+class StripeGateway(WebhookReceiver):
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+        self.nc = None
+        self.record_only = False
+
+    def reset(self, nc=None) -> None:
+        self.nc, self.record_only = nc, False
+        self.deliveries.clear()
+
+    async def _receive(self, request_: web.Request) -> web.Response:
+        await super()._receive(request_)
+        delivery = self.deliveries[-1]
+        if self.nc is None or self.record_only:
+            return web.json_response({"received": True})
+        try:
+            await forward(self.nc, delivery.payload, delivery.signature)
+        except ServiceError as exc:
+            status = 400 if exc.code == "validation_error" else 503
+            return web.json_response({"error": {"code": exc.code, "message": exc.message}}, status=status)
+        except RequestFailed:
+            return web.json_response({"error": {"code": "unavailable"}}, status=503)
+        return web.json_response({"received": True})
+
+    def signed(self, delivery: Delivery, *, secret: str | None = None, age_s: int = 0) -> tuple[str, str]:
+        """The delivery's body with a fresh signature (as Stripe signs each retry anew)."""
+        header = sign(delivery.payload, secret or self.secret, timestamp=int(time.time()) - age_s)
+        return delivery.payload.decode(), header
+
+
+async def forward(nc, payload: bytes | str, signature: str):
+    body = payload.decode() if isinstance(payload, bytes) else payload
+    return await request(nc, IngestStripeWebhook(payload=body, signature=signature), timeout=15)
