@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,7 @@ class ReceivedWebhook:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.perf_counter)  # when it arrived (perf_counter)
 
     @property
     def payload(self) -> Any:

@@ -1,0 +1,61 @@
+"""Composition root of the notify service: settings → database, broker, channels, scheduler, handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runtime.db import Database
+from runtime.messaging import make_broker
+from runtime.service import Service
+from services.notify import handlers
+from services.notify.channels.email import SmtpSettings
+from services.notify.channels.push import PushSender, VapidSettings
+from services.notify.channels.sms import SmsSender, TwilioSettings
+from services.notify.channels.webhook import WebhookSender
+from services.notify.config import NotifySettings
+from services.notify.delivery import Channels
+from services.notify.outcomes import RetryPolicy
+from services.notify.scheduler import Scheduler
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+LEASE_MARGIN_S = 60.0
+
+
+def channels_factory(settings: NotifySettings, broker):
+    """Adapters are made inside the running loop (they hold HTTP sessions) by the scheduler."""
+    smtp = SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, mail_from=settings.mail_from,
+                        username=settings.smtp_username, password=settings.smtp_password,
+                        starttls=settings.smtp_starttls)
+    twilio = TwilioSettings(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_token(),
+                            from_number=settings.twilio_from, api_base=settings.twilio_api_base)
+    vapid = VapidSettings(private_key=settings.vapid_key(), subject=settings.vapid_subject)
+
+    def make() -> Channels:
+        return Channels(smtp=smtp, sms=SmsSender(twilio), push=PushSender(vapid),
+                        webhooks=WebhookSender(timeout_s=settings.webhook_timeout_s,
+                                               allow_private=bool(settings.webhook_allow_private)),
+                        nats=lambda: broker.connection, document_wait_s=settings.notify_document_wait_s)
+
+    return make
+
+
+def build(settings: NotifySettings | None = None) -> Service:
+    settings = settings or NotifySettings()
+    db = Database(settings.resolved_database_url(), settings.schema)
+    broker = make_broker(settings.nats_servers, name="notify")
+    policy = RetryPolicy(schedule=settings.retry_schedule, webhook_schedule=settings.webhook_schedule,
+                         disable_after_s=settings.webhook_disable_after_s)
+    scheduler = Scheduler(db=db, make_channels=channels_factory(settings, broker), policy=policy,
+                          limits=settings.channel_limits, per_endpoint=settings.notify_concurrency_per_endpoint,
+                          lease_s=max(settings.webhook_timeout_s, 15.0) + LEASE_MARGIN_S,
+                          poll_s=settings.notify_poll_s)
+    consumers: list = []
+    handlers.register(broker, consumers, db=db, settings=settings, scheduler=scheduler)
+
+    async def deliver_notifications() -> None:
+        await scheduler.run()
+
+    service = Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS,
+                      jobs=[deliver_notifications], consumers=consumers)
+    service.scheduler = scheduler  # type: ignore[attr-defined]  # tests and benchmarks look at it
+    return service
