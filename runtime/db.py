@@ -37,7 +37,7 @@ class Database:
         self._after_commit: list = []
 
     def after_commit(self, callback) -> None:
-        """Run `callback()` after every committed `transaction()` (the outbox relay's wake-up)."""
+        """Run `callback()` after a committed `transaction()` that staged outbox events (the relay's wake-up)."""
         self._after_commit.append(callback)
 
     def _make_engine(self, pool_size: int) -> AsyncEngine:
@@ -70,6 +70,9 @@ class Database:
         admin = create_async_engine(self.url)
         try:
             async with admin.begin() as conn:
+                # CREATE SCHEMA IF NOT EXISTS is not safe under concurrency (two replicas starting
+                # together: one fails on pg_namespace's unique index): serialize on an advisory lock.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"schema:{self.schema}"})
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
         finally:
             await admin.dispose()
@@ -78,8 +81,10 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session, session.begin():
             yield session
-        for callback in self._after_commit:
-            callback()
+            staged = session.info.pop("outbox_staged", False)
+        if staged:
+            for callback in self._after_commit:
+                callback()
 
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:

@@ -48,6 +48,7 @@ async def add(session: AsyncSession, events: Iterable) -> None:
     ]
     if rows:
         await session.execute(insert(outbox), rows)
+        session.info["outbox_staged"] = True
 
 
 class OutboxRelay:
@@ -86,6 +87,11 @@ class OutboxRelay:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+
+    async def flush(self) -> None:
+        """Publish everything committed so far (on shutdown, after the consumers stopped)."""
+        while await self.publish_pending() >= self.batch_size:
+            pass
 
     async def publish_pending(self) -> int:
         """One round: claim a batch (skipping rows another replica holds), publish, delete."""
