@@ -83,8 +83,12 @@ class Database:
             yield session
             staged = session.info.pop("outbox_staged", False)
         if staged:
-            for callback in self._after_commit:
-                callback()
+            self.committed_events()
+
+    def committed_events(self) -> None:
+        """Tell the outbox relay that a transaction committed events (done by `transaction()` itself)."""
+        for callback in self._after_commit:
+            callback()
 
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:

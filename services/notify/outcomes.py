@@ -63,10 +63,9 @@ async def record_many(db: Database, items: list[tuple[Job, DeliveryResult | None
         await session.execute(UPDATE_JOB, updates)
         for job, result in sorted(items, key=lambda item: item[0].target):  # lock endpoints in order
             await _side_effects(session, job, result, policy, now=now)
-        announced = bool(session.info.get("outbox"))
+        announced = bool(session.info.get("outbox_staged"))
     if announced:
-        async with db.transaction():
-            pass  # wakes the outbox relay for the webhook_endpoint.disabled event
+        db.committed_events()  # wakes the outbox relay for the webhook_endpoint.disabled event
     return steps
 
 
@@ -119,7 +118,6 @@ async def _endpoint_health(session: AsyncSession, job: Job, result: DeliveryResu
         endpoint.status, endpoint.disabled_reason = "disabled", reason.value
         await repository.cancel_pending(session, target=endpoint.id, reason=f"endpoint disabled: {reason}",
                                         now=now)
-        session.info["outbox"] = True
         await outbox.add(session, [PortalEvent(type="webhook_endpoint.disabled", tenant_id=endpoint.tenant_id,
                                                data={"id": endpoint.id, "url": endpoint.url,
                                                      "reason": reason.value})])

@@ -1,0 +1,4 @@
+from runtime.service import main
+from services.documents.app import build
+
+main(build)

@@ -1,0 +1,39 @@
+"""Settings of the documents service (API.md: DOCUMENTS_STORE, SELLER_*, TIMEZONE)."""
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from runtime.settings import ServiceSettings, database_field
+
+
+class DocumentsSettings(ServiceSettings):
+    service_name: ClassVar[str] = "documents"
+    default_port: ClassVar[int] = 8003
+
+    database_url: str | None = database_field("documents")
+    documents_store: str = "var/documents"  # a directory, or s3://bucket/prefix
+    aws_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_region: str = "eu-central-1"
+
+    seller_name: str = "Sprachwerk Telefonassistenz GmbH"
+    seller_street: str = "Friedrichstraße 123"
+    seller_postal_code: str = "10117"
+    seller_city: str = "Berlin"
+    seller_country: str = "DE"
+    seller_vat_id: str | None = "DE123456789"
+    seller_tax_number: str | None = "37/123/45678"
+    seller_iban: str | None = "DE89370400440532013000"
+    seller_email: str | None = "rechnung@sprachwerk.example"
+
+    # Statements: the monthly job looks for a finished month this often; pending statements
+    # (e.g. left by a crash) are completed by a sweep once they are older than the grace period.
+    statement_job_s: float = Field(default=600, gt=0)
+    pending_sweep_s: float = Field(default=15, gt=0)
+    pending_grace_s: float = Field(default=10, ge=0)
+    billing_timeout_s: float = Field(default=5, gt=0)
+    # 0: render in a thread of the service process; N: a pool of N warmed-up worker processes
+    # renders each batch in parallel (throughput of one number series scales with cores).
+    documents_render_processes: int = Field(default=0, ge=0, le=64)

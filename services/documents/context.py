@@ -1,0 +1,34 @@
+"""What the use cases need, wired once by app.build: database, issuer, seller, clock, billing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contracts.base import utcnow
+from runtime.db import Database
+from services.documents.issuing import Issuer
+from services.documents.rendering import Party
+
+
+@dataclass
+class Deps:
+    db: Database
+    issuer: Issuer
+    seller: Party
+    zone: ZoneInfo
+    nats: Callable[[], Any]  # the connected NATS client, for asking billing
+    billing_timeout_s: float = 5.0
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    def today(self) -> date:
+        return self.clock().astimezone(self.zone).date()
+
+    def local_date(self, at: datetime) -> date:
+        return at.astimezone(self.zone).date()
+
+    def current_month(self) -> str:
+        return self.today().strftime("%Y-%m")

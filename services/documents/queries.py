@@ -1,0 +1,50 @@
+"""The gateway's questions: a tenant's documents and their stored files (never re-rendered)."""
+
+from __future__ import annotations
+
+import base64
+
+import sqlalchemy as sa
+
+from contracts.documents.v1 import DocumentsReply, DocumentView, FileReply
+from runtime.db import Database
+from runtime.messaging import ServiceError
+from services.documents.store import DocumentStore
+from services.documents.tables import documents
+
+MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+
+
+def view(row) -> DocumentView:
+    return DocumentView(id=row.id, kind=row.kind, number=row.number, issued_at=row.issued_at,
+                        total_cents=row.total_cents, status="issued" if row.status == "issued" else "pending")
+
+
+async def list_documents(*, db: Database, tenant_id: str, kind: str | None, limit: int) -> DocumentsReply:
+    """Newest first: by issue time (a pending statement by the time it was asked for), then number."""
+    newest = sa.func.coalesce(documents.c.issued_at, documents.c.created_at)
+    query = sa.select(documents).where(documents.c.tenant_id == tenant_id)
+    if kind:
+        query = query.where(documents.c.kind == kind)
+    query = query.order_by(newest.desc(), documents.c.number.desc()).limit(limit)
+    async with db.sessions() as session:
+        rows = (await session.execute(query)).all()
+    return DocumentsReply(items=[view(r) for r in rows])
+
+
+async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, document_id: str,
+                        fmt: str) -> FileReply:
+    """The stored bytes; another tenant's or an unknown id is `not_found`, a pending one `conflict`."""
+    async with db.sessions() as session:
+        row = (await session.execute(sa.select(documents).where(
+            documents.c.id == document_id, documents.c.tenant_id == tenant_id))).first()
+    if row is None:
+        raise ServiceError("not_found", "document not found")
+    if row.status != "issued":
+        raise ServiceError("conflict", "the document is still being rendered; try again shortly")
+    key = row.pdf_key if fmt == "pdf" else row.xml_key
+    if key is None:
+        raise ServiceError("not_found", f"a {row.kind.replace('_', ' ')} has no {fmt} file")
+    content = await store.get(key)
+    return FileReply(content_b64=base64.b64encode(content).decode(), media_type=MEDIA_TYPES[fmt],
+                     filename=f"{row.number}.{fmt}")
