@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core poppler-utils
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint asyncapi install system-deps clean
+.PHONY: run test bench lint asyncapi install system-deps browser-deps clean
 
 install: $(STAMP)
 
@@ -27,10 +27,15 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Browser tests drive Debian's Chromium (never a browser download).
+browser-deps:
+	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 run: system-deps install
 	$(PY) -m scripts.run_local
 
-test: system-deps install
+test: system-deps browser-deps install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: system-deps install
