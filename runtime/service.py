@@ -124,6 +124,10 @@ class Service:
         for task in self._job_tasks:
             task.cancel()
         await asyncio.gather(*self._job_tasks, return_exceptions=True)
+        if self.relay:  # publish what the last batches committed while NATS is still connected
+            self.relay.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.relay.flush(), 10)
         try:  # draining needs NATS; when it is gone, do not wait for it forever
             await asyncio.wait_for(self.broker.stop(), 5)
         except (TimeoutError, Exception) as exc:

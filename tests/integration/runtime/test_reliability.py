@@ -9,8 +9,8 @@ from contracts.billing.v1 import GetBalance
 from contracts.usage.v1 import UsageRecorded
 from runtime.db import Database
 from runtime.messaging import request
-from runtime.outbox import OutboxRelay
 from runtime.migrations import upgrade
+from runtime.outbox import OutboxRelay
 from services.billing import use_cases
 from services.billing.app import MIGRATIONS
 from tests.support.stack import billing, eventually, nats_client, publish_usage, running

@@ -1,0 +1,73 @@
+"""The pull consumer under the conditions replicas meet: idle periods, and stopping mid-burst."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from contracts.usage.v1 import UsageRecorded
+from runtime.consumers import PullConsumer
+from runtime.messaging import ensure_streams
+from tests.integration.scale.ledger import usage_body
+from tests.support.stack import eventually, nats_client
+
+
+async def test_a_record_arriving_after_idle_time_is_handled_at_once(nats_url):
+    """A batch must not wait for more messages once it has one (it did: up to the 5 s fetch timeout)."""
+    seen: dict[str, float] = {}
+
+    async def handle(records: list[UsageRecorded]) -> None:
+        for r in records:
+            seen[r.id] = time.monotonic()
+
+    consumer = PullConsumer(UsageRecorded, "latency-probe", handle, batch_size=500)
+    async with nats_client(nats_url) as nc:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        task = asyncio.create_task(consumer.run(js))
+        latencies = []
+        for i in range(12):
+            await asyncio.sleep(0.35)
+            sent = time.monotonic()
+            await js.publish("usage.recorded.v1", usage_body(f"lat-{i}", "ten_latency", 1))
+            await eventually(lambda i=i: f"lat-{i}" in seen, timeout=10, interval=0.002)
+            latencies.append(seen[f"lat-{i}"] - sent)
+        await consumer.drain()
+        await task
+    print(f"\nconsumer latency after idle: max {max(latencies) * 1000:.0f} ms")
+    assert max(latencies) < 1.0, latencies
+
+
+async def test_drain_finishes_the_batch_in_hand_and_returns_the_rest(nats_url):
+    """Stopping mid-burst: the batch being handled is completed and acked; messages fetched but
+    not handled go back at once (nak), not after ack_wait; nothing stays pending on this consumer."""
+    handled: list[str] = []
+    in_batch = asyncio.Event()
+
+    async def slow(records: list[UsageRecorded]) -> None:
+        in_batch.set()
+        await asyncio.sleep(0.3)
+        handled.extend(r.id for r in records)
+
+    consumer = PullConsumer(UsageRecorded, "drain-probe", slow, batch_size=50)
+    async with nats_client(nats_url) as nc:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        await asyncio.gather(*(js.publish("usage.recorded.v1", usage_body(f"d-{i}", "ten_drain", 1))
+                               for i in range(400)))
+        task = asyncio.create_task(consumer.run(js))
+        await asyncio.wait_for(in_batch.wait(), 10)
+        started = time.monotonic()
+        await consumer.drain()
+        await asyncio.wait_for(task, 5)
+        took = time.monotonic() - started
+        info = await eventually(lambda: _settled(js, "drain-probe"), timeout=3)  # acks are asynchronous
+    assert 0 < len(handled) < 400 and len(handled) % 50 == 0
+    assert info.num_pending + info.num_redelivered >= 400 - len(handled)
+    assert took < 2.0
+
+
+async def _settled(js, durable: str):
+    """The consumer's info once nothing is waiting for an ack (not the 30 s ack_wait)."""
+    info = await js.consumer_info("USAGE", durable)
+    return info if info.num_ack_pending == 0 else None
