@@ -114,3 +114,15 @@ class ReplayDelivery(Request):
     tenant_id: str
     endpoint_id: str
     webhook_id: str
+
+
+class PushConfigReply(Reply):
+    vapid_public_key: str | None = None  # base64url uncompressed P-256 point (applicationServerKey)
+    error: dict | None = None
+
+
+class GetPushConfig(Request):
+    """What a browser needs to subscribe to push: the VAPID public key notify signs with."""
+
+    subject: ClassVar[str] = "rpc.notify.push_config.v1"
+    reply_model: ClassVar = PushConfigReply

@@ -8,14 +8,17 @@ from contracts.notify.v1 import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
     GetPreferences,
+    GetPushConfig,
     ListDeliveries,
     ListWebhookEndpoints,
+    PushConfigReply,
     ReplayDelivery,
     UpdatePreferences,
 )
 from contracts.portal.v1 import PortalEvent
 from runtime.handlers import batch_consumer, event_consumer, rpc
 from services.notify import endpoints, preferences, use_cases
+from services.notify.channels.push import application_server_key, load_vapid_key
 
 
 def register(broker, consumers: list, *, db, settings, scheduler) -> None:
@@ -39,6 +42,12 @@ def register(broker, consumers: list, *, db, settings, scheduler) -> None:
     @rpc(broker, UpdatePreferences, queue=queue)
     async def on_update_preferences(req: UpdatePreferences):
         return await preferences.update_preferences(db=db, tenant_id=req.tenant_id, changes=req.preferences)
+
+    push_config = PushConfigReply(vapid_public_key=application_server_key(load_vapid_key(settings.vapid_key())))
+
+    @rpc(broker, GetPushConfig, queue=queue)
+    async def on_get_push_config(req: GetPushConfig):
+        return push_config
 
     @rpc(broker, AddPushSubscription, queue=queue)
     async def on_add_push_subscription(req: AddPushSubscription):
