@@ -11,7 +11,7 @@ from contracts.base import utcnow
 from contracts.payments.v1 import PaymentMethodView, SetupIntentReply
 from runtime import outbox
 from runtime.db import Database
-from services.payments import events, repository
+from services.payments import events, profiles, repository
 from services.payments.stripe_client import StripeAdapter
 from services.payments.stripe_errors import StripeInvalidRequest, StripeNotFound
 from services.payments.stripe_types import Card
@@ -24,16 +24,20 @@ class CardNotFound(LookupError):
 
 async def ensure_customer(*, db: Database, adapter: StripeAdapter, tenant_id: str, email: str | None = None,
                           name: str | None = None) -> str:
-    """The tenant's Stripe customer, created on first use; concurrent first uses agree on one."""
+    """The tenant's Stripe customer, created on first use; concurrent first uses agree on one.
+    It carries the tenant's email and name (profiles), set right after it is created."""
     async with db.sessions() as session:
         known = await repository.customer_id_of(session, tenant_id)
     if known:
         return known
-    created = await adapter.ensure_customer(tenant_id=tenant_id, email=email, name=name)
+    created = await adapter.ensure_customer(tenant_id=tenant_id)
     async with db.transaction() as session:
         row = {"tenant_id": tenant_id, "customer_id": created, "created_at": utcnow()}
         await repository.insert_new(session, StripeCustomer.__table__, row)
-        return await repository.customer_id_of(session, tenant_id) or created
+        customer_id = await repository.customer_id_of(session, tenant_id) or created
+    await profiles.push_quietly(db=db, adapter=adapter, tenant_id=tenant_id, customer_id=customer_id, email=email,
+                                name=name)
+    return customer_id
 
 
 def view(card: PaymentMethod) -> PaymentMethodView:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from contracts.billing.v1 import AutoTopupRequested
+from contracts.billing.v1 import AccountUpdated, AutoTopupRequested
+from contracts.documents.v1 import DocumentIssued
 from contracts.payments.v1 import (
     AttachPaymentMethod,
     CreateSetupIntent,
@@ -19,7 +20,7 @@ from contracts.payments.v1 import (
 )
 from runtime.handlers import event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.payments import autotopup, cards, use_cases, webhooks
+from services.payments import autotopup, cards, invoices, profiles, use_cases, webhooks
 from services.payments.domain.topups import TopupRuleViolation
 from services.payments.stripe_errors import CardDeclined, StripeAdapterError, StripeUnavailable
 
@@ -103,3 +104,11 @@ def register(broker, consumers: list, *, db, settings, adapter, workers: webhook
         for request in requests:
             await autotopup.charge_saved_card(db=db, adapter=adapter, request=request, tiers=checkout.tiers,
                                               portal_url=checkout.portal_url)
+
+    @event_consumer(consumers, AccountUpdated, durable=profiles.CONSUMER)
+    async def on_account_updated(events: list[AccountUpdated]) -> None:
+        await profiles.remember(db=db, adapter=adapter, events=events)
+
+    @event_consumer(consumers, DocumentIssued, durable=invoices.CONSUMER)
+    async def on_document_issued(events: list[DocumentIssued]) -> None:
+        await invoices.link(db=db, events=events)

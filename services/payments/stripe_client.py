@@ -53,6 +53,13 @@ class StripeAdapter:
             )
         return customer.id
 
+    async def update_customer(self, customer_id: str, *, email: str | None, name: str | None) -> None:
+        """Keep the customer's email and name (receipts, the Dashboard) equal to the tenant's profile."""
+        params = _present(email=email, name=name)
+        if params:
+            with translated_errors():
+                await self._stripe.customers.update_async(customer_id, params=params)
+
     async def create_checkout_session(
         self,
         *,

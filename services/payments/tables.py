@@ -15,6 +15,16 @@ class StripeCustomer(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TS)
 
 
+class CustomerProfile(SQLModel, table=True):
+    """The newest email and name billing announced for a tenant (AccountUpdated), for its Stripe customer."""
+
+    __tablename__ = "stripe_customer_profiles"
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    email: str = Field(default="", sa_type=sa.Text)
+    name: str = Field(default="", sa_type=sa.Text)
+    updated_at: datetime = Field(sa_type=TS)
+
+
 class Topup(SQLModel, table=True):
     """One payment attempt for money: a Checkout top-up or an auto top-up charge (`trigger_id`)."""
 
@@ -36,6 +46,7 @@ class Topup(SQLModel, table=True):
     failure_code: str | None = Field(default=None, max_length=100)
     failure_reason: str | None = Field(default=None, sa_type=sa.Text)
     refunded_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    invoice_id: str | None = Field(default=None, max_length=64)  # DocumentIssued (kind invoice)
     created_at: datetime = Field(sa_type=TS)
     updated_at: datetime = Field(sa_type=TS)
 

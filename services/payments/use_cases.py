@@ -37,6 +37,7 @@ def stripe_key(kind: str, *parts: str) -> str:
 def topup_view(topup: Topup) -> TopupView:
     return TopupView(id=topup.id, status=topup.status, amount_cents=topup.amount_cents,
                      bonus_cents=topup.bonus_cents, failure_reason=topup.failure_reason,
+                     invoice_id=topup.invoice_id,
                      checkout_url=topup.checkout_url if topup.status in ("pending", "failed") else None)
 
 

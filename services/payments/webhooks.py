@@ -65,12 +65,14 @@ class WebhookWorkers:
 
     async def _loop(self) -> None:
         while True:
+            # Cleared before looking, not after: an event accepted while this round runs keeps the
+            # wake-up set, so it is processed at once instead of after `poll_s`.
+            self._wake.clear()
             try:
                 while await self.process_next():
                     pass
             except Exception as exc:  # the database is away: try again at the next poll
                 log.warning("stripe_events.worker_failed", error=repr(exc))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
