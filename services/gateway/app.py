@@ -11,10 +11,22 @@ from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
 from services.gateway.api import errors
-from services.gateway.api.routes import account, admin, billing_settings, documents, notifications, payments, stream
+from services.gateway.api.routes import (
+    account,
+    admin,
+    billing_settings,
+    documents,
+    notifications,
+    payments,
+    portal_auth,
+    push_config,
+    stream,
+)
 from services.gateway.config import GatewaySettings
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics
+from services.gateway.portal import router as portal_router
+from services.gateway.portal import static_app
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.sse import Hub
 
@@ -35,16 +47,28 @@ class GatewayState:
         return self.service.broker.connection
 
 
+class GatewayApp(FastAPI):
+    """Keeps the server's own `send` in the scope: the SSE fast path writes to its socket (stream.py)."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            scope[stream.RAW_SEND] = send
+        await super().__call__(scope, receive, send)
+
+
 def create_http_app(state: GatewayState) -> FastAPI:
-    app = FastAPI(
+    app = GatewayApp(
         title="Prepaid Balance Portal API",
         version="1.0.0",
         description="Balance, top-ups, payment methods, auto top-up, documents, notifications and live events.",
     )
     app.state.gateway = state
     errors.install(app)
-    for module in (admin, account, payments, billing_settings, documents, notifications, stream):
+    app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
+    app.mount("/static", static_app(), name="static")
+    for module in (admin, account, payments, billing_settings, documents, notifications, stream, portal_auth):
         app.include_router(module.router)
+    app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
     app.add_middleware(Metrics)
     return app
@@ -56,7 +80,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
     state = GatewayState(
         settings=settings,
         db=db,
-        hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit),
+        hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit,
+                max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s),
         limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute),
         key_usage=KeyUsage(db),
     )

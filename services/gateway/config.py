@@ -22,6 +22,9 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 1_048_576
     session_ttl_s: int = 7 * 24 * 3600
     cookie_secure: bool = False
+    # Signs the login form's CSRF token (no session exists yet); defaults to a key derived from the admin token.
+    session_secret: str = ""
+    sse_max_buffer_bytes: int = Field(default=256 * 1024, ge=1024)
     low_balance_threshold_cents: int = 1000
 
     @property

@@ -29,25 +29,27 @@ class BodyLimit:
             return await error_json(413, "payload_too_large", f"body larger than {self.max_bytes} bytes")(
                 scope, receive, send)
         received = 0
+        refused = False
+
+        async def guarded_send(message):
+            if not refused:
+                await send(message)
 
         async def limited_receive():
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge
+                if received > self.max_bytes and not refused:
+                    # Answer now; whatever the app makes of the cut-off body is not sent.
+                    await error_json(413, "payload_too_large", f"body larger than {self.max_bytes} bytes")(
+                        scope, receive, send)
+                    refused = True
+                if refused:
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            return await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            return await error_json(413, "payload_too_large", f"body larger than {self.max_bytes} bytes")(
-                scope, receive, send)
-
-
-class BodyTooLarge(Exception):
-    pass
+        return await self.app(scope, limited_receive, guarded_send)
 
 
 class Metrics:

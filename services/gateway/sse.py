@@ -2,9 +2,13 @@
 
 Every message's `id:` is its sequence in the PORTAL stream, so a client that reconnects with
 `Last-Event-ID` gets exactly what it missed, replayed from the stream, then the live feed — no gap
-and no duplicate: the client is registered for live messages *before* the replay's upper bound is
-read, and live messages at or below that bound are skipped. A client that cannot keep up (its
-bounded queue is full) is disconnected; it resumes with `Last-Event-ID`.
+and no duplicate: the client is registered (buffering) *before* the replay's upper bound is read,
+and buffered or live messages at or below that bound are skipped.
+
+Fan-out cost is what limits 10,000 streams per process, so a message is encoded once (SSE frame and
+HTTP chunk) and written to each client's socket directly (`sse_clients.Client`); one timer sends
+every client's heartbeat. A client whose unsent bytes exceed the limit is disconnected rather than
+buffered without bound; it resumes with `Last-Event-ID`.
 """
 
 from __future__ import annotations
@@ -16,56 +20,23 @@ from dataclasses import dataclass, field
 
 import structlog
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from prometheus_client import Counter, Gauge
 
 from contracts.subjects import PORTAL
+from services.gateway.sse_clients import FANNED_OUT, HEARTBEAT, OPEN_STREAMS, Client, Item
 
 log = structlog.get_logger(__name__)
-
-OPEN_STREAMS = Gauge("sse_open_connections", "Open SSE connections on this gateway process")
-SLOW_DISCONNECTS = Counter("sse_slow_client_disconnects_total", "SSE clients dropped for not keeping up")
-FANNED_OUT = Counter("sse_messages_fanned_out_total", "Messages handed to SSE clients")
-
-
-@dataclass(frozen=True)
-class Item:
-    seq: int
-    event: str
-    data: str
-
-
-CLOSE = Item(-1, "", "")
-
-
-@dataclass(eq=False)
-class Client:
-    tenant_id: str
-    queue: asyncio.Queue
-    floor: int = 0
-    closed: bool = False
-
-    def offer(self, item: Item) -> bool:
-        if self.closed:
-            return False
-        try:
-            self.queue.put_nowait(item)
-            return True
-        except asyncio.QueueFull:
-            self.closed = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(CLOSE)
-            SLOW_DISCONNECTS.inc()
-            return False
 
 
 @dataclass
 class Hub:
     queue_size: int = 1000
     replay_limit: int = 10_000
+    max_buffer_bytes: int = 256 * 1024
+    heartbeat_s: float = 15.0
     js: object = None
     clients: dict[str, set[Client]] = field(default_factory=lambda: defaultdict(set))
     _sub: object = None
+    _heartbeat: asyncio.Task | None = None
 
     async def start(self, js) -> None:
         self.js = js
@@ -73,11 +44,14 @@ class Hub:
             "portal.>", stream=PORTAL.name, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW,
             cb=self._on_message, pending_msgs_limit=1_000_000,
         )
+        self._heartbeat = asyncio.create_task(self._beat(), name="sse-heartbeat")
 
     async def stop(self) -> None:
+        if self._heartbeat:
+            self._heartbeat.cancel()
         for group in list(self.clients.values()):
             for client in list(group):
-                client.offer(CLOSE)
+                client.close()
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
@@ -91,12 +65,23 @@ class Hub:
         except Exception as exc:
             log.warning("sse.bad_message", subject=msg.subject, error=repr(exc))
             return
-        for client in list(self.clients.get(envelope.get("tenant_id"), ())):
-            if client.offer(item):
-                FANNED_OUT.inc()
+        group = self.clients.get(envelope.get("tenant_id"))
+        if group:
+            delivered = sum(client.deliver(item) for client in list(group))
+            FANNED_OUT.inc(delivered)
+
+    async def _beat(self) -> None:
+        """Every client gets `: heartbeat` each `heartbeat_s`; closed sockets are noticed here too."""
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            for group in list(self.clients.values()):
+                for n, client in enumerate(list(group)):
+                    client.deliver(HEARTBEAT)
+                    if n % 1000 == 999:
+                        await asyncio.sleep(0)  # let live messages through during a long sweep
 
     def register(self, tenant_id: str) -> Client:
-        client = Client(tenant_id, asyncio.Queue(self.queue_size))
+        client = Client(tenant_id, queue_size=self.queue_size, max_buffer_bytes=self.max_buffer_bytes)
         self.clients[tenant_id].add(client)
         OPEN_STREAMS.inc()
         return client
@@ -142,4 +127,4 @@ class Hub:
 
 
 def to_item(seq: int, envelope: dict) -> Item:
-    return Item(seq, envelope["type"], json.dumps(envelope.get("data", {}), separators=(",", ":")))
+    return Item.event(seq, envelope["type"], json.dumps(envelope.get("data", {}), separators=(",", ":")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
@@ -13,6 +14,7 @@ from services.gateway.api.errors import ApiError
 
 SESSION_COOKIE = "pp_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,31 @@ async def current_principal(request: Request) -> Principal:
                        {"WWW-Authenticate": "Bearer"})
     await state(request).limiter.check(principal.rate_key)
     if principal.via == "session" and request.method not in SAFE_METHODS:
-        sent = request.headers.get("x-csrf-token", "")
-        if not sent or not hmac.compare_digest(sent, principal.csrf_token or ""):
+        if cross_site(request):
+            raise ApiError(403, "forbidden", "cross-site request refused")
+        if not await csrf_matches(request, principal.csrf_token):
             raise ApiError(403, "forbidden", "missing or invalid CSRF token")
     return principal
+
+
+async def csrf_matches(request: Request, expected: str | None) -> bool:
+    """The `X-CSRF-Token` header, or a form's `csrf_token` field, equals the session's token."""
+    sent = request.headers.get("x-csrf-token", "")
+    content_type = request.headers.get("content-type", "")
+    if not sent and content_type.startswith(FORM_TYPES):
+        sent = str((await request.form()).get("csrf_token") or "")
+    return bool(sent and expected and hmac.compare_digest(sent.encode(), expected.encode()))
+
+
+def cross_site(request: Request) -> bool:
+    """A browser said the request comes from another site (Sec-Fetch-Site, else Origin vs Host)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if not origin:
+        return False
+    return origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
 
 
 async def current_tenant(principal: Annotated[Principal, Depends(current_principal)]) -> str:

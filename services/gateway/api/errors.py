@@ -35,6 +35,26 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+def _documented(description: str) -> dict:
+    return {"model": ErrorResponse, "description": description}
+
+
+# The error answers every customer route can give, for the OpenAPI document.
+COMMON_RESPONSES: dict[int | str, dict] = {
+    400: _documented("invalid request (`validation_error`)"),
+    401: _documented("missing or invalid credentials (`unauthenticated`)"),
+    403: _documented("session cookie without a valid CSRF token, or a cross-site request (`forbidden`)"),
+    404: _documented("no such object for this tenant (`not_found`)"),
+    409: _documented("`conflict` or `idempotency_conflict`"),
+    413: _documented("body larger than the limit (`payload_too_large`)"),
+    415: _documented("body is not JSON (`unsupported_media_type`)"),
+    422: _documented("body or parameters do not match the schema (`validation_error`)"),
+    429: _documented("rate limit exceeded (`rate_limited`); see `Retry-After`"),
+    502: _documented("a backing service failed (`internal_error`)"),
+    503: _documented("a backing service did not answer in time (`unavailable`); see `Retry-After`"),
+}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
         super().__init__(message)
@@ -63,6 +83,10 @@ def install(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return error_json(422, "validation_error", f"{where}: {first.get('msg', 'invalid request')}".strip(": "))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, _exc: Exception):
+        return error_json(500, "internal_error", "unexpected error")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException):

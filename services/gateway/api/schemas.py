@@ -12,7 +12,9 @@ EmailStr = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_lengt
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields and coercions ("10" for 10, 10.0, true for 1) are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AddressIn(Strict):
@@ -36,7 +38,7 @@ class TenantIn(Strict):
     address: AddressIn
     locale: Literal["de", "en"] = "de"
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
         "name": "Muster GmbH", "email": "billing@muster.example", "country": "DE", "vat_id": "DE123456789",
         "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}}]})
 
@@ -159,7 +161,9 @@ class PaymentMethodList(BaseModel):
 
 
 class PaymentMethodIn(Strict):
-    payment_method_id: str = Field(min_length=3, max_length=255)
+    # A Stripe.js PaymentMethod id (`pm_…`): anything else never reaches the payment provider.
+    payment_method_id: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_]+$",
+                                   json_schema_extra={"examples": ["pm_1Pq2Rs3Tu4Vw5Xy6"]})
     make_default: bool = False
 
 

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Query, Request
 
 from contracts.billing.v1 import GetAccount, GetBalance, GetDashboard, ListTransactions, UpdateAccount
 from services.gateway.api.deps import CurrentTenant
+from services.gateway.api.errors import COMMON_RESPONSES
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import Account, AccountPatch, Balance, Dashboard, TransactionList
 
-router = APIRouter(prefix="/v1", tags=["account"])
+router = APIRouter(prefix="/v1", tags=["account"], responses=COMMON_RESPONSES)
 
 
 def _account(profile) -> Account:

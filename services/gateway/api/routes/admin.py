@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 
@@ -9,7 +11,7 @@ from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AccountProfile, Address, CreateAccount
 from services.gateway import credentials
 from services.gateway.api.deps import Admin, state
-from services.gateway.api.errors import ApiError
+from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import (
     ApiKeyCreated,
@@ -22,7 +24,7 @@ from services.gateway.api.schemas import (
 )
 from services.gateway.tables import ApiKey, Tenant
 
-router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin])
+router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin], responses=COMMON_RESPONSES)
 
 
 @router.post("/tenants", status_code=201, response_model=TenantCreated)
@@ -81,10 +83,12 @@ async def revoke_api_key(prefix: str, request: Request) -> Response:
 
 @router.post("/tenants/{tenant_id}/users", status_code=201, response_model=UserCreated)
 async def create_user(tenant_id: str, body: UserIn, request: Request) -> UserCreated:
+    # argon2 costs tens of milliseconds: hash in a worker thread, not on the event loop.
+    user = await asyncio.to_thread(credentials.new_user, tenant_id=tenant_id, email=body.email,
+                                   password=body.password)
     async with state(request).db.transaction() as session:
         await _existing_tenant(session, tenant_id)
         if await credentials.find_user(session, body.email) is not None:
             raise ApiError(409, "conflict", "a portal user with this email exists")
-        user = credentials.new_user(tenant_id=tenant_id, email=body.email, password=body.password)
         session.add(user)
     return UserCreated(id=user.id, email=user.email)

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 
 from contracts.billing.v1 import GetAutoTopup, UpdateAutoTopup
 from services.gateway.api.deps import CurrentTenant
+from services.gateway.api.errors import COMMON_RESPONSES
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import AutoTopup, AutoTopupIn
 
-router = APIRouter(prefix="/v1", tags=["auto top-up"])
+router = APIRouter(prefix="/v1", tags=["auto top-up"], responses=COMMON_RESPONSES)
 
 
 @router.get("/auto-topup", response_model=AutoTopup)

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request, Response
 
 from contracts.documents.v1 import GetDocumentFile, ListDocuments, RequestStatement
 from services.gateway.api.deps import CurrentTenant
+from services.gateway.api.errors import COMMON_RESPONSES
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import Accepted, Document, DocumentList, StatementIn
 
-router = APIRouter(prefix="/v1", tags=["documents"])
+router = APIRouter(prefix="/v1", tags=["documents"], responses=COMMON_RESPONSES)
 
 
 @router.get("/documents", response_model=DocumentList)

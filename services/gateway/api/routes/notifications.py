@@ -16,7 +16,7 @@ from contracts.notify.v1 import (
     UpdatePreferences,
 )
 from services.gateway.api.deps import CurrentTenant
-from services.gateway.api.errors import ApiError
+from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import (
     Accepted,
@@ -28,7 +28,7 @@ from services.gateway.api.schemas import (
     WebhookEndpointList,
 )
 
-router = APIRouter(prefix="/v1", tags=["notifications"])
+router = APIRouter(prefix="/v1", tags=["notifications"], responses=COMMON_RESPONSES)
 
 
 @router.get("/notification-preferences", response_model=dict[str, list[str]])

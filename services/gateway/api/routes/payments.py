@@ -16,11 +16,11 @@ from contracts.payments.v1 import (
     SetDefaultPaymentMethod,
 )
 from services.gateway.api.deps import CurrentTenant
-from services.gateway.api.errors import ApiError
+from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import PaymentMethod, PaymentMethodIn, PaymentMethodList, SetupIntent, Topup, TopupIn
 
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], responses=COMMON_RESPONSES)
 
 
 @router.post("/v1/topups", status_code=201, response_model=Topup,

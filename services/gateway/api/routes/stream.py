@@ -2,41 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
-from fastapi import APIRouter, Header, Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Header, Request, Response
 
 from contracts.billing.v1 import GetBalance
 from services.gateway.api.deps import CurrentTenant, state
-from services.gateway.api.errors import ApiError
+from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
-from services.gateway.sse import CLOSE, Client
+from services.gateway.sse_clients import Client, Item
 
-router = APIRouter(prefix="/v1", tags=["stream"])
+router = APIRouter(prefix="/v1", tags=["stream"], responses=COMMON_RESPONSES)
+RAW_SEND = "gateway.raw_send"  # the server's own `send`, put in the scope by GatewayApp
+HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
+           (b"x-accel-buffering", b"no")]
 
 
-@router.get("/stream", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}})
+@router.get("/stream", response_class=Response,
+            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                             "description": "Server-Sent Events: `id:`, `event:`, JSON `data:`; `: heartbeat`"}})
 async def stream(tenant_id: CurrentTenant, request: Request,
-                 last_event_id: str | None = Header(None, alias="Last-Event-ID")) -> EventSourceResponse:
+                 last_event_id: str | None = Header(None, alias="Last-Event-ID")) -> Response:
     resume_from = _parse_last_event_id(last_event_id)
-    gw = state(request)
-    client = gw.hub.register(tenant_id)
+    hub = state(request).hub
+    client = hub.register(tenant_id)  # buffering from here: nothing published after `upto` is missed
     try:
-        upto = await gw.hub.last_seq()
-        first = (await gw.hub.replay(tenant_id, after=resume_from, upto=upto) if resume_from is not None
+        upto = await hub.last_seq()
+        first = (await hub.replay(tenant_id, after=resume_from, upto=upto) if resume_from is not None
                  else [await _current_balance(request, tenant_id, upto)])
     except BaseException:
-        gw.hub.unregister(client)
+        hub.unregister(client)
         raise
-    client.floor = upto
-    return EventSourceResponse(
-        _events(gw, client, first),
-        ping=gw.settings.sse_heartbeat_s,
-        ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"),
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(hub, client, first, floor=upto)
 
 
 def _parse_last_event_id(value: str | None) -> int | None:
@@ -51,22 +50,55 @@ def _parse_last_event_id(value: str | None) -> int | None:
     return seq
 
 
-async def _current_balance(request: Request, tenant_id: str, seq: int) -> ServerSentEvent:
+async def _current_balance(request: Request, tenant_id: str, seq: int) -> Item:
     balance = await ask(request, GetBalance(tenant_id=tenant_id))
     data = {"balance_cents": balance.balance_cents, "available_cents": balance.available_cents}
-    return ServerSentEvent(id=str(seq), event="balance.updated", data=json.dumps(data))
+    return Item.event(seq, "balance.updated", json.dumps(data, separators=(",", ":")))
 
 
-async def _events(gw, client: Client, first: list):
-    try:
-        for item in first:
-            yield item if isinstance(item, ServerSentEvent) else ServerSentEvent(
-                id=str(item.seq), event=item.event, data=item.data)
-        while True:
-            item = await client.queue.get()
-            if item is CLOSE:
-                return
-            if item.seq > client.floor:
-                yield ServerSentEvent(id=str(item.seq), event=item.event, data=item.data)
-    finally:
-        gw.hub.unregister(client)
+class EventStream(Response):
+    """Streams the first messages, then hands the socket to the hub until the client goes away."""
+
+    def __init__(self, hub, client: Client, first: list[Item], *, floor: int) -> None:
+        super().__init__(status_code=200)
+        self.hub, self.client, self.first, self.floor = hub, client, first, floor
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await send({"type": "http.response.body", "body": b"".join(i.frame for i in self.first) or b": open\n\n",
+                        "more_body": True})
+            transport = _raw_transport(scope)
+            self.client.activate(floor=self.floor, transport=transport)
+            if transport is not None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+            else:
+                await self._pump(receive, send)
+        finally:
+            self.hub.unregister(self.client)
+
+    async def _pump(self, receive, send) -> None:
+        watcher = asyncio.create_task(_close_on_disconnect(receive, self.client))
+        try:
+            while (item := await self.client.queue.get()) is not None:
+                await send({"type": "http.response.body", "body": item.frame, "more_body": True})
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+
+
+async def _close_on_disconnect(receive, client: Client) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    client.close()
+
+
+def _raw_transport(scope):
+    """The socket's transport when the server writes HTTP/1.1 chunks itself (uvicorn + httptools)."""
+    owner = getattr(scope.get(RAW_SEND), "__self__", None)
+    if owner is None or getattr(owner, "chunked_encoding", None) is not True:
+        return None
+    transport = getattr(owner, "transport", None)
+    return transport if hasattr(transport, "get_write_buffer_size") else None

@@ -1,0 +1,97 @@
+"""A gateway and billing as real processes (`python -m services.<name>`) on a private NATS and the
+PostgreSQL the tests use, for bench_sse and bench_gateway."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.support.infra import NatsProcess, free_port, postgres_url
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_TOKEN = "bench-admin-token"
+
+
+def raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@contextlib.contextmanager
+def stack(**gateway_env: str):
+    """Yields (gateway base URL, gateway process, NATS URL)."""
+    database = postgres_url()
+    if database is None:
+        raise SystemExit("no PostgreSQL: set DATABASE_URL")
+    nats = NatsProcess().start()
+    run = uuid.uuid4().hex[:8]
+    port = free_port()
+    common = {**os.environ, "NATS_URL": nats.url, "DATABASE_URL": database, "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
+    procs = []
+    try:
+        billing = subprocess.Popen([sys.executable, "-m", "services.billing"], cwd=ROOT, preexec_fn=raise_fd_limit,
+                                   env={**common, "DB_SCHEMA": f"bench_bil_{run}", "PORT": str(free_port())})
+        procs.append(billing)
+        gateway = subprocess.Popen(
+            [sys.executable, "-m", "services.gateway"], cwd=ROOT, preexec_fn=raise_fd_limit,
+            env={**common, "DB_SCHEMA": f"bench_gw_{run}", "GATEWAY_PORT": str(port),
+                 "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN, "RATE_LIMIT_PER_MINUTE": "1000000000", **gateway_env})
+        procs.append(gateway)
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base)
+        yield base, gateway, nats.url
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(15)
+        nats.cleanup()
+        _drop_schemas(database, [f"bench_bil_{run}", f"bench_gw_{run}"])
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit("gateway did not become ready")
+
+
+def create_tenant(base: str) -> tuple[str, str]:
+    body = {"name": "Bench GmbH", "email": "bench@bench.example", "country": "DE",
+            "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}}
+    response = httpx.post(f"{base}/admin/v1/tenants", json=body, timeout=10,
+                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    response.raise_for_status()
+    return response.json()["id"], response.json()["api_key"]
+
+
+def _drop_schemas(database: str, schemas: list[str]) -> None:
+    import psycopg
+
+    with contextlib.suppress(Exception), psycopg.connect(database, autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")

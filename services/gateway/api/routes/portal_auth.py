@@ -1,0 +1,130 @@
+"""Portal login, logout and the session cookie (API.md "Portal (HTML)").
+
+The login form is protected by a signed double-submit token (`login_csrf`); once logged in, the
+session's own CSRF token protects every state-changing request. Passwords are checked with argon2
+in a worker thread, so a login never stalls the event loop that serves the live streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader
+
+from services.gateway import credentials, login_csrf
+from services.gateway.api.deps import SESSION_COOKIE, client_ip, cross_site, csrf_matches, principal_or_none, state
+from services.gateway.api.errors import ApiError
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+TEXT = {
+    "de": {"title": "Anmelden", "email": "E-Mail", "password": "Passwort", "submit": "Anmelden",
+           "wrong": "E-Mail oder Passwort ist falsch.", "csrf": "Das Formular ist abgelaufen. Bitte erneut senden.",
+           "limited": "Zu viele Versuche. Bitte kurz warten."},
+    "en": {"title": "Log in", "email": "Email", "password": "Password", "submit": "Log in",
+           "wrong": "Wrong email or password.", "csrf": "The form has expired. Please submit it again.",
+           "limited": "Too many attempts. Please wait a moment."},
+}
+HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
+           "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}
+_dummy_hash: list[str] = []
+
+router = APIRouter(include_in_schema=False)
+placeholder = APIRouter(include_in_schema=False)  # GET / until the portal's dashboard replaces it
+
+
+def _lang(request: Request) -> str:
+    for candidate in (request.query_params.get("lang"), request.cookies.get("pp_lang")):
+        if candidate in TEXT:
+            return candidate
+    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "de"
+
+
+def login_page(request: Request, *, status: int = 200, error: str | None = None, email: str = "",
+               headers: dict | None = None) -> HTMLResponse:
+    """The form with a fresh signed token and its cookie."""
+    lang = _lang(request)
+    nonce = login_csrf.new_nonce()
+    token = login_csrf.token_for(login_csrf.signing_key(state(request).settings), nonce)
+    body = env.get_template("login.html").render(lang=lang, text=TEXT[lang], error=TEXT[lang].get(error or ""),
+                                                 email=email, form_token=token)
+    response = HTMLResponse(body, status_code=status, headers={**HEADERS, **(headers or {})})
+    response.set_cookie(login_csrf.COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path="/login", httponly=True,
+                        samesite="lax", secure=state(request).settings.cookie_secure)
+    return response
+
+
+@router.get("/login")
+async def get_login(request: Request) -> Response:
+    principal = await principal_or_none(request)
+    if principal is not None and principal.via == "session":
+        return RedirectResponse("/", status_code=303)
+    return login_page(request)
+
+
+@router.post("/login")
+async def post_login(request: Request) -> Response:
+    gw = state(request)
+    try:
+        await gw.limiter.check(f"ip:{client_ip(request)}")
+    except ApiError as exc:
+        return login_page(request, status=429, error="limited", headers=exc.headers)
+    form = await request.form()
+    email = str(form.get("email") or "")[:320]
+    password = str(form.get("password") or "")[:1024]
+    key = login_csrf.signing_key(gw.settings)
+    if cross_site(request) or not login_csrf.valid(key, request.cookies.get(login_csrf.COOKIE),
+                                                   str(form.get("csrf_token") or "")):
+        return login_page(request, status=403, error="csrf", email=email)
+    async with gw.db.sessions() as session:
+        user = await credentials.find_user(session, email) if email else None
+    if not await _password_ok(user, password):
+        return login_page(request, status=401, error="wrong", email=email)
+    async with gw.db.transaction() as session:
+        token, _ = await credentials.open_session(session, user=user, ttl_s=gw.settings.session_ttl_s)
+    response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
+    response.set_cookie(SESSION_COOKIE, token, max_age=gw.settings.session_ttl_s, path="/", httponly=True,
+                        samesite="lax", secure=gw.settings.cookie_secure)
+    response.delete_cookie(login_csrf.COOKIE, path="/login")
+    return response
+
+
+async def _password_ok(user, password: str) -> bool:
+    if user is None:  # spend the same time as for a real user: no account enumeration by timing
+        if not _dummy_hash:
+            _dummy_hash.append(await asyncio.to_thread(credentials.hash_password, "not-a-real-password"))
+        await asyncio.to_thread(credentials.password_matches, _dummy_hash[0], password)
+        return False
+    return bool(password) and await asyncio.to_thread(credentials.password_matches, user.password_hash, password)
+
+
+@router.post("/logout")
+async def post_logout(request: Request) -> Response:
+    principal = await principal_or_none(request)
+    if principal is None or principal.via != "session":
+        return RedirectResponse("/login", status_code=303)
+    if cross_site(request) or not await csrf_matches(request, principal.csrf_token):
+        return HTMLResponse("<!doctype html><title>403</title><p>Forbidden: missing or invalid CSRF token.</p>",
+                            status_code=403, headers=HEADERS)
+    gw = state(request)
+    async with gw.db.transaction() as session:
+        await credentials.close_session(session, request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=gw.settings.cookie_secure)
+    return response
+
+
+@placeholder.get("/")
+async def home(request: Request) -> Response:
+    principal = await principal_or_none(request)
+    if principal is None or principal.via != "session":
+        return RedirectResponse("/login", status_code=303)
+    body = env.from_string(
+        '<!doctype html><html><head><meta charset="utf-8"><meta name="csrf-token" content="{{ csrf }}">'
+        "<title>Portal</title></head><body><main><h1>Portal</h1>"
+        '<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">'
+        '<button type="submit">Logout</button></form></main></body></html>').render(csrf=principal.csrf_token)
+    return HTMLResponse(body, headers=HEADERS)

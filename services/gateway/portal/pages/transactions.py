@@ -1,0 +1,101 @@
+"""/portal/transactions — newest first, paginated by cursor, filtered by kind and month; CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from contracts.billing.v1 import ListTransactions
+from services.gateway.api.deps import Principal, state
+from services.gateway.api.rpc import ask
+from services.gateway.portal.data import fetch, with_account
+from services.gateway.portal.web import PortalRoute, logged_in, render, translator
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False)
+KINDS = ("topup", "bonus", "usage", "refund", "adjustment")
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+CSV_MAX_ROWS = 50_000
+
+
+def _filters(request: Request) -> tuple[str | None, str | None, bool]:
+    kind = request.query_params.get("kind") or None
+    month = request.query_params.get("month") or None
+    bad_month = month is not None and not MONTH.match(month)
+    return (kind if kind in KINDS else None), (None if bad_month else month), bad_month
+
+
+def _month_range(month: str | None, timezone: str) -> tuple[datetime | None, datetime | None]:
+    if not month:
+        return None, None
+    year, mon = (int(x) for x in month.split("-"))
+    zone = ZoneInfo(timezone)
+    start = datetime(year, mon, 1, tzinfo=zone)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def _query(request: Request, principal: Principal, *, limit: int, cursor: str | None) -> ListTransactions:
+    kind, month, _ = _filters(request)
+    since, until = _month_range(month, state(request).settings.timezone)
+    return ListTransactions(tenant_id=principal.tenant_id, limit=limit, cursor=cursor, kind=kind,
+                            since=since, until=until)
+
+
+@router.get("/portal/transactions")
+async def transactions(request: Request, principal: Principal = Depends(logged_in)):
+    cursor = (request.query_params.get("cursor") or None)
+    cursor = cursor[:200] if cursor else None
+    account, page = await with_account(request, principal,
+                                       fetch(request, _query(request, principal, limit=25, cursor=cursor)))
+    t = translator(request, account.locale if account else None)
+    kind, month, bad_month = _filters(request)
+    return render(request, "portal/transactions.html", principal=principal, t=t, account=account, page=page,
+                  kind=kind, month=month or "", bad_month=bad_month, kinds=KINDS, paged=bool(cursor),
+                  filter_query=_filter_query(kind, month))
+
+
+def _filter_query(kind: str | None, month: str | None) -> str:
+    parts = [f"kind={kind}" if kind else "", f"month={month}" if month else ""]
+    return "&".join(p for p in parts if p)
+
+
+@router.get("/portal/transactions.csv")
+async def transactions_csv(request: Request, principal: Principal = Depends(logged_in)):
+    first = await ask(request, _query(request, principal, limit=500, cursor=None))
+    _, month, _ = _filters(request)
+    name = f"transactions-{month or 'all'}.csv"
+    return StreamingResponse(_csv_rows(request, principal, first), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})
+
+
+async def _csv_rows(request: Request, principal: Principal, page) -> AsyncIterator[str]:
+    yield "\ufeff" + _line(["id", "created_at", "kind", "amount_cents", "balance_after_cents", "description",
+                             "reference"])
+    sent = 0
+    while True:
+        for tx in page.items:
+            yield _line([tx.id, tx.created_at.isoformat(), tx.kind, tx.amount_cents, tx.balance_after_cents,
+                         _safe(tx.description), _safe(tx.reference or "")])
+        sent += len(page.items)
+        if not page.next_cursor or sent >= CSV_MAX_ROWS:
+            return
+        page = await ask(request, _query(request, principal, limit=500, cursor=page.next_cursor))
+
+
+def _line(values: list) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(values)
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; tenant text must stay text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
