@@ -21,7 +21,8 @@ def main() -> int:
         print(f"\n=== {script.stem} ===", flush=True)
         started = time.monotonic()
         result = subprocess.run([sys.executable, "-m", f"bench.{script.stem}"], cwd=HERE.parent)
-        print(f"--- {script.stem}: {'ok' if result.returncode == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
+        outcome = "ok" if result.returncode == 0 else "FAILED"
+        print(f"--- {script.stem}: {outcome} in {time.monotonic() - started:.0f} s")
         failures += result.returncode != 0
     return 1 if failures else 0
 

@@ -26,7 +26,8 @@ SERVICES = {"billing": 8002, "payments": 8001, "documents": 8003, "notify": 8004
 children: list[subprocess.Popen] = []
 
 
-def spawn(args: list[str], env: dict, log_name: str, *, capture_ready: str | None = None) -> tuple[subprocess.Popen, str]:
+def spawn(args: list[str], env: dict, log_name: str, *,
+          capture_ready: str | None = None) -> tuple[subprocess.Popen, str]:
     log = open(VAR / "logs" / f"{log_name}.log", "ab")  # noqa: SIM115 - lives as long as the child
     proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE if capture_ready else log,
                             stderr=log, start_new_session=True)
@@ -65,7 +66,8 @@ def base_env() -> dict:
     env.setdefault("VAR_DIR", str(VAR))
     env.setdefault("DOCUMENTS_STORE", str(VAR / "documents"))
     env.setdefault("GATEWAY_ADMIN_TOKEN", secret("admin_token", lambda: "adm_" + secrets.token_urlsafe(24)))
-    env.setdefault("STRIPE_WEBHOOK_SECRET", secret("stripe_webhook_secret", lambda: "whsec_" + secrets.token_urlsafe(24)))
+    env.setdefault("STRIPE_WEBHOOK_SECRET",
+                   secret("stripe_webhook_secret", lambda: "whsec_" + secrets.token_urlsafe(24)))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -89,7 +91,8 @@ def start_stand_ins(env: dict) -> None:
     if "STRIPE_API_KEY" not in os.environ:
         _, ready = spawn([sys.executable, "-m", "tests.support.stripe_emulator", "--port", "0",
                           "--webhook", f"http://127.0.0.1:{gateway_port}/webhooks/stripe",
-                          "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env, "stripe", capture_ready="STRIPE_EMULATOR_READY")
+                          "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env, "stripe",
+                         capture_ready="STRIPE_EMULATOR_READY")
         env["STRIPE_API_BASE"] = ready.split()[-1]
         env["STRIPE_API_KEY"] = "sk_test_local"
     if "SMTP_HOST" not in os.environ:

@@ -29,6 +29,18 @@ def billing(nats_url: str, database_url: str, schema: str, **overrides) -> Servi
                                  app_env="test", port=0, **overrides))
 
 
+def payments(nats_url: str, database_url: str, schema: str, *, stripe_api_base: str,
+             stripe_webhook_secret: str, stripe_api_key: str = "sk_test_emulator", **overrides) -> Service:
+    """Payments against a Stripe API at `stripe_api_base` (the emulator in tests)."""
+    from services.payments.app import build
+    from services.payments.config import PaymentsSettings
+
+    settings = {"webhook_poll_s": 0.2, "portal_base_url": "http://portal.test", **overrides}
+    return build(PaymentsSettings(nats_url=nats_url, database_url=database_url, db_schema=schema, app_env="test",
+                                  port=0, stripe_api_key=stripe_api_key, stripe_api_base=stripe_api_base,
+                                  stripe_webhook_secret=stripe_webhook_secret, **settings))
+
+
 @asynccontextmanager
 async def nats_client(url: str):
     nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
