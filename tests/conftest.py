@@ -6,8 +6,15 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
 
 from tests.support.infra import NatsProcess, in_ci, postgres_url
+
+# Locally hypothesis explores new examples every run; CI replays a fixed sequence so that a landing
+# is decided by the code, not by the draw (a failure found locally is kept in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if in_ci():
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def register(broker, consumers: list, *, db, settings) -> None:
 
     @rpc(broker, GetBalance, queue=queue)
     async def on_get_balance(req: GetBalance):
-        return await queries.get_balance(db=db, tenant_id=req.tenant_id, default_threshold=threshold)
+        return await queries.get_balance(db=db, tenant_id=req.tenant_id, default_threshold=threshold, as_of=req.as_of)
 
     @rpc(broker, ListTransactions, queue=queue)
     async def on_list_transactions(req: ListTransactions):

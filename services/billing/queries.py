@@ -43,7 +43,11 @@ def decode_cursor(cursor: str) -> int:
         raise ValueError("invalid cursor") from exc
 
 
-async def get_balance(*, db: Database, tenant_id: str, default_threshold: int) -> BalanceReply:
+async def get_balance(*, db: Database, tenant_id: str, default_threshold: int,
+                      as_of: datetime | None = None) -> BalanceReply:
+    """The balance now, or as of a past moment (the balance after the last posting before it)."""
+    if as_of is not None:
+        return await _balance_as_of(db=db, tenant_id=tenant_id, at=as_of, default_threshold=default_threshold)
     now = utcnow()
     async with db.sessions() as session:
         account = await session.get(Account, tenant_id)
@@ -56,6 +60,19 @@ async def get_balance(*, db: Database, tenant_id: str, default_threshold: int) -
         low_balance_threshold_cents=account.low_balance_threshold_cents,
         updated_at=account.updated_at,
     )
+
+
+async def _balance_as_of(*, db: Database, tenant_id: str, at: datetime, default_threshold: int) -> BalanceReply:
+    async with db.sessions() as session:
+        account = await session.get(Account, tenant_id)
+        row = (await session.execute(
+            sa.select(tx.c.balance_after_cents, tx.c.created_at).where(tx.c.tenant_id == tenant_id,
+                                                                       tx.c.created_at <= at)
+            .order_by(tx.c.seq.desc()).limit(1))).first()
+    balance = row.balance_after_cents if row else 0
+    threshold = account.low_balance_threshold_cents if account else default_threshold
+    return BalanceReply(balance_cents=balance, available_cents=balance, low_balance_threshold_cents=threshold,
+                        updated_at=row.created_at if row else None)
 
 
 async def list_transactions(*, db: Database, tenant_id: str, limit: int, cursor: str | None,

@@ -5,7 +5,7 @@ Available balance = balance − active holds. All three operations are idempoten
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -26,23 +26,30 @@ async def reserve(*, db: Database, req: Reserve, default_threshold: int) -> Rese
         states = await repository.lock_accounts(session, [req.tenant_id], now=now, default_threshold=default_threshold)
         state = states[req.tenant_id]
         existing = (await session.execute(sa.select(holds).where(holds.c.request_id == req.id))).first()
-        if existing is not None:
-            ok = existing.status in ("active", "settled") and existing.tenant_id == req.tenant_id
+        if existing is not None:  # the same request again: the same answer, whatever the balance now
+            live = existing.status == "active" and _aware(existing.expires_at) > now
+            ok = (live or existing.status == "settled") and existing.tenant_id == req.tenant_id
             return ReserveReply(ok=ok, reservation_id=existing.id if ok else None,
                                 available_cents=state.available_cents)
-        if state.available_cents < req.amount_cents:
-            return ReserveReply(ok=False, reservation_id=None, available_cents=state.available_cents)
+        refused = state.available_cents < req.amount_cents
         hold = Hold(id=new_id("res_")[:40], request_id=req.id, tenant_id=req.tenant_id, amount_cents=req.amount_cents,
-                    expires_at=now + timedelta(seconds=req.ttl_s), created_at=now)
-        session.add(hold)
+                    expires_at=now + timedelta(seconds=req.ttl_s), created_at=now,
+                    status="refused" if refused else "active")
+        session.add(hold)  # a refusal is recorded too: a retry of this id is refused again, never a late hold
+        if refused:
+            return ReserveReply(ok=False, reservation_id=None, available_cents=state.available_cents)
         return ReserveReply(ok=True, reservation_id=hold.id, available_cents=state.available_cents - req.amount_cents)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def settle(*, db: Database, req: Settle, default_threshold: int) -> SettleReply:
     now = utcnow()
     async with db.transaction() as session:
         hold = await session.get(Hold, req.reservation_id, with_for_update=db.postgres)
-        if hold is None or hold.tenant_id != req.usage.tenant_id:
+        if hold is None or hold.tenant_id != req.usage.tenant_id or hold.status == "refused":
             return SettleReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
         if hold.status == "settled":
             states = await repository.lock_accounts(session, [hold.tenant_id], now=now,
@@ -72,7 +79,7 @@ async def release(*, db: Database, req: Release, default_threshold: int) -> Rele
     now = utcnow()
     async with db.transaction() as session:
         hold = await session.get(Hold, req.reservation_id, with_for_update=db.postgres)
-        if hold is None:
+        if hold is None or hold.status == "refused":
             return ReleaseReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
         if hold.status == "active":
             hold.status = "released"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts.base import new_id, utcnow
+from contracts.base import utcnow
 from contracts.billing.v1 import RefundRecorded, TopupCredited
 from contracts.payments.v1 import PaymentRefunded, TopupPaid
 from contracts.portal.v1 import PortalEvent
@@ -55,7 +55,7 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, default_thr
     for item in items:
         state, applied = apply(states[item.tenant_id], item.posting)
         states[item.tenant_id] = state
-        tx_id = new_id("txn_")[:40]
+        tx_id = f"txn_{os.urandom(16).hex()}"  # as unique as new_id's uuid4, a tenth of its CPU
         rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
         posted.append(Posted(tx_id, item.tenant_id, applied))
         last_tx[item.tenant_id] = tx_id
@@ -94,7 +94,7 @@ def usage_posting(record: UsageRecorded) -> Posting:
 async def record_usage(*, db: Database, records: list[UsageRecorded], default_threshold: int) -> list[Posted]:
     """Debit each usage id exactly once, however often and concurrently it arrives."""
     async with db.transaction() as session:
-        fresh = await claim_new(session, consumer=USAGE_CONSUMER, message_ids=(r.id for r in records))
+        fresh = await repository.claim_ids(session, consumer=USAGE_CONSUMER, message_ids=(r.id for r in records))
         seen: set[str] = set()
         items = []
         for r in records:
@@ -159,10 +159,3 @@ async def record_refund(*, db: Database, refund: PaymentRefunded, default_thresh
                 amount_cents=amount, bonus_reversed_cents=reverse, refunded_at=refund.refunded_at,
                 transaction_id=posted[0].tx_id, correlation_id=refund.event_id)])
         return True
-
-
-async def balance_as_of(session: AsyncSession, tenant_id: str, at: datetime) -> int:
-    t = repository.transactions
-    query = (sa.select(t.c.balance_after_cents).where(t.c.tenant_id == tenant_id, t.c.created_at <= at)
-             .order_by(t.c.seq.desc()).limit(1))
-    return (await session.execute(query)).scalar() or 0

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 
 def projected_days_left(*, available_cents: int, usage_last_days: list[int], window_days: int = 7) -> int | None:
-    """None without recent usage; 0 when nothing is available; else floor(available / daily burn)."""
+    """0 when nothing is available; None without recent usage; else floor(available / daily burn).
+
+    The daily burn is the window's usage / `window_days`; integer arithmetic keeps it exact (no floats).
+    """
     if available_cents <= 0:
         return 0
-    recent = usage_last_days[-window_days:]
-    total = sum(recent)
+    total = sum(usage_last_days[-window_days:])
     if total <= 0:
         return None
-    daily = total / window_days
-    return math.floor(available_cents / daily)
+    return available_cents * window_days // total

@@ -37,3 +37,19 @@ async def test_same_usage_id_five_times_concurrently_debits_once(nats_url, datab
 
 async def _is(awaitable, expected):
     return (await awaitable) == expected
+
+
+async def test_balance_as_of_a_past_moment(nats_url, database_url, new_schema, tenant_id):
+    from datetime import UTC, datetime
+
+    async with running(billing(nats_url, database_url, new_schema())), nats_client(nats_url) as nc:
+        js = nc.jetstream()
+        before_any = datetime.now(UTC)
+        await publish_usage(js, usage_id=f"{tenant_id}-a", tenant_id=tenant_id, amount_cents=100)
+        await eventually(lambda: _is(balance_of(nc, tenant_id), -100))
+        between = datetime.now(UTC)
+        await publish_usage(js, usage_id=f"{tenant_id}-b", tenant_id=tenant_id, amount_cents=50)
+        await eventually(lambda: _is(balance_of(nc, tenant_id), -150))
+        past = [(await request(nc, GetBalance(tenant_id=tenant_id, as_of=t))).balance_cents
+                for t in (before_any, between)]
+        assert past == [0, -100]

@@ -1,0 +1,101 @@
+"""Usage debits end to end: JetStream → billing (a real `python -m services.billing` process) →
+PostgreSQL commit → `balance.updated` published, sustained over a window, next to the ceilings.
+
+    .venv/bin/python -m bench.bench_ledger [--tenants 100] [--warmup 5] [--seconds 20] [--runs 3]
+
+Each run: a private nats-server and a fresh schema on the local PostgreSQL; the raw JetStream
+pull+ack rate and the raw batched-insert rate are measured first (nothing else running), then a
+backlog of usage records is published and billing is started; the rate is committed debits per
+second between the end of the warm-up and the end of the window. Billing's RSS is read at both ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import nats
+
+from bench.ledger_ceilings import jetstream_consume_rate, postgres_insert_rate
+from bench.ledger_run import run_billing_window
+from runtime.messaging import ensure_streams
+from tests.support.infra import NatsProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 2000
+DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def billing_env(nats_url: str, schema: str) -> dict:
+    return {**os.environ, "NATS_URL": nats_url, "BILLING_DATABASE_URL": DSN, "DB_SCHEMA": schema, "PORT": "0",
+            "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
+
+
+async def one_run(args, run: int) -> dict:
+    server = NatsProcess().start()
+    schema = f"bench_ledger_{random.randrange(16**8):08x}"
+    env = billing_env(server.url, schema)
+    try:
+        subprocess.run([sys.executable, "-m", "services.billing", "migrate"], env=env, cwd=ROOT, check=True)
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        js_rate = await jetstream_consume_rate(js)
+        pg_rate = await postgres_insert_rate(DSN, schema)
+        result = await run_billing_window(nc, js, env=env, dsn=DSN, schema=schema, tenants=args.tenants,
+                                          messages=args.messages, warmup=args.warmup, seconds=args.seconds,
+                                          nats_pid=server.proc.pid)
+        await nc.drain()
+        result.update(js_rate=js_rate, pg_rate=pg_rate)
+        print(f"run {run}: {result['rate']:,.0f} debits/s end to end (window {result['window_s']:.1f} s, "
+              f"{result['debits']:,} debits exact: {result['exact']}), JetStream pull+ack {js_rate:,.0f} msg/s, "
+              f"PostgreSQL batched insert {pg_rate:,.0f} rows/s, billing RSS {result['rss_start_mb']:.0f} → "
+              f"{result['rss_end_mb']:.0f} MB, outbox backlog at window end {result['outbox_end']}", flush=True)
+        print("  CPU per debit: " + ", ".join(f"{k} {v:.0f} µs" for k, v in result["cpu_us"].items())
+              + f" = {result['cpu_total_us']:.0f} µs → {2e6 / result['cpu_total_us']:,.0f}/s on 2 free cores; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        return result
+    finally:
+        server.cleanup()
+        conn = await asyncpg.connect(DSN)
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.close()
+
+
+async def main(args) -> int:
+    results = [await one_run(args, i + 1) for i in range(args.runs)]
+    med = {k: statistics.median(r[k] for r in results)
+           for k in ("rate", "js_rate", "pg_rate", "rss_start_mb", "rss_end_mb", "cpu_total_us")}
+    ceiling = min(med["js_rate"], med["pg_rate"])
+    ok = med["rate"] >= TARGET and all(r["exact"] for r in results)
+    print(f"\nusage debits end to end (median of {len(results)}): {med['rate']:,.0f}/s   target ≥ {TARGET:,}/s   "
+          f"{'OK' if ok else 'MISSED'}")
+    print(f"ceiling: JetStream pull+ack {med['js_rate']:,.0f} msg/s, PostgreSQL batched insert "
+          f"{med['pg_rate']:,.0f} rows/s → end to end is {med['rate'] / ceiling:.0%} of the lower ceiling")
+    print(f"CPU per debit (billing + its PostgreSQL backends + nats-server): {med['cpu_total_us']:.0f} µs → "
+          f"{2e6 / med['cpu_total_us']:,.0f} debits/s when the path has both cores to itself")
+    print(f"billing RSS: {med['rss_start_mb']:.0f} MB after warm-up, {med['rss_end_mb']:.0f} MB at window end")
+    return 0 if ok else 1
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tenants", type=int, default=100)
+    p.add_argument("--warmup", type=float, default=5)
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)))
+    p.add_argument("--messages", type=int, default=0, help="backlog size (default: enough for 4,000/s)")
+    args = p.parse_args(argv)
+    args.messages = args.messages or int((args.warmup + args.seconds + 5) * 4000)
+    return args
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(parse())))

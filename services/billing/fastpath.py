@@ -1,0 +1,67 @@
+"""PostgreSQL statements of the debit path: constant SQL taking arrays, so one prepared statement and
+one round trip per batch (SQLAlchemy caches the compiled text; asyncpg caches the prepared statement).
+
+Tables are unqualified: the connection's search_path is the service's schema (runtime.db).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from contracts.base import utcnow
+
+CLAIM = sa.text(
+    "INSERT INTO inbox (consumer, message_id, received_at) "
+    "SELECT :consumer, m, :now FROM unnest(CAST(:ids AS varchar[])) AS m "
+    "ON CONFLICT DO NOTHING RETURNING message_id"
+)
+
+CREATE_ACCOUNTS = sa.text(
+    "INSERT INTO accounts (tenant_id, low_balance_threshold_cents, updated_at, created_at) "
+    "SELECT t, :threshold, :now, :now FROM unnest(CAST(:ids AS varchar[])) AS t "
+    "ON CONFLICT DO NOTHING"
+)
+
+LOCK_ACCOUNTS = sa.text(
+    "SELECT tenant_id, balance_cents, low_balance_threshold_cents FROM accounts "
+    "WHERE tenant_id = ANY(CAST(:ids AS varchar[])) ORDER BY tenant_id FOR UPDATE"
+)
+
+HELD = sa.text(
+    "SELECT tenant_id, coalesce(sum(amount_cents), 0) FROM holds "
+    "WHERE tenant_id = ANY(CAST(:ids AS varchar[])) AND status = 'active' AND expires_at > :now "
+    "GROUP BY tenant_id"
+)
+
+TX_COLUMNS = ("id", "tenant_id", "kind", "amount_cents", "balance_after_cents", "description", "reference",
+              "source_key", "quantity", "occurred_at", "created_at")
+INSERT_TRANSACTIONS = sa.text(
+    "INSERT INTO ledger_transactions (id, tenant_id, kind, amount_cents, balance_after_cents, description, "
+    "reference, source_key, quantity, occurred_at, created_at) SELECT * FROM unnest("
+    "CAST(:id AS varchar[]), CAST(:tenant_id AS varchar[]), CAST(:kind AS varchar[]), "
+    "CAST(:amount_cents AS bigint[]), CAST(:balance_after_cents AS bigint[]), CAST(:description AS varchar[]), "
+    "CAST(:reference AS varchar[]), CAST(:source_key AS varchar[]), CAST(:quantity AS float8[]), "
+    "CAST(:occurred_at AS timestamptz[]), CAST(:created_at AS timestamptz[]))"
+)
+
+ENTRY_COLUMNS = ("transaction_id", "account", "amount_cents")
+INSERT_ENTRIES = sa.text(
+    "INSERT INTO ledger_entries (transaction_id, account, amount_cents) SELECT * FROM unnest("
+    "CAST(:transaction_id AS varchar[]), CAST(:account AS varchar[]), CAST(:amount_cents AS bigint[]))"
+)
+
+SAVE_BALANCES = sa.text(
+    "UPDATE accounts AS a SET balance_cents = v.bal, updated_at = :now "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:bals AS bigint[])) AS v(tid, bal) WHERE a.tenant_id = v.tid"
+)
+
+
+def columns(rows: list[dict], names: tuple[str, ...]) -> dict[str, list]:
+    """Row dicts → one list per column (the arrays the statements above take)."""
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def now() -> datetime:
+    return utcnow()
