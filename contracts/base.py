@@ -74,6 +74,7 @@ def registry() -> list[type[Message]]:
     """Every concrete message class with a subject, for AsyncAPI and schema snapshots."""
     import contracts.billing.v1
     import contracts.documents.v1
+    import contracts.gateway.v1
     import contracts.notify.v1
     import contracts.payments.v1
     import contracts.portal.v1

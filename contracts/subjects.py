@@ -25,9 +25,10 @@ DOCUMENTS = StreamSpec("DOCUMENTS", ("documents.*.*.v1",))
 NOTIFY = StreamSpec("NOTIFY", ("notify.*.*.v1",))
 USAGE = StreamSpec("USAGE", ("usage.recorded.v1",))
 PORTAL = StreamSpec("PORTAL", ("portal.>",))
+GATEWAY = StreamSpec("GATEWAY", ("gateway.*.*.v1",))
 DLQ = StreamSpec("DLQ", ("dlq.>",), max_age_s=30 * 24 * 3600)
 
-ALL_STREAMS = (PAYMENTS, BILLING, DOCUMENTS, NOTIFY, USAGE, PORTAL, DLQ)
+ALL_STREAMS = (PAYMENTS, BILLING, DOCUMENTS, NOTIFY, USAGE, PORTAL, GATEWAY, DLQ)
 
 
 def portal_subject(event_type: str) -> str:

@@ -26,6 +26,9 @@ class GatewaySettings(ServiceSettings):
     session_secret: str = ""
     sse_max_buffer_bytes: int = Field(default=256 * 1024, ge=1024)
     low_balance_threshold_cents: int = 1000
+    # Where emailed links (password reset) point; never taken from the request's Host header.
+    portal_base_url: str = "http://127.0.0.1:8000"
+    password_reset_ttl_s: int = Field(default=3600, ge=60)
 
     @property
     def http_port(self) -> int:

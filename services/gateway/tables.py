@@ -42,3 +42,14 @@ class PortalSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=TS)
     created_at: datetime = Field(sa_type=TS)
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A single-use reset link: only the SHA-256 of its 256-bit token is kept."""
+
+    __tablename__ = "password_reset_tokens"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=64, index=True)
+    expires_at: datetime = Field(sa_type=TS)
+    used_at: datetime | None = Field(default=None, sa_type=TS)
+    created_at: datetime = Field(sa_type=TS)

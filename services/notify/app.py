@@ -8,7 +8,6 @@ from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
 from services.notify import handlers
-from services.notify.channels.email import SmtpSettings
 from services.notify.channels.push import PushSender, VapidSettings
 from services.notify.channels.sms import SmsSender, TwilioSettings
 from services.notify.channels.webhook import WebhookSender
@@ -23,9 +22,7 @@ LEASE_MARGIN_S = 60.0
 
 def channels_factory(settings: NotifySettings, broker):
     """Adapters are made inside the running loop (they hold HTTP sessions) by the scheduler."""
-    smtp = SmtpSettings(host=settings.smtp_host, port=settings.smtp_port, mail_from=settings.mail_from,
-                        username=settings.smtp_username, password=settings.smtp_password,
-                        starttls=settings.smtp_starttls)
+    smtp = settings.smtp()
     twilio = TwilioSettings(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_token(),
                             from_number=settings.twilio_from, api_base=settings.twilio_api_base)
     vapid = VapidSettings(private_key=settings.vapid_key(), subject=settings.vapid_subject)

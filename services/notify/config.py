@@ -11,6 +11,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from runtime.settings import ServiceSettings, database_field
+from services.notify.channels.email import SmtpSettings
 from services.notify.channels.push import generate_vapid_private_key
 from services.notify.channels.webhook_policy import (
     DEFAULT_DISABLE_AFTER_S,
@@ -79,6 +80,10 @@ class NotifySettings(ServiceSettings):
     def channel_limits(self) -> dict[str, int]:
         return {"email": self.notify_concurrency_email, "sms": self.notify_concurrency_sms,
                 "push": self.notify_concurrency_push, "webhook": self.notify_concurrency_webhook}
+
+    def smtp(self) -> SmtpSettings:
+        return SmtpSettings(host=self.smtp_host, port=self.smtp_port, mail_from=self.mail_from,
+                            username=self.smtp_username, password=self.smtp_password, starttls=self.smtp_starttls)
 
     def twilio_token(self) -> str:
         return self.twilio_auth_token or "test-token"

@@ -236,4 +236,30 @@ TEXTS: dict[str, tuple[str, str]] = {
     "flash.endpoint_deleted": ("Endpunkt gelöscht.", "Endpoint deleted."),
     "flash.replayed": ("Zustellung wird erneut versucht.", "Delivery will be retried."),
     "flash.error": ("Das hat nicht geklappt: {detail}", "That did not work: {detail}"),
+    # password reset (templates/password_reset*.html)
+    "reset.title": ("Passwort zurücksetzen", "Reset password"),
+    "reset.intro": ("Geben Sie die E-Mail-Adresse Ihres Zugangs ein. Wir senden Ihnen einen Link, mit dem Sie "
+                    "ein neues Passwort festlegen können.",
+                    "Enter the email address of your login. We will send you a link to set a new password."),
+    "reset.email": ("E-Mail", "Email"),
+    "reset.send": ("Link senden", "Send link"),
+    "reset.sent": ("Falls die Adresse zu einem Zugang gehört, haben wir einen Link dorthin gesendet. Er ist "
+                   "eine Stunde gültig.",
+                   "If the address belongs to a login, a link has been sent to it. It is valid for one hour."),
+    "reset.new_title": ("Neues Passwort festlegen", "Set a new password"),
+    "reset.password": ("Neues Passwort", "New password"),
+    "reset.repeat": ("Neues Passwort wiederholen", "Repeat the new password"),
+    "reset.hint": ("Mindestens 8 Zeichen.", "At least 8 characters."),
+    "reset.save": ("Passwort speichern", "Save password"),
+    "reset.mismatch": ("Die beiden Passwörter stimmen nicht überein.", "The two passwords do not match."),
+    "reset.length": ("Das Passwort muss 8 bis 200 Zeichen lang sein.",
+                     "The password must be 8 to 200 characters long."),
+    "reset.invalid": ("Dieser Link ist ungültig, abgelaufen oder wurde schon benutzt. Fordern Sie bitte einen "
+                      "neuen an.",
+                      "This link is invalid, has expired or has already been used. Please request a new one."),
+    "reset.again": ("Neuen Link anfordern", "Request a new link"),
+    "reset.back": ("Zurück zur Anmeldung", "Back to login"),
+    "reset.csrf": ("Das Formular ist abgelaufen. Bitte erneut senden.",
+                   "The form has expired. Please submit it again."),
+    "reset.limited": ("Zu viele Versuche. Bitte kurz warten.", "Too many attempts. Please wait a moment."),
 }

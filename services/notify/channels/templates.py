@@ -9,9 +9,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from services.notify.channels.texts import (
+    ACCOUNT_TEXTS,
     CATALOG,
     DOCUMENT_KINDS,
     GREETING,
@@ -99,7 +101,18 @@ def render_email(
     recipient_name: str | None = None,
 ) -> RenderedEmail:
     lang = normalize_locale(locale)
-    text, fields = _text(event_type, lang), _fields(data, lang)
+    return _render(_text(event_type, lang), lang, data, recipient_name=recipient_name)
+
+
+def render_password_reset(locale: str | None, *, reset_url: str, expires_at: datetime) -> RenderedEmail:
+    """The reset link for a portal user (an account email: no preferences, no tenant name)."""
+    lang = normalize_locale(locale)
+    expires = expires_at.astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC" if lang == "de" else "%Y-%m-%d %H:%M UTC")
+    return _render(ACCOUNT_TEXTS[lang]["password_reset"], lang, {"expires": expires, "action_url": reset_url})
+
+
+def _render(text: Text, lang: str, data: Mapping[str, Any], *, recipient_name: str | None = None) -> RenderedEmail:
+    fields = _fields(data, lang)
     greeting = GREETING[lang].format(name=recipient_name) if recipient_name else GREETING_NO_NAME[lang]
     paragraphs = [greeting, *(line.format_map(fields) for line in text.body)]
     action_url = _safe_link(data.get("action_url"))

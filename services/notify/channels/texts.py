@@ -162,3 +162,32 @@ CATALOG: dict[str, dict[str, Text]] = {
         ),
     },
 }
+
+# Emails about a portal login, not about an event of the tenant's account: no preferences apply.
+ACCOUNT_TEXTS: dict[str, dict[str, Text]] = {
+    "de": {
+        "password_reset": Text(
+            "Passwort zurücksetzen",
+            "Link zum Zurücksetzen Ihres Passworts",
+            (
+                "Sie haben angefordert, das Passwort Ihres Zugangs zum Guthabenportal zurückzusetzen.",
+                "Der Link ist bis {expires} gültig und kann nur einmal verwendet werden.",
+                "Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail. Ihr Passwort bleibt "
+                "unverändert.",
+            ),
+            "Neues Passwort festlegen",
+        ),
+    },
+    "en": {
+        "password_reset": Text(
+            "Reset your password",
+            "Link to reset your password",
+            (
+                "You asked to reset the password of your login to the balance portal.",
+                "The link is valid until {expires} and works only once.",
+                "If you did not ask for this, ignore this email. Your password stays as it is.",
+            ),
+            "Set a new password",
+        ),
+    },
+}

@@ -1,7 +1,8 @@
 """The gateway with the services behind it, on real NATS and PostgreSQL.
 
 `stack(*extra, **gateway_settings)` starts billing and one gateway (HTTP served), plus the other
-services named in `extra` ("notify", "documents", "payments" — payments against the Stripe emulator).
+services named in `extra` ("notify", "documents", "payments" — payments against the Stripe emulator);
+`notify_settings` overrides notify's settings (e.g. an SMTP sink).
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ def stripe_emulator():
         yield emulator
 
 
-def _other(name: str, nats_url: str, database_url: str, schema: str, tmp_path, request) -> Service:
+def _other(name: str, nats_url: str, database_url: str, schema: str, tmp_path, request,
+           notify_settings: dict | None = None) -> Service:
     common = {"nats_url": nats_url, "database_url": database_url, "db_schema": schema, "app_env": "test", "port": 0}
     if name == "notify":
         from services.notify.app import build
         from services.notify.config import NotifySettings
 
-        return build(NotifySettings(**common, var_dir=str(tmp_path)))
+        return build(NotifySettings(**common, var_dir=str(tmp_path), **(notify_settings or {})))
     if name == "documents":
         from services.documents.app import build
         from services.documents.config import DocumentsSettings
@@ -61,12 +63,13 @@ def _other(name: str, nats_url: str, database_url: str, schema: str, tmp_path, r
 @pytest.fixture
 def stack(nats_url, database_url, new_schema, tmp_path, request):
     @asynccontextmanager
-    async def start(*extra: str, with_billing: bool = True, **gateway_settings):
+    async def start(*extra: str, with_billing: bool = True, notify_settings: dict | None = None, **gateway_settings):
         async with contextlib.AsyncExitStack() as stack:
             if with_billing:
                 await stack.enter_async_context(running(billing(nats_url, database_url, new_schema("bil"))))
             for name in extra:
-                service = _other(name, nats_url, database_url, new_schema(name[:3]), tmp_path, request)
+                service = _other(name, nats_url, database_url, new_schema(name[:3]), tmp_path, request,
+                                 notify_settings)
                 await stack.enter_async_context(running(service))
             gw = await stack.enter_async_context(
                 running(gateway(nats_url, database_url, new_schema("gw"), **gateway_settings), serve_http=True))

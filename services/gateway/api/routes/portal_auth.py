@@ -23,14 +23,18 @@ env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
 TEXT = {
     "de": {"title": "Anmelden", "email": "E-Mail", "password": "Passwort", "submit": "Anmelden",
            "wrong": "E-Mail oder Passwort ist falsch.", "csrf": "Das Formular ist abgelaufen. Bitte erneut senden.",
-           "limited": "Zu viele Versuche. Bitte kurz warten."},
+           "limited": "Zu viele Versuche. Bitte kurz warten.", "forgot": "Passwort vergessen?",
+           "password_changed": "Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an."},
     "en": {"title": "Log in", "email": "Email", "password": "Password", "submit": "Log in",
            "wrong": "Wrong email or password.", "csrf": "The form has expired. Please submit it again.",
-           "limited": "Too many attempts. Please wait a moment."},
+           "limited": "Too many attempts. Please wait a moment.", "forgot": "Forgot password?",
+           "password_changed": "Your password has been changed. Please log in with the new password."},
 }
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
            "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}
 _dummy_hash: list[str] = []
+NOTICE_COOKIE = "pp_login_notice"  # a one-time notice on the login page, e.g. after a password reset
+NOTICES = ("password_changed",)
 
 router = APIRouter(include_in_schema=False)
 placeholder = APIRouter(include_in_schema=False)  # GET / until the portal's dashboard replaces it
@@ -49,9 +53,13 @@ def login_page(request: Request, *, status: int = 200, error: str | None = None,
     lang = _lang(request)
     nonce = login_csrf.new_nonce()
     token = login_csrf.token_for(login_csrf.signing_key(state(request).settings), nonce)
+    notice = request.cookies.get(NOTICE_COOKIE)
     body = env.get_template("login.html").render(lang=lang, text=TEXT[lang], error=TEXT[lang].get(error or ""),
+                                                 notice=TEXT[lang][notice] if notice in NOTICES else None,
                                                  email=email, form_token=token)
     response = HTMLResponse(body, status_code=status, headers={**HEADERS, **(headers or {})})
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/login")
     response.set_cookie(login_csrf.COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path="/login", httponly=True,
                         samesite="lax", secure=state(request).settings.cookie_secure)
     return response

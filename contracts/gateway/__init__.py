@@ -1,0 +1,1 @@
+"""Version modules: import `contracts.gateway.v1`."""

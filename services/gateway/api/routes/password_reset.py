@@ -1,0 +1,119 @@
+"""Password reset pages (issue 10): ask for a link by email, then set a new password with it.
+
+`POST /password-reset` gives the same answer whether or not the address belongs to a login (no
+account enumeration); the link is emailed by notify from the `PasswordResetRequested` event that is
+staged in the gateway's outbox. Both forms carry a signed double-submit token like the login form.
+Pages that show a token in their URL send no Referer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.gateway import credentials, login_csrf, password_reset
+from services.gateway.api.deps import SESSION_COOKIE, client_ip, cross_site, state
+from services.gateway.api.errors import ApiError
+from services.gateway.api.routes.portal_auth import HEADERS, NOTICE_COOKIE, _lang, env
+from services.gateway.portal.i18n import Translator
+
+router = APIRouter(include_in_schema=False)
+PATH = "/password-reset"
+CSRF_COOKIE = "pp_reset_csrf"
+
+
+def _page(request: Request, template: str, *, status: int = 200, headers: dict | None = None,
+          **context) -> HTMLResponse:
+    """A reset page with a fresh signed form token and its cookie."""
+    lang = _lang(request)
+    nonce = login_csrf.new_nonce()
+    token = login_csrf.token_for(login_csrf.signing_key(state(request).settings), nonce)
+    body = env.get_template(template).render(lang=lang, t=Translator(lang), form_token=token, **context)
+    response = HTMLResponse(body, status_code=status,
+                            headers={**HEADERS, "Referrer-Policy": "no-referrer", **(headers or {})})
+    response.set_cookie(CSRF_COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path=PATH, httponly=True,
+                        samesite="lax", secure=state(request).settings.cookie_secure)
+    return response
+
+
+def _form_ok(request: Request, form) -> bool:
+    key = login_csrf.signing_key(state(request).settings)
+    return not cross_site(request) and login_csrf.valid(key, request.cookies.get(CSRF_COOKIE),
+                                                        str(form.get("csrf_token") or ""))
+
+
+async def _limited(request: Request) -> dict | None:
+    """Per-IP limit, like the login form: the Retry-After headers when exceeded."""
+    try:
+        await state(request).limiter.check(f"ip:{client_ip(request)}")
+    except ApiError as exc:
+        return exc.headers or {}
+    return None
+
+
+@router.get(PATH)
+async def get_request_form(request: Request) -> Response:
+    return _page(request, "password_reset.html", email="")
+
+
+@router.post(PATH)
+async def post_request_form(request: Request) -> Response:
+    if (retry := await _limited(request)) is not None:
+        return _page(request, "password_reset.html", status=429, headers=retry, error="reset.limited", email="")
+    form = await request.form()
+    email = str(form.get("email") or "")[:320]
+    if not _form_ok(request, form):
+        return _page(request, "password_reset.html", status=403, error="reset.csrf", email=email)
+    gw = state(request)
+    async with gw.db.transaction() as session:
+        await password_reset.request_reset(session, email=email, base_url=gw.settings.portal_base_url,
+                                           locale=_lang(request), ttl_s=gw.settings.password_reset_ttl_s)
+    return _page(request, "password_reset.html", sent=True)  # the same answer for any address
+
+
+def _new_password_page(request: Request, token: str, *, status: int = 200, error: str | None = None,
+                       headers: dict | None = None) -> HTMLResponse:
+    return _page(request, "password_reset_new.html", status=status, headers=headers, error=error,
+                 invalid=error == "reset.invalid", action=password_reset.reset_path(token))
+
+
+@router.get(PATH + "/{token}")
+async def get_new_password_form(request: Request, token: str) -> Response:
+    if (retry := await _limited(request)) is not None:
+        return _new_password_page(request, token, status=429, error="reset.limited", headers=retry)
+    async with state(request).db.sessions() as session:
+        if not await password_reset.usable(session, token):
+            return _new_password_page(request, token, status=400, error="reset.invalid")
+    return _new_password_page(request, token)
+
+
+@router.post(PATH + "/{token}")
+async def post_new_password(request: Request, token: str) -> Response:
+    if (retry := await _limited(request)) is not None:
+        return _new_password_page(request, token, status=429, error="reset.limited", headers=retry)
+    form = await request.form()
+    if not _form_ok(request, form):
+        return _new_password_page(request, token, status=403, error="reset.csrf")
+    gw = state(request)
+    async with gw.db.sessions() as session:
+        if not await password_reset.usable(session, token):
+            return _new_password_page(request, token, status=400, error="reset.invalid")
+    password = str(form.get("password") or "")[:1024]
+    problem = password_reset.password_problem(password, str(form.get("password_repeat") or "")[:1024])
+    if problem:
+        return _new_password_page(request, token, status=422, error=problem)
+    hashed = await asyncio.to_thread(credentials.hash_password, password)  # argon2 off the event loop
+    async with gw.db.transaction() as session:
+        user_id = await password_reset.complete_reset(session, token, password_hash=hashed)
+    if user_id is None:  # spent by a concurrent submission meanwhile
+        return _new_password_page(request, token, status=400, error="reset.invalid")
+    secure = gw.settings.cookie_secure
+    response = RedirectResponse("/login", status_code=303,
+                                headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    response.set_cookie(NOTICE_COOKIE, "password_changed", max_age=120, path="/login", httponly=True,
+                        samesite="lax", secure=secure)
+    response.delete_cookie(CSRF_COOKIE, path=PATH)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+    return response
