@@ -24,6 +24,7 @@ from services.gateway.api.routes import (
     stream,
 )
 from services.gateway.config import GatewaySettings
+from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics
 from services.gateway.portal import router as portal_router
@@ -41,6 +42,7 @@ class GatewayState:
     hub: Hub
     limiter: RateLimiter
     key_usage: KeyUsage
+    key_cache: KeyCache
     service: Service | None = None
 
     @property
@@ -86,11 +88,13 @@ def build(settings: GatewaySettings | None = None) -> Service:
                 max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s),
         limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute),
         key_usage=KeyUsage(db),
+        key_cache=KeyCache(db),
     )
 
     async def started(service: Service) -> None:
         await state.hub.start(service.js)
         await state.limiter.start(service.js)
+        await state.key_cache.start(service.broker.connection)
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()

@@ -23,6 +23,7 @@ class RateLimiter:
     def __init__(self, *, limit_per_minute: int) -> None:
         self.limit = limit_per_minute
         self.kv = None
+        self._last: dict[str, tuple[int, int]] = {}  # key → (count, revision) this replica last wrote
 
     async def start(self, js) -> None:
         try:
@@ -42,22 +43,35 @@ class RateLimiter:
             raise ApiError(429, "rate_limited", f"more than {self.limit} requests per minute",
                            {"Retry-After": str(retry_after)})
 
+    def _remember(self, key: str, count: int, revision: int) -> None:
+        if len(self._last) > 50_000:
+            self._last.clear()
+        self._last[key] = (count, revision)
+
     async def _increment(self, key: str) -> int:
         if self.kv is None:
             return 0
         try:
+            known = self._last.pop(key, None)
+            if known is not None:  # usually this replica wrote last: one round trip, no read
+                try:
+                    revision = await self.kv.update(key, str(known[0] + 1).encode(), last=known[1])
+                    self._remember(key, known[0] + 1, revision)
+                    return known[0] + 1
+                except KeyWrongLastSequenceError:
+                    pass
             for _ in range(20):
                 try:
                     entry = await self.kv.get(key)
                 except KeyNotFoundError:
                     try:
-                        await self.kv.create(key, b"1")
+                        self._remember(key, 1, await self.kv.create(key, b"1"))
                         return 1
                     except KeyWrongLastSequenceError:
                         continue
                 count = int(entry.value or b"0") + 1
                 try:
-                    await self.kv.update(key, str(count).encode(), last=entry.revision)
+                    self._remember(key, count, await self.kv.update(key, str(count).encode(), last=entry.revision))
                     return count
                 except KeyWrongLastSequenceError:
                     continue

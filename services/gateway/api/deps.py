@@ -35,8 +35,7 @@ async def principal_or_none(request: Request) -> Principal | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         key = auth[7:].strip()
-        async with gw.db.sessions() as session:
-            tenant_id = await credentials.tenant_for_key(session, key)
+        tenant_id = await gw.key_cache.tenant_for(key)
         if tenant_id is None:
             return None
         gw.key_usage.touch(key[: credentials.PREFIX_LEN])

@@ -78,6 +78,7 @@ async def revoke_api_key(prefix: str, request: Request) -> Response:
             raise ApiError(404, "not_found", "API key not found")
         row.revoked_at = utcnow()
         session.add(row)
+    await state(request).key_cache.revoked(prefix)
     return Response(status_code=204)
 
 
