@@ -79,6 +79,8 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
             if model is not None:
                 model.release(key)
         else:  # time passes for this hold: it expires
+            if not await reservation_id(db, f"{tenant}-r{key}"):  # no hold yet: nothing happened
+                continue
             async with db.transaction() as s:
                 await s.execute(sa.text("UPDATE holds SET expires_at = now() - interval '1 second' "
                                         "WHERE request_id = :r AND status = 'active'"), {"r": f"{tenant}-r{key}"})
