@@ -36,6 +36,8 @@ def register(broker, consumers: list, *, db, settings) -> None:
     @event_consumer(consumers, TopupPaid, durable="billing-topup-paid")
     async def on_topup_paid(events: list[TopupPaid]) -> None:
         for paid in events:
+            if paid.source == "auto" and paid.trigger_id:
+                continue  # credited with its rule's outcome by auto top-up's consumer, in one transaction
             await use_cases.credit_topup(db=db, paid=paid, tiers=tiers, default_threshold=threshold)
 
     @event_consumer(consumers, PaymentRefunded, durable="billing-payment-refunded")

@@ -107,27 +107,32 @@ async def record_usage(*, db: Database, records: list[UsageRecorded], default_th
 async def credit_topup(*, db: Database, paid: TopupPaid, tiers: tuple[BonusTier, ...], default_threshold: int) -> bool:
     """Credit gross plus bonus, once per top-up id. Answers False for a duplicate."""
     async with db.transaction() as session:
-        if not await claim_new(session, consumer="topup", message_ids=[paid.topup_id]):
-            return False
-        bonus = bonus_for(paid.amount_cents, tiers)
-        label = "Automatische Aufladung" if paid.source == "auto" else "Aufladung"
-        items = [Entry(paid.tenant_id, Posting("topup", paid.amount_cents, f"topup:{paid.topup_id}",
-                                               label, paid.payment_intent_id))]
-        if bonus:
-            items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}",
-                                                       "Bonus", paid.topup_id)))
-        posted = await post_entries(session, items, default_threshold=default_threshold)
-        session.add(TopupCredit(topup_id=paid.topup_id, tenant_id=paid.tenant_id, amount_cents=paid.amount_cents,
-                                bonus_cents=bonus, source=paid.source, credited_at=utcnow()))
-        await outbox.add(session, [
-            TopupCredited(tenant_id=paid.tenant_id, topup_id=paid.topup_id, amount_cents=paid.amount_cents,
-                          bonus_cents=bonus, payment_reference=paid.payment_intent_id, paid_at=paid.paid_at,
-                          transaction_id=posted[0].tx_id, correlation_id=paid.event_id),
-            PortalEvent(type="topup.succeeded", tenant_id=paid.tenant_id,
-                        data={"topup_id": paid.topup_id, "amount_cents": paid.amount_cents, "bonus_cents": bonus,
-                              "source": paid.source}),
-        ])
-        return True
+        return await credit_topup_in(session, paid=paid, tiers=tiers, default_threshold=default_threshold)
+
+
+async def credit_topup_in(session, *, paid: TopupPaid, tiers: tuple[BonusTier, ...], default_threshold: int) -> bool:
+    """`credit_topup` inside the caller's transaction (auto top-up settles its rule in the same one)."""
+    if not await claim_new(session, consumer="topup", message_ids=[paid.topup_id]):
+        return False
+    bonus = bonus_for(paid.amount_cents, tiers)
+    label = "Automatische Aufladung" if paid.source == "auto" else "Aufladung"
+    items = [Entry(paid.tenant_id, Posting("topup", paid.amount_cents, f"topup:{paid.topup_id}",
+                                           label, paid.payment_intent_id))]
+    if bonus:
+        items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}",
+                                                   "Bonus", paid.topup_id)))
+    posted = await post_entries(session, items, default_threshold=default_threshold)
+    session.add(TopupCredit(topup_id=paid.topup_id, tenant_id=paid.tenant_id, amount_cents=paid.amount_cents,
+                            bonus_cents=bonus, source=paid.source, credited_at=utcnow()))
+    await outbox.add(session, [
+        TopupCredited(tenant_id=paid.tenant_id, topup_id=paid.topup_id, amount_cents=paid.amount_cents,
+                      bonus_cents=bonus, payment_reference=paid.payment_intent_id, paid_at=paid.paid_at,
+                      transaction_id=posted[0].tx_id, correlation_id=paid.event_id),
+        PortalEvent(type="topup.succeeded", tenant_id=paid.tenant_id,
+                    data={"topup_id": paid.topup_id, "amount_cents": paid.amount_cents, "bonus_cents": bonus,
+                          "source": paid.source}),
+    ])
+    return True
 
 
 async def record_refund(*, db: Database, refund: PaymentRefunded, default_threshold: int) -> bool:

@@ -19,12 +19,16 @@ from services.billing.domain.bonus import BonusTier
 
 async def charge_paid(*, db: Database, paid: TopupPaid, tiers: tuple[BonusTier, ...],
                       default_threshold: int) -> bool:
-    """The money first (idempotent; whichever consumer comes first credits it), then the rule."""
+    """The money and the rule in one transaction: nobody sees the credit with the rule still `in_flight`.
+
+    The credit is idempotent per top-up id (a payment credited before this consumer existed is
+    not credited twice); the rule moves on whether or not this call credited it.
+    """
     if paid.source != "auto" or not paid.trigger_id:
         return False
-    await use_cases.credit_topup(db=db, paid=paid, tiers=tiers, default_threshold=default_threshold)
     now = utcnow()
     async with db.transaction() as session:
+        await use_cases.credit_topup_in(session, paid=paid, tiers=tiers, default_threshold=default_threshold)
         row = await store.locked_setting(session, paid.tenant_id)
         charge = await store.locked_charge(session, paid.trigger_id)
         if charge is None or charge.tenant_id != paid.tenant_id or charge.status == "succeeded":
