@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from contracts.billing.v1 import (
     UsageDay,
 )
 from runtime.db import Database
+from runtime.messaging import ServiceError
 from services.billing import repository
 from services.billing.domain.runway import projected_days_left
 from services.billing.tables import Account
@@ -132,16 +133,19 @@ async def dashboard(*, db: Database, tenant_id: str, days: int, tz: str, default
 
 
 def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
-    year, mon = (int(x) for x in month.split("-"))
-    zone = ZoneInfo(tz)
-    start = datetime(year, mon, 1, tzinfo=zone)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        zone = ZoneInfo(tz)
+        start = datetime(year, mon, 1, tzinfo=zone)
+        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+        start.astimezone(UTC)  # years 1 and 9999 fall outside UTC's range
+        end.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise ServiceError("validation_error", f"not a month: {month!r}") from exc
     return start, end
 
 

@@ -9,10 +9,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import GetStatement, StatementReply
+from runtime.db import insert_on_conflict
 from runtime.inbox import claim_period
 from runtime.messaging import ServiceError, request
 from services.documents import profiles
@@ -23,6 +23,7 @@ from services.documents.tables import documents
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 MONTHLY_JOB = "monthly-statements"
+FIRST_MONTH = "2000-01"  # no tenant has transactions before; earlier years are refused, not rendered empty
 
 
 def previous_month(month: str) -> str:
@@ -36,12 +37,13 @@ def source_key(deps: Deps, tenant_id: str, month: str) -> str:
     current = deps.current_month()
     if month > current:
         raise ServiceError("validation_error", f"{month} has not begun yet")
+    if month < FIRST_MONTH:
+        raise ServiceError("validation_error", f"statements begin with {FIRST_MONTH}, got {month}")
     return f"{tenant_id}:{month}@{deps.today().isoformat()}" if month == current else f"{tenant_id}:{month}"
 
 
-async def _open(session, *, tenant_id: str, month: str, key: str, postgres: bool) -> None:
-    module = postgresql if postgres else sqlite
-    await session.execute(module.insert(documents).values(
+async def _open(session, *, tenant_id: str, month: str, key: str) -> None:
+    await session.execute(insert_on_conflict(session, documents).values(
         id=new_id("doc_")[:40], tenant_id=tenant_id, kind="statement", source_key=key, status="pending",
         month=month, created_at=utcnow()).on_conflict_do_nothing())
 
@@ -50,7 +52,7 @@ async def open_statement(*, deps: Deps, tenant_id: str, month: str) -> sa.Row:
     """The tenant's statement of `month`, pending until rendered; created when missing."""
     key = source_key(deps, tenant_id, month)
     async with deps.db.transaction() as session:
-        await _open(session, tenant_id=tenant_id, month=month, key=key, postgres=deps.db.postgres)
+        await _open(session, tenant_id=tenant_id, month=month, key=key)
         query = sa.select(documents).where(documents.c.kind == "statement", documents.c.source_key == key)
         return (await session.execute(query)).one()
 
@@ -63,8 +65,7 @@ async def open_month_for_all(*, deps: Deps, holder: str) -> list[str]:
         if not await claim_period(session, job=MONTHLY_JOB, period=month, holder=holder):
             return []
         for tenant_id in tenants:
-            await _open(session, tenant_id=tenant_id, month=month, key=f"{tenant_id}:{month}",
-                        postgres=deps.db.postgres)
+            await _open(session, tenant_id=tenant_id, month=month, key=f"{tenant_id}:{month}")
     return tenants
 
 

@@ -95,7 +95,7 @@ async def test_past_month_statement_once_and_future_months_refused(documents_ser
         assert await refused_with(request(nc, xml_request)) == "not_found"
 
         year = datetime.now(ZONE).year
-        for month in (f"{year + 1}-01", f"{year}-13"):
+        for month in (f"{year + 1}-01", f"{year}-13", "0000-01", "1999-12"):
             assert await refused_with(request(nc, RequestStatement(tenant_id=tenant_id, month=month))) \
                 == "validation_error"
         assert len(await documents_of(nc, tenant_id, "statement")) == 1

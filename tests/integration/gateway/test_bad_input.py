@@ -21,7 +21,9 @@ async def test_malformed_mistyped_unknown_and_out_of_range_bodies(stack):
         for body in ({"name": 5}, {"name": ""}, {"email": "no-at-sign"}, {"low_balance_threshold_cents": -1},
                      {"low_balance_threshold_cents": "100"}, {"low_balance_threshold_cents": 10.5},
                      {"low_balance_threshold_cents": True}, {"low_balance_threshold_cents": 10**15},
-                     {"locale": "fr"}, {"is_admin": True}, {"address": {"line1": "x", "planet": "Mars"}}):
+                     {"locale": "fr"}, {"is_admin": True}, {"address": {"line1": "x", "planet": "Mars"}},
+                     {"email": "u@fs\u009e.de\u0000"}, {"name": "Nul\u0000GmbH"}, {"vat_id": "DE1\u0007"},
+                     {"address": {"city": "Ber\nlin"}}):  # control characters (PostgreSQL cannot store NUL)
             assert_refused(await s.http.patch("/v1/account", json=body, headers=auth))
         assert (await s.http.get("/v1/account", headers=auth)).json() == before
 
