@@ -23,16 +23,23 @@ def redact(_logger, _name, event_dict: dict) -> dict:
     return event_dict
 
 
-def configure(*, service: str, level: str = "INFO", json_logs: bool = False) -> None:
+def processors(*, json_logs: bool) -> list:
+    """Tracebacks become plain text before redaction: no frame locals (a settings object holds keys),
+    and a secret quoted in an exception message is redacted like any other value."""
     renderer = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact,
+        renderer,
+    ]
+
+
+def configure(*, service: str, level: str = "INFO", json_logs: bool = False) -> None:
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact,
-            renderer,
-        ],
+        processors=processors(json_logs=json_logs),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
