@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -23,6 +24,11 @@ def async_url(url: str) -> str:
 
 def is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
+
+
+def insert_on_conflict(session: AsyncSession, table):
+    """An INSERT offering `on_conflict_do_nothing/do_update` in the session's dialect (PostgreSQL, SQLite)."""
+    return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert(table)
 
 
 class Database:

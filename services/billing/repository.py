@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.db import insert_on_conflict
 from runtime.inbox import claim_new
 from services.billing import fastpath
 from services.billing.domain.ledger import AccountState, Applied, double_entries
@@ -23,11 +23,6 @@ accounts = Account.__table__
 transactions = LedgerTransaction.__table__
 entries = LedgerEntry.__table__
 holds = Hold.__table__
-
-
-def upsert(session: AsyncSession, table):
-    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
 
 
 def _pg(session: AsyncSession) -> bool:
@@ -58,7 +53,7 @@ async def lock_accounts(
     else:
         new_rows = [{"tenant_id": t, "low_balance_threshold_cents": default_threshold, "updated_at": now,
                      "created_at": now} for t in ids]
-        await session.execute(upsert(session, accounts).values(new_rows).on_conflict_do_nothing())
+        await session.execute(insert_on_conflict(session, accounts).values(new_rows).on_conflict_do_nothing())
         rows = (await session.execute(
             sa.select(accounts.c.tenant_id, accounts.c.balance_cents, accounts.c.low_balance_threshold_cents)
             .where(accounts.c.tenant_id.in_(ids)).order_by(accounts.c.tenant_id))).all()

@@ -30,9 +30,9 @@ The year of a number is the issue date's year in `TIMEZONE`.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.db import insert_on_conflict
 from services.documents.tables import counters
 
 SERIES = {"invoice": "RE", "credit_note": "KR", "statement": "KA"}
@@ -45,9 +45,8 @@ def format_number(series: str, year: int, number: int) -> str:
 async def lock_counter(session: AsyncSession, *, series: str, year: int) -> int:
     """Lock the counter of (series, year) until the transaction ends; answer its last number."""
     postgres = session.bind.dialect.name == "postgresql"
-    module = postgresql if postgres else sqlite
     await session.execute(
-        module.insert(counters).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
+        insert_on_conflict(session, counters).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
     )
     query = sa.select(counters.c.last_number).where(counters.c.series == series, counters.c.year == year)
     if postgres:

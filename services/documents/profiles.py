@@ -10,11 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from contracts.base import utcnow
 from contracts.billing.v1 import AccountProfile, AccountUpdated, GetAccount
-from runtime.db import Database
+from runtime.db import Database, insert_on_conflict
 from runtime.messaging import request
 from services.documents.rendering import Party
 from services.documents.tables import profiles
@@ -42,21 +41,19 @@ async def _save(db: Database, items: list[tuple[AccountProfile, datetime]]) -> N
     """Upsert, keeping whichever version of a profile is newest."""
     if not items:
         return
-    module = postgresql if db.postgres else sqlite
     newest: dict[str, tuple[AccountProfile, datetime]] = {}
     for profile, as_of in items:
         if profile.tenant_id not in newest or newest[profile.tenant_id][1] <= as_of:
             newest[profile.tenant_id] = (profile, as_of)
-    stmt = module.insert(profiles).values([
-        {"tenant_id": t, "profile": p.model_dump(mode="json"), "as_of": a} for t, (p, a) in newest.items()
-    ])
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tenant_id"],
-        set_={"profile": stmt.excluded.profile, "as_of": stmt.excluded.as_of},
-        where=profiles.c.as_of <= stmt.excluded.as_of,
-    )
     async with db.transaction() as session:
-        await session.execute(stmt)
+        stmt = insert_on_conflict(session, profiles).values([
+            {"tenant_id": t, "profile": p.model_dump(mode="json"), "as_of": a} for t, (p, a) in newest.items()
+        ])
+        await session.execute(stmt.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"profile": stmt.excluded.profile, "as_of": stmt.excluded.as_of},
+            where=profiles.c.as_of <= stmt.excluded.as_of,
+        ))
 
 
 async def remember(*, db: Database, events: list[AccountUpdated]) -> None:

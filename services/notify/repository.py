@@ -5,20 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.db import insert_on_conflict
 from services.notify.tables import Contact, DeliveryJob, PushSubscriptionRow, WebhookEndpoint
 
 contacts = Contact.__table__
 jobs = DeliveryJob.__table__
 subscriptions = PushSubscriptionRow.__table__
 endpoints = WebhookEndpoint.__table__
-
-
-def upsert(session: AsyncSession, table):
-    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
 
 
 async def relaxed_commit(session: AsyncSession) -> None:
@@ -67,7 +62,7 @@ async def insert_jobs(session: AsyncSession, rows: list[dict]) -> set[str]:
     Answers the channels that got new jobs."""
     if not rows:
         return set()
-    stmt = upsert(session, jobs).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    stmt = insert_on_conflict(session, jobs).values(rows).on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(stmt.returning(jobs.c.channel))
     return {row.channel for row in result}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.db import insert_on_conflict
 from services.payments.tables import PaymentMethod, Refund, StripeCustomer, StripeEvent, Topup
 
 topups = Topup.__table__
@@ -17,12 +17,6 @@ refunds = Refund.__table__
 stripe_events = StripeEvent.__table__
 
 
-def insert(session: AsyncSession, table):
-    """An INSERT that supports ON CONFLICT on both PostgreSQL and SQLite."""
-    module = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
-
-
 def _locking(session: AsyncSession, query):
     return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
 
@@ -30,7 +24,7 @@ def _locking(session: AsyncSession, query):
 async def insert_new(session: AsyncSession, table, row: dict) -> bool:
     """Insert unless a unique key already exists; True when this call inserted the row."""
     pk = next(iter(table.primary_key.columns))
-    stmt = insert(session, table).values(row).on_conflict_do_nothing().returning(pk)
+    stmt = insert_on_conflict(session, table).values(row).on_conflict_do_nothing().returning(pk)
     return (await session.execute(stmt)).first() is not None
 
 

@@ -8,10 +8,10 @@ from uuid import NAMESPACE_URL, uuid5
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.portal.v1 import PortalEvent
+from runtime.db import insert_on_conflict
 from services.billing.autotopup.tables import AutoTopupCharge, AutoTopupSetting
 from services.billing.domain.autotopup import Notice, Rule, parse_retry
 
@@ -98,14 +98,10 @@ async def ensure_setting(session: AsyncSession, tenant_id: str, policy: Policy) 
     if row is not None:
         return row
     defaults = new_setting(tenant_id, policy, datetime.now(UTC)).model_dump()
-    await session.execute(insert(session, settings_table).values(**defaults).on_conflict_do_nothing())
+    await session.execute(insert_on_conflict(session, settings_table).values(**defaults).on_conflict_do_nothing())
     row = await locked_setting(session, tenant_id)
     assert row is not None
     return row
-
-
-def insert(session: AsyncSession, table):
-    return (postgresql if _postgres(session) else sqlite).insert(table)
 
 
 def _postgres(session: AsyncSession) -> bool:
