@@ -57,10 +57,15 @@ def _stylesheet() -> CSS:
 
 
 def warm_up() -> None:
-    """Pay the one-off costs (font subsetting, parsing) before the first real document."""
-    _environment().get_template("tax_document.html")
-    _environment().get_template("statement.html")
-    _stylesheet()
+    """Pay the one-off costs (font subsetting, parsing) before the first real document.
+
+    Under the render lock: Pango/fontconfig crash (SIGSEGV) when two threads load font faces at
+    once, e.g. a warm-up racing the first render of another service instance in the same process.
+    """
+    with _render_lock:
+        _environment().get_template("tax_document.html")
+        _environment().get_template("statement.html")
+        _stylesheet()
 
 
 def render_html(template: str, context: dict[str, Any]) -> str:
