@@ -4,7 +4,9 @@
 
 Open loop: requests start on a fixed schedule whatever the answers do (no coordinated omission),
 from a separate process; the gateway and billing run as `python -m services.<name>`. Latency is
-measured from each request's scheduled start.
+measured from each request's scheduled start. The target is the steady state: the first
+`--warm-up` seconds at the full rate after the stack started (connection pools filling, first
+statements prepared, the client opening its connections) are reported separately, not counted.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bench._gateway_stack import create_tenant, percentile, stack
 TARGET_P99_MS = 50
 
 
-async def load(url: str, key: str, rate: float, seconds: float) -> dict:
+async def load(url: str, key: str, rate: float, seconds: float, warm_up_s: float) -> dict:
     import httpx
 
     headers = {"Authorization": f"Bearer {key}"}
@@ -42,14 +44,21 @@ async def load(url: str, key: str, rate: float, seconds: float) -> dict:
                 errors += 1
             results[path].append((time.perf_counter() - scheduled) * 1000)
 
-        start = time.perf_counter()
-        tasks = []
-        for n in range(int(rate * seconds)):
-            scheduled = start + n / rate
-            await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-            tasks.append(asyncio.create_task(one("/v1/dashboard" if n % 2 == 0 else "/v1/balance", scheduled)))
-        await asyncio.gather(*tasks)
-    return {"latencies": results, "errors": errors}
+        async def schedule(seconds: float) -> None:
+            start = time.perf_counter()
+            tasks = []
+            for n in range(int(rate * seconds)):
+                scheduled = start + n / rate
+                await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+                tasks.append(asyncio.create_task(one("/v1/dashboard" if n % 2 == 0 else "/v1/balance", scheduled)))
+            await asyncio.gather(*tasks)
+
+        await schedule(warm_up_s)
+        warm_up = [v for values in results.values() for v in values]
+        for values in results.values():
+            values.clear()
+        await schedule(seconds)
+    return {"latencies": results, "errors": errors, "warm_up": warm_up}
 
 
 def main() -> int:
@@ -57,14 +66,21 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--warm-up", type=float, default=5, help="seconds at the full rate before measuring")
     args = parser.parse_args()
     p99s: dict[str, list[float]] = {"/v1/dashboard": [], "/v1/balance": []}
     with stack() as (base, _gateway, _nats):
         _, key = create_tenant(base)
         for run in range(args.runs):
+            warm_up = args.warm_up if run == 0 else 0
             out = subprocess.run([sys.executable, "-m", "bench.bench_gateway", "client", base, key, str(args.rate),
-                                  str(args.seconds)], stdout=subprocess.PIPE, text=True, check=True).stdout
+                                  str(args.seconds), str(warm_up)], stdout=subprocess.PIPE, text=True,
+                                 check=True).stdout
             result = json.loads(out.strip().splitlines()[-1])
+            if warm_up:
+                cold = result["warm_up"]
+                print(f"warm-up: first {warm_up:g} s at {args.rate:.0f}/s after start (not counted): "
+                      f"p50 {percentile(cold, 0.5):.1f} ms, p99 {percentile(cold, 0.99):.1f} ms", flush=True)
             for path, values in result["latencies"].items():
                 p99s[path].append(percentile(values, 0.99))
                 print(f"run {run + 1} {path}: {len(values)} requests at {args.rate / 2:.0f}/s "
@@ -79,7 +95,7 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "client":
-        url, key, rate, seconds = sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
-        print(json.dumps(asyncio.run(load(url, key, rate, seconds))))
+        url, key, rate, seconds, warm_up_s = sys.argv[2], sys.argv[3], *map(float, sys.argv[4:7])
+        print(json.dumps(asyncio.run(load(url, key, rate, seconds, warm_up_s))))
     else:
         sys.exit(main())

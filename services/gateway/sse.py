@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ import structlog
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts.subjects import PORTAL
-from services.gateway.sse_clients import FANNED_OUT, HEARTBEAT, OPEN_STREAMS, Client, Item
+from services.gateway.sse_clients import FANNED_OUT, FANOUT_SECONDS, HEARTBEAT, OPEN_STREAMS, Client, Item
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +68,9 @@ class Hub:
             return
         group = self.clients.get(envelope.get("tenant_id"))
         if group:
+            started = time.perf_counter()
             delivered = sum(client.deliver(item) for client in list(group))
+            FANOUT_SECONDS.observe(time.perf_counter() - started)
             FANNED_OUT.inc(delivered)
 
     async def _beat(self) -> None:

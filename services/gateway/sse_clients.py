@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 OPEN_STREAMS = Gauge("sse_open_connections", "Open SSE connections on this gateway process")
 SLOW_DISCONNECTS = Counter("sse_slow_client_disconnects_total", "SSE clients dropped for not keeping up")
 FANNED_OUT = Counter("sse_messages_fanned_out_total", "Messages handed to SSE clients")
+FANOUT_SECONDS = Histogram("sse_fanout_seconds", "One message written to all of its tenant's SSE clients",
+                           buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
 
 
 class Item:
