@@ -61,6 +61,8 @@ async def open_month_for_all(*, deps: Deps, holder: str) -> list[str]:
     """Once per month across replicas: a pending statement of the previous month per known tenant."""
     month = previous_month(deps.current_month())
     tenants = await profiles.known_tenants(db=deps.db)
+    if not tenants:  # nothing to issue yet: leave the month unclaimed for a later round
+        return []
     async with deps.db.transaction() as session:
         if not await claim_period(session, job=MONTHLY_JOB, period=month, holder=holder):
             return []

@@ -86,7 +86,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         db=db,
         hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit,
                 max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s),
-        limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute),
+        limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute, replicas=settings.nats_stream_replicas),
         key_usage=KeyUsage(db),
         key_cache=KeyCache(db),
     )

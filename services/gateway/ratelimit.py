@@ -20,8 +20,9 @@ BUCKET = "gateway_ratelimit"
 
 
 class RateLimiter:
-    def __init__(self, *, limit_per_minute: int) -> None:
+    def __init__(self, *, limit_per_minute: int, replicas: int = 1) -> None:
         self.limit = limit_per_minute
+        self.replicas = replicas  # like the streams (NATS_STREAM_REPLICAS): the bucket survives a server loss
         self.kv = None
         self._last: dict[str, tuple[int, int]] = {}  # key → (count, revision) this replica last wrote
 
@@ -31,7 +32,8 @@ class RateLimiter:
         except BucketNotFoundError:
             from nats.js.api import KeyValueConfig
 
-            self.kv = await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=180, history=1))
+            self.kv = await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=180, history=1,
+                                                                       replicas=self.replicas))
 
     async def check(self, caller: str) -> None:
         now = time.time()

@@ -366,6 +366,14 @@ def test_every_service_finds_nats_and_listens_on_all_interfaces(target):
         assert {"configMapRef": {"name": "platform-config"}} in env_from
 
 
+@every_target
+def test_links_to_the_portal_point_at_the_gateways_public_host(target):
+    """Checkout return pages and password-reset mails link to PORTAL_BASE_URL: the Ingress host."""
+    url = config(target, "platform-config")["PORTAL_BASE_URL"]
+    hosts = {rule["host"] for ingress in objects(target, "Ingress") for rule in ingress["spec"]["rules"]}
+    assert url.startswith("https://") and hosts == {url.removeprefix("https://").rstrip("/")}
+
+
 # ---- environments --------------------------------------------------------------------------
 
 

@@ -131,6 +131,20 @@ async def test_monthly_job_issues_one_statement_per_known_tenant_across_replicas
         assert [len(await documents_of(nc, t, "statement")) for t in tenants] == [1, 1]
 
 
+async def test_monthly_job_does_not_give_up_a_month_while_it_knows_no_tenant(documents_service, nats_url):
+    tenant_id = f"ten_late_{datetime.now(UTC).timestamp():.0f}"
+    local = datetime.now(ZONE)
+    next_month = datetime(local.year + (local.month == 12), local.month % 12 + 1, 2, 12, tzinfo=ZONE)
+    now = {"at": next_month.astimezone(UTC)}
+    service = documents_service(clock=lambda: now["at"], statement_job_s=0.1, pending_sweep_s=0.2,
+                                pending_grace_s=0)
+    async with running(service), nats_client(nats_url) as nc, fake_billing(nc):
+        await asyncio.sleep(0.5)  # several job rounds in the new month, no profile known yet
+        await publish_profile(nc.jetstream(), tenant_id)
+        [statement] = await eventually(lambda: _issued(documents_of(nc, tenant_id, "statement")), timeout=60)
+        assert statement.number.startswith(f"KA-{next_month.year}-")
+
+
 async def _known(service, tenants: list[str]) -> bool:
     async with service.db.sessions() as session:
         rows = (await session.execute(sa.select(profiles.c.tenant_id).where(profiles.c.tenant_id.in_(tenants))))

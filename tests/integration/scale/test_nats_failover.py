@@ -90,3 +90,14 @@ async def test_killing_the_usage_stream_leader_mid_burst_loses_and_doubles_nothi
         assert stored == RECORDS + RECORDS // 10  # the same Nats-Msg-Id was stored once, also across the failover
     finally:
         billing.stop()
+
+
+async def test_the_rate_limit_bucket_is_replicated_like_the_streams(cluster):
+    from services.gateway.ratelimit import BUCKET, RateLimiter
+
+    async with nats_client(cluster.urls) as nc:
+        limiter = RateLimiter(limit_per_minute=5, replicas=3)
+        await limiter.start(nc.jetstream())
+        await limiter.check("caller")
+        info = await nc.jetstream().stream_info(f"KV_{BUCKET}")
+        assert info.config.num_replicas == 3
