@@ -10,6 +10,11 @@ in hand is finished and acknowledged; messages delivered but not yet handled are
 replica takes them at once instead of after `ack_wait`); the subscription is removed, so closing
 the connection does not wait on it. (Cancelling a `fetch(batch)` that is receiving would strand
 its messages until `ack_wait`: the poll for the first message is the only thing ever cancelled.)
+
+`ack_wait` is short (ACK_WAIT_S), so the batch of a replica that died unannounced (SIGKILL, node
+loss) is redelivered to the others within seconds. A batch that takes longer than a third of it
+(a slow renderer, a retry of each message alone) tells JetStream it is still being worked on
+(`+WPI`) until it is acknowledged, so a slow batch is never handed to a second replica meanwhile.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from contracts.base import Message
 from runtime.messaging import MAX_DELIVER, consume_batch
 
 log = structlog.get_logger(__name__)
+ACK_WAIT_S = 10.0
 
 
 @dataclass
@@ -39,6 +45,7 @@ class PullConsumer:
     gather_s: float = 0.1
     subject: str | None = None
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL
+    ack_wait_s: float = ACK_WAIT_S
     _running: bool = field(default=False, init=False)
     _started: bool = field(default=False, init=False)
     _draining: bool = field(default=False, init=False)
@@ -49,7 +56,7 @@ class PullConsumer:
         return ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30,
+            ack_wait=self.ack_wait_s,
             max_deliver=MAX_DELIVER + 1,
             deliver_policy=self.deliver_policy,
             max_ack_pending=max(self.batch_size * 4, 1000),
@@ -68,8 +75,9 @@ class PullConsumer:
                 while self._running:
                     msgs = await self._next_batch(psub)
                     if msgs:
-                        await consume_batch(msgs, model=self.message_cls, consumer=self.durable, js=js,
-                                            handle=self.handle)
+                        async with _working_on(msgs, every_s=self.ack_wait_s / 3):
+                            await consume_batch(msgs, model=self.message_cls, consumer=self.durable, js=js,
+                                                handle=self.handle)
             finally:
                 await self._release(psub)
         finally:
@@ -102,15 +110,28 @@ class PullConsumer:
             return first
 
     async def _release(self, psub) -> None:
-        """Nak messages delivered but never handled (redelivered at once), then unsubscribe."""
-        queue = getattr(getattr(psub, "_sub", None), "_pending_queue", None)
+        """Stop deliveries, nak messages delivered but never handled (redelivered at once), unsubscribe.
+
+        The cancelled long poll is still open at the server and may deliver a message at any moment:
+        interest in the inbox is withdrawn first (UNSUB), then a round trip makes sure whatever was
+        sent before it has arrived, and only then is the queue nak'ed and the subscription removed.
+        """
+        sub = getattr(psub, "_sub", None)
+        queue = getattr(sub, "_pending_queue", None)
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub._conn._send_unsubscribe(sub._id)
+                await sub._conn.flush(timeout=2)
+        handed_back = 0
         while queue is not None and not queue.empty():
             msg = queue.get_nowait()
             if (msg.reply or "").startswith("$JS.ACK"):
                 with contextlib.suppress(Exception):
                     await msg.nak()
+                    handed_back += 1
         with contextlib.suppress(Exception):
             await psub.unsubscribe()
+        log.info("consumer.released", durable=self.durable, handed_back=handed_back)
 
     async def drain(self) -> None:
         """Stop fetching; the batch in hand is finished (and acked) before this returns."""
@@ -119,6 +140,27 @@ class PullConsumer:
             self._polling.cancel()  # waiting for a first message: nothing in hand
         if self._started:
             await self._stopped.wait()
+
+
+@contextlib.asynccontextmanager
+async def _working_on(msgs: list, *, every_s: float):
+    """While the block runs, mark the batch's unacknowledged messages in progress every `every_s`."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            for msg in msgs:
+                if not getattr(msg, "_ackd", False):
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
+
+    task = asyncio.create_task(beat(), name="consumer-in-progress")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _pending_after(msg) -> int:

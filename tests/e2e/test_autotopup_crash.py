@@ -4,6 +4,7 @@ after a restart there is no second charge (same idempotency key), and the paymen
 import asyncio
 import json
 
+from runtime.consumers import ACK_WAIT_S  # the charge command comes back to payments after it
 from runtime.db import Database
 from services.payments import repository
 from tests.support.stack import SseReader, create_tenant
@@ -20,8 +21,6 @@ from .support import (
     save_card,
     wait_balance,
 )
-
-ACK_WAIT_S = 30  # the charge command comes back to payments after JetStream's ack_wait
 
 
 async def test_killed_between_charge_and_record_charges_once_after_restart(

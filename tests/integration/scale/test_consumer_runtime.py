@@ -68,6 +68,28 @@ async def test_drain_finishes_the_batch_in_hand_and_returns_the_rest(nats_url):
 
 
 async def _settled(js, durable: str):
-    """The consumer's info once nothing is waiting for an ack (not the 30 s ack_wait)."""
+    """The consumer's info once nothing is waiting for an ack (soon after the naks, not after ack_wait)."""
     info = await js.consumer_info("USAGE", durable)
     return info if info.num_ack_pending == 0 else None
+
+
+async def test_a_batch_slower_than_ack_wait_is_not_handed_to_a_second_replica(nats_url):
+    """A replica still working on a batch says so (+WPI): the other replica never gets its messages."""
+    handled: list[str] = []
+
+    async def slow(records: list[UsageRecorded]) -> None:
+        await asyncio.sleep(2.5)  # 2.5 × ack_wait
+        handled.extend(r.id for r in records)
+
+    replicas = [PullConsumer(UsageRecorded, "slow-probe", slow, batch_size=10, ack_wait_s=1.0) for _ in range(2)]
+    async with nats_client(nats_url) as nc:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        await asyncio.gather(*(js.publish("usage.recorded.v1", usage_body(f"s-{i}", "ten_slow", 1))
+                               for i in range(20)))
+        tasks = [asyncio.create_task(replica.run(js)) for replica in replicas]
+        await eventually(lambda: len(handled) >= 20, timeout=20)
+        await asyncio.sleep(1.5)  # a redelivery would have been handled by now
+        await asyncio.gather(*(replica.drain() for replica in replicas))
+        await asyncio.gather(*tasks)
+    assert sorted(handled) == sorted(f"s-{i}" for i in range(20))  # each once
