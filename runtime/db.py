@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,6 +96,17 @@ class Database:
         """Tell the outbox relay that a transaction committed events (done by `transaction()` itself)."""
         for callback in self._after_commit:
             callback()
+
+    async def warm(self, connections: int) -> None:
+        """Open `connections` pooled connections now, before traffic: opening them under load (connect,
+        dialect set-up, first statements) stalled the first second of 200 requests/s to 250 ms p99."""
+        if not self.postgres or connections <= 0:
+            return
+        opened = [self.engine.connect() for _ in range(connections)]
+        try:
+            await asyncio.gather(*(conn.start() for conn in opened))
+        finally:
+            await asyncio.gather(*(conn.close() for conn in opened), return_exceptions=True)
 
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:
