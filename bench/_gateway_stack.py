@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.infra import NatsProcess, free_port, postgres_url
+from devtools.infra import NatsProcess, free_port, postgres_url
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "bench-admin-token"

@@ -85,7 +85,7 @@ async def issue_batches(database_url: str, count: int, batch: int, renderer: Ren
 def _database_url(option: str | None) -> str | None:
     if option:
         return option
-    from tests.support.infra import postgres_url
+    from devtools.infra import postgres_url
 
     return postgres_url()
 

@@ -25,8 +25,8 @@ import nats
 
 from bench.ledger_ceilings import jetstream_consume_rate, postgres_insert_rate
 from bench.ledger_run import run_billing_window
+from devtools.infra import NatsProcess
 from runtime.messaging import ensure_streams
-from tests.support.infra import NatsProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 2000

@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 from contracts.billing.v1 import AccountProfile, AccountUpdated
 from contracts.notify.v1 import CreateWebhookEndpoint, GetPreferences
 from contracts.portal.v1 import PortalEvent
+from devtools.infra import NatsProcess, postgres_url
+from devtools.smtp_sink import SmtpSink
 from runtime.messaging import RequestFailed, request
 from services.notify.channels.webhook import generate_secret
-from tests.support.infra import NatsProcess, postgres_url
-from tests.support.smtp_sink import SmtpSink
 from tests.support.stack import nats_client
 from tests.support.webhook_receiver import WebhookReceiver
 

@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devtools.infra import NatsProcess, postgres_url
+from devtools.stripe_emulator import running_emulator
 from services.payments.app import build
 from services.payments.config import PaymentsSettings
 from tests.integration.payments.helpers import create_topup, session_id
 from tests.integration.payments.stripe_gateway import StripeGateway, forward
-from tests.support.infra import NatsProcess, postgres_url
 from tests.support.stack import nats_client, running
-from tests.support.stripe_emulator import running_emulator
 
 SECRET = "whsec_bench"
 

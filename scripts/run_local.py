@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.infra import free_port, nats_server_binary, port_open
+from devtools.infra import free_port, nats_server_binary, port_open
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
@@ -89,7 +89,7 @@ def start_nats(env: dict) -> None:
 def start_stand_ins(env: dict) -> None:
     gateway_port = int(env.get("GATEWAY_PORT", SERVICES["gateway"]))
     if "STRIPE_API_KEY" not in os.environ:
-        _, ready = spawn([sys.executable, "-m", "tests.support.stripe_emulator", "--port", "0",
+        _, ready = spawn([sys.executable, "-m", "devtools.stripe_emulator", "--port", "0",
                           "--webhook", f"http://127.0.0.1:{gateway_port}/webhooks/stripe",
                           "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env, "stripe",
                          capture_ready="STRIPE_EMULATOR_READY")
@@ -97,12 +97,12 @@ def start_stand_ins(env: dict) -> None:
         env["STRIPE_API_KEY"] = "sk_test_local"
     if "SMTP_HOST" not in os.environ:
         port = free_port()
-        spawn([sys.executable, "-m", "tests.support.smtp_sink", "--port", str(port), "--maildir", str(VAR / "mail")],
+        spawn([sys.executable, "-m", "devtools.smtp_sink", "--port", str(port), "--maildir", str(VAR / "mail")],
               env, "smtp")
         env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_STARTTLS="false")
     if "TWILIO_ACCOUNT_SID" not in os.environ:
         port = free_port()
-        spawn([sys.executable, "-m", "tests.support.twilio_stub", "--port", str(port)], env, "sms")
+        spawn([sys.executable, "-m", "devtools.twilio_stub", "--port", str(port)], env, "sms")
         env.update(TWILIO_API_BASE=f"http://127.0.0.1:{port}", TWILIO_ACCOUNT_SID="AC" + "0" * 32,
                    TWILIO_AUTH_TOKEN="test-token", TWILIO_FROM="+15005550006")
 

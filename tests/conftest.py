@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import sys
 import uuid
 
 import pytest
 from hypothesis import settings
 
-from tests.support.infra import NatsProcess, in_ci, postgres_url
+from devtools.infra import NatsProcess, in_ci, postgres_url
+
+
+def _print_tasks(_signum, _frame) -> None:
+    """`kill -USR1 <pytest pid>` prints every asyncio task's stack: what a stuck test awaits."""
+    try:
+        tasks = asyncio.all_tasks()
+    except RuntimeError:  # no loop running at this moment
+        print("no running event loop", file=sys.stderr, flush=True)
+        return
+    for task in tasks:
+        print(f"--- {task.get_name()}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+    sys.stderr.flush()
+
+
+signal.signal(signal.SIGUSR1, _print_tasks)
 
 # Locally hypothesis explores new examples every run; CI replays a fixed sequence so that a landing
 # is decided by the code, not by the draw (a failure found locally is kept in .hypothesis/).

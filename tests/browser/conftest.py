@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from devtools.infra import NatsProcess, in_ci
 from tests.browser.chromium import LAUNCH_ARGS, ensure_chromium
 from tests.browser.stack import ROOT, full_stack
-from tests.support.infra import NatsProcess, in_ci
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 

@@ -72,9 +72,9 @@ async def full_stack(nats_url: str, database_url: str, schema, tmp: Path):
 async def _payments(stack, nats_url, database_url, schema, portal_url, services):
     if not service_exists("payments"):
         return None
+    from devtools.stripe_emulator import running_emulator
     from services.payments.app import build
     from services.payments.config import PaymentsSettings
-    from tests.support.stripe_emulator import running_emulator
 
     emulator = stack.enter_context(running_emulator())
     emulator.register_webhook(f"{portal_url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-tests")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stripe_emulator import Emulator, running_emulator
+from devtools.stripe_emulator import Emulator, running_emulator
 
 
 @pytest.fixture(scope="session")

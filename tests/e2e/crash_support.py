@@ -14,8 +14,8 @@ import aiohttp
 from aiohttp import web
 
 from contracts.payments.v1 import ListPaymentMethods
+from devtools.http_peer import HttpPeer
 from runtime.messaging import RequestFailed, request
-from tests.support.http_peer import HttpPeer
 
 ROOT = Path(__file__).resolve().parents[2]
 FORWARDED = ("Authorization", "Content-Type", "Idempotency-Key", "Stripe-Version", "Stripe-Account")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from devtools.stripe_emulator import Emulator
 from runtime.service import Service
 from tests.support.stack import billing, create_tenant, eventually, gateway, nats_client, payments, running
-from tests.support.stripe_emulator import Emulator
 
 WEBHOOK_SECRET = "whsec_e2e_gateway"
 # What the operator registers the endpoint for (API.md, "Stripe").

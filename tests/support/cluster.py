@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.infra import free_port, nats_server_binary, port_open
+from devtools.infra import free_port, nats_server_binary, port_open
 
 CONFIG = """\
 server_name: {name}

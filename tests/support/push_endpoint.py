@@ -24,7 +24,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.support.http_peer import HttpPeer
+from devtools.http_peer import HttpPeer
 
 MAX_JWT_LIFETIME_S = 24 * 3600  # RFC 8292 §2
 

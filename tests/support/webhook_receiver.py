@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from tests.support.http_peer import HttpPeer
+from devtools.http_peer import HttpPeer
 
 
 @dataclass(frozen=True)

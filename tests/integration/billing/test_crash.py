@@ -13,8 +13,8 @@ import sys
 import asyncpg
 import pytest
 
+from devtools.infra import ROOT
 from runtime.messaging import ensure_streams
-from tests.support.infra import ROOT
 from tests.support.stack import eventually, nats_client
 
 BURST = 5000

@@ -4,8 +4,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from devtools.infra import free_port
 from tests.integration.documents.conftest import documents_of, fake_billing, file_of, profile, publish, topup
-from tests.support.infra import free_port
 from tests.support.stack import eventually, nats_client, running
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -31,7 +31,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stripe_emulator():
-    from tests.support.stripe_emulator import running_emulator
+    from devtools.stripe_emulator import running_emulator
 
     with running_emulator() as emulator:
         yield emulator

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from contracts.base import utcnow
+from devtools.smtp_sink import SmtpSink
 from services.gateway.tables import PasswordResetToken
 from tests.integration.gateway.test_portal_auth import PASSWORD, browser, form_token, log_in, portal_user
-from tests.support.smtp_sink import SmtpSink
 
 EMAIL = "anna@muster.example"
 NEW_PASSWORD = "a much better passphrase"

@@ -16,14 +16,14 @@ from contracts.base import new_id
 from contracts.billing.v1 import AccountProfile, AccountUpdated
 from contracts.notify.v1 import CreateWebhookEndpoint
 from contracts.portal.v1 import PortalEvent
+from devtools.smtp_sink import SmtpSink
+from devtools.twilio_stub import TwilioStub
 from runtime.messaging import request
 from services.notify.app import build
 from services.notify.channels.webhook import generate_secret
 from services.notify.config import NotifySettings
 from tests.support.push_endpoint import PushEndpoint
-from tests.support.smtp_sink import SmtpSink
 from tests.support.stack import eventually, nats_client, running
-from tests.support.twilio_stub import TwilioStub
 from tests.support.webhook_receiver import WebhookReceiver
 
 

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from devtools.stripe_emulator import Emulator, running_emulator
 from services.payments.app import build
 from services.payments.config import PaymentsSettings
 from services.payments.stripe_client import StripeAdapter
 from tests.support.stack import nats_client, running
-from tests.support.stripe_emulator import Emulator, running_emulator
 
 from .stripe_gateway import StripeGateway
 

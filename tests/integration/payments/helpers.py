@@ -10,10 +10,10 @@ from nats.js.api import DeliverPolicy
 from pydantic import BaseModel
 
 from contracts.payments.v1 import CreateTopup, GetTopup, TopupView
+from devtools.stripe_emulator import Emulator
 from runtime.messaging import request
 from services.payments import repository
 from tests.support.stack import eventually
-from tests.support.stripe_emulator import Emulator
 
 
 async def create_topup(nc, tenant_id: str, amount_cents: int = 10000, key: str | None = None):

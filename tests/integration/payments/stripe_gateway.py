@@ -14,9 +14,9 @@ import time
 from aiohttp import web
 
 from contracts.payments.v1 import IngestStripeWebhook
+from devtools.stripe_emulator.dispatch import sign
+from devtools.stripe_emulator.receiver import Delivery, WebhookReceiver
 from runtime.messaging import RequestFailed, ServiceError, request
-from tests.support.stripe_emulator.dispatch import sign
-from tests.support.stripe_emulator.receiver import Delivery, WebhookReceiver
 
 
 class StripeGateway(WebhookReceiver):

@@ -5,8 +5,8 @@ import pytest
 
 from contracts.payments.v1 import ListPaymentMethods, PaymentMethodChanged, TopupFailed, TopupPaid
 from contracts.portal.v1 import PortalEvent
+from devtools.stripe_emulator import EmulatorError
 from runtime.messaging import ServiceError, request
-from tests.support.stripe_emulator import EmulatorError
 
 from .helpers import (
     create_topup,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.infra import ROOT, free_port
+from devtools.infra import ROOT, free_port
 
 
 @dataclass

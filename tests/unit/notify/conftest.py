@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tls import SelfSignedCert, make_self_signed_cert
+from devtools.tls import SelfSignedCert, make_self_signed_cert
 
 
 @pytest.fixture

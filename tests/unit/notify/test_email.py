@@ -2,10 +2,10 @@ import uuid
 
 import pytest
 
+from devtools.smtp_sink import SmtpSink, free_port
+from devtools.tls import SelfSignedCert
 from services.notify.channels.email import Attachment, SmtpSettings, send_event_email
 from services.notify.channels.result import Outcome
-from tests.support.smtp_sink import SmtpSink, free_port
-from tests.support.tls import SelfSignedCert
 
 PDF = b"%PDF-1.7\n% a tiny stand-in\n%%EOF\n"
 

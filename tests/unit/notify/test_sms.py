@@ -3,9 +3,9 @@ import secrets
 import pytest
 import pytest_asyncio
 
+from devtools.twilio_stub import TwilioStub
 from services.notify.channels.result import Outcome
 from services.notify.channels.sms import SmsSender, TwilioSettings, classify_twilio_error
-from tests.support.twilio_stub import TwilioStub
 
 
 @pytest_asyncio.fixture

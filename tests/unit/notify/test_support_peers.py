@@ -5,8 +5,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.smtp_sink import SmtpSink
-from tests.support.twilio_stub import TwilioStub
+from devtools.smtp_sink import SmtpSink
+from devtools.twilio_stub import TwilioStub
 
 
 def test_twilio_stub_serves_from_its_own_thread() -> None:

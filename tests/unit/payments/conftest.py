@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from devtools.stripe_emulator import Emulator, running_emulator
+from devtools.stripe_emulator.receiver import WebhookReceiver
 from services.payments.stripe_client import StripeAdapter
-from tests.support.stripe_emulator import Emulator, running_emulator
-from tests.support.stripe_emulator.receiver import WebhookReceiver
 
 WEBHOOK_SECRET = "whsec_unit_test_secret"
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.stripe_emulator import Emulator
+from devtools.stripe_emulator.receiver import WebhookReceiver
 from services.payments.stripe_client import StripeAdapter
 from services.payments.stripe_errors import CardDeclined, StripeNotFound
-from tests.support.stripe_emulator import Emulator
-from tests.support.stripe_emulator.receiver import WebhookReceiver
 
 
 async def test_attached_visa_is_listed_with_brand_and_last4(

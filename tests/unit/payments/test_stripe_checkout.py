@@ -6,9 +6,9 @@ import uuid
 import httpx
 import pytest
 
+from devtools.stripe_emulator import Emulator, EmulatorError
+from devtools.stripe_emulator.receiver import WebhookReceiver
 from services.payments.stripe_client import StripeAdapter, verify_webhook
-from tests.support.stripe_emulator import Emulator, EmulatorError
-from tests.support.stripe_emulator.receiver import WebhookReceiver
 
 from .conftest import WEBHOOK_SECRET
 

@@ -5,11 +5,11 @@ import uuid
 
 import pytest
 
+from devtools.stripe_emulator import Emulator
+from devtools.stripe_emulator.receiver import WebhookReceiver
 from services.payments.stripe_client import StripeAdapter
 from services.payments.stripe_errors import StripeIdempotencyConflict
 from services.payments.stripe_types import ChargeFailed, ChargeRequiresAuthentication, ChargeSucceeded
-from tests.support.stripe_emulator import Emulator
-from tests.support.stripe_emulator.receiver import WebhookReceiver
 
 
 async def saved_card(adapter: StripeAdapter, emulator: Emulator, customer_id: str, number: str) -> str:

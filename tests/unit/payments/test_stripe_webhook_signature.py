@@ -5,9 +5,9 @@ import time
 
 import pytest
 
+from devtools.stripe_emulator.dispatch import sign
 from services.payments.stripe_client import verify_webhook
 from services.payments.stripe_errors import WebhookVerificationFailed
-from tests.support.stripe_emulator.dispatch import sign
 
 SECRET = "whsec_signature_test"
 EVENT = json.dumps(

@@ -2,9 +2,9 @@
 
     with SmtpSink() as sink:                      # plain
     with SmtpSink(username="u", password="p"):    # AUTH required
-    with SmtpSink(tls_cert=cert):                 # STARTTLS required (see tests.support.tls)
+    with SmtpSink(tls_cert=cert):                 # STARTTLS required (see devtools.tls)
 
-`python -m tests.support.smtp_sink --port 1025 --maildir var/mail` runs it as a local
+`python -m devtools.smtp_sink --port 1025 --maildir var/mail` runs it as a local
 stand-in that saves every message as an `.eml` file.
 """
 
@@ -24,7 +24,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from tests.support.tls import SelfSignedCert
+from devtools.tls import SelfSignedCert
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import httpx
 
 from .launcher import READY
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "sk_test_emulator"
 
 
@@ -89,7 +89,7 @@ class EmulatorError(Exception):
 @contextmanager
 def running_emulator(*, verbose: bool = False, startup_timeout_s: float = 20) -> Iterator[Emulator]:
     """A fresh emulator on a free loopback port, stopped (SIGTERM, then SIGKILL) on exit."""
-    command = [sys.executable, "-m", "tests.support.stripe_emulator", "--port", "0"]
+    command = [sys.executable, "-m", "devtools.stripe_emulator", "--port", "0"]
     if verbose:
         command.append("--verbose")
     env = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.http_peer import HttpPeer
+from devtools.http_peer import HttpPeer
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Run the extended localstripe: ``python -m tests.support.stripe_emulator [--port 0]``.
+"""Run the extended localstripe: ``python -m devtools.stripe_emulator [--port 0]``.
 
 Prints one line ``STRIPE_EMULATOR_READY http://host:port`` on stdout once it listens
 (port 0 picks a free one), then serves until SIGTERM/SIGINT. ``--webhook URL`` with

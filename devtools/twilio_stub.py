@@ -2,7 +2,7 @@
 
 Checks basic auth and the `To` number like Twilio does and answers in Twilio's JSON shapes.
 `stub.fail_next(503)` makes the next request fail, `stub.delay_s` slows every answer down.
-`python -m tests.support.twilio_stub --port 9000` runs it as the SMS stand-in of `make run`.
+`python -m devtools.twilio_stub --port 9000` runs it as the SMS stand-in of `make run`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from email.utils import formatdate
 
 from aiohttp import web
 
-from tests.support.http_peer import HttpPeer
+from devtools.http_peer import HttpPeer
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MESSAGES_PATH = "/2010-04-01/Accounts/{sid}/Messages.json"
