@@ -159,8 +159,11 @@ async def _working_on(msgs: list, *, every_s: float):
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():  # we are being cancelled too: do not swallow it
+                raise
 
 
 def _pending_after(msg) -> int:

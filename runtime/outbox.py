@@ -8,7 +8,6 @@ causes a re-publish that JetStream de-duplicates, and the consumers' inbox catch
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 
 import structlog
@@ -17,6 +16,7 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
+from runtime.aio import wait_set
 from runtime.db import Database
 from runtime.tables import outbox
 
@@ -92,8 +92,7 @@ class OutboxRelay:
                 continue
             if sent >= self.batch_size:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            await wait_set(self._wake, self.poll_s)
 
     def stop(self) -> None:
         self._stopping = True

@@ -26,6 +26,7 @@ from runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 WARM_CONNECTIONS = 4  # database connections opened at start, before the service takes traffic
+JOB_STOP_S = 10.0  # how long stop() waits for cancelled jobs and consumers
 
 BackgroundJob = Callable[[], Awaitable[None]]
 
@@ -126,7 +127,10 @@ class Service:
         await asyncio.gather(*(c.drain() for c in self.consumers), return_exceptions=True)
         for task in self._job_tasks:
             task.cancel()
-        await asyncio.gather(*self._job_tasks, return_exceptions=True)
+        if self._job_tasks:  # bounded: a job that ignores its cancellation must not hang the shutdown
+            _, stuck = await asyncio.wait(self._job_tasks, timeout=JOB_STOP_S)
+            for task in stuck:
+                log.error("service.job_did_not_stop", service=self.settings.service_name, job=task.get_name())
         if self.relay:  # publish what the last batches committed while NATS is still connected
             self.relay.stop()
             with contextlib.suppress(Exception):

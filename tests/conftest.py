@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
+import traceback
 import uuid
 
 import pytest
@@ -15,16 +15,17 @@ from devtools.infra import NatsProcess, in_ci, postgres_url
 
 
 def _print_tasks(_signum, _frame) -> None:
-    """`kill -USR1 <pytest pid>` prints every asyncio task's stack: what a stuck test awaits."""
-    try:
-        tasks = asyncio.all_tasks()
-    except RuntimeError:  # no loop running at this moment
-        print("no running event loop", file=sys.stderr, flush=True)
-        return
-    for task in tasks:
-        print(f"--- {task.get_name()}", file=sys.stderr)
-        task.print_stack(file=sys.stderr)
-    sys.stderr.flush()
+    """`kill -USR1 <pytest pid>` writes every asyncio task's stack to /tmp/asyncio-tasks-<pid>.txt
+    (pytest captures stderr): what a stuck test awaits."""
+    with open(f"/tmp/asyncio-tasks-{os.getpid()}.txt", "a") as out:
+        try:
+            tasks = asyncio.all_tasks()
+        except RuntimeError:  # no loop running at this moment
+            traceback.print_stack(_frame, file=out)
+            return
+        for task in tasks:
+            print(f"--- {task.get_name()}", file=out)
+            task.print_stack(file=out)
 
 
 signal.signal(signal.SIGUSR1, _print_tasks)

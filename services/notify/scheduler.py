@@ -17,6 +17,7 @@ from prometheus_client import Counter as Metric
 from prometheus_client import Histogram
 
 from contracts.base import utcnow
+from runtime.aio import wait_set
 from runtime.db import Database
 from services.notify.channels.result import DeliveryResult, Outcome
 from services.notify.claims import Want, claim
@@ -60,9 +61,7 @@ class Scheduler:
                     await self._round(channels)
                 except Exception as exc:  # the database is away: try again at the next poll
                     log.warning("notify.claim_failed", error=repr(exc))
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._sleep_s())
-                except TimeoutError:
+                if not await wait_set(self._wake, self._sleep_s()):
                     self._wanted.update(self.limits)
         finally:
             await self._finish()

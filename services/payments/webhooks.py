@@ -9,7 +9,6 @@ that marks it processed; a failure is retried with backoff and parked after `max
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +17,7 @@ import structlog
 
 from contracts.base import utcnow
 from contracts.payments.v1 import StripeWebhookReply
+from runtime.aio import wait_set
 from runtime.db import Database
 from services.payments import reconcile, repository
 from services.payments.stripe_client import StripeAdapter, verify_webhook
@@ -73,8 +73,7 @@ class WebhookWorkers:
                     pass
             except Exception as exc:  # the database is away: try again at the next poll
                 log.warning("stripe_events.worker_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            await wait_set(self._wake, self.poll_s)
 
     async def process_next(self) -> bool:
         """Process one due event; False when none is due."""
