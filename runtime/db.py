@@ -100,7 +100,10 @@ class Database:
     async def warm(self, connections: int) -> None:
         """Open `connections` pooled connections now, before traffic: opening them under load (connect,
         dialect set-up, first statements) stalled the first second of 200 requests/s to 250 ms p99."""
-        if not self.postgres or connections <= 0:
+        if not self.postgres:
+            return
+        connections = min(connections, self.engine.pool.size())  # what the pool keeps
+        if connections <= 0:
             return
         opened = [self.engine.connect() for _ in range(connections)]
         try:

@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     nats_stream_replicas: int = Field(default=1, ge=1, le=5)
     database_url: str | None = None
     db_schema: str | None = Field(default=None, validation_alias=AliasChoices("DB_SCHEMA"))
+    # Connections per process: up to this many pooled plus as many again under a burst. Every
+    # replica of a service opens them to that service's database (docs/operations.md: the budget).
+    db_pool_size: int = Field(default=10, ge=1, le=100)
     var_dir: str = "var"
     host: str = "127.0.0.1"
     port: int | None = None

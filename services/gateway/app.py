@@ -80,7 +80,7 @@ def create_http_app(state: GatewayState) -> FastAPI:
 
 def build(settings: GatewaySettings | None = None) -> Service:
     settings = settings or GatewaySettings()
-    db = Database(settings.resolved_database_url(), settings.schema)
+    db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
     state = GatewayState(
         settings=settings,
         db=db,

@@ -374,6 +374,19 @@ def test_links_to_the_portal_point_at_the_gateways_public_host(target):
     assert url.startswith("https://") and hosts == {url.removeprefix("https://").rstrip("/")}
 
 
+# PostgreSQL's default max_connections is 100, 3 of them reserved; 7 more for migrations and people.
+CONNECTION_BUDGET = 90
+
+
+@every_target
+def test_a_service_at_its_replica_ceiling_stays_within_its_databases_connections(target):
+    """Each service has its own database; every pod may open 2 × DB_POOL_SIZE connections to it."""
+    for name in SERVICES:
+        ceiling = one(target, "HorizontalPodAutoscaler", name)["spec"]["maxReplicas"]
+        pool = int(config(target, f"{name}-config")["DB_POOL_SIZE"])
+        assert ceiling * 2 * pool <= CONNECTION_BUDGET, f"{target}/{name}: {ceiling} pods × 2 × {pool}"
+
+
 # ---- environments --------------------------------------------------------------------------
 
 
