@@ -131,7 +131,8 @@ class PullConsumer:
                     handed_back += 1
         with contextlib.suppress(Exception):
             await psub.unsubscribe()
-        log.info("consumer.released", durable=self.durable, handed_back=handed_back)
+        if handed_back:
+            log.info("consumer.released", durable=self.durable, handed_back=handed_back)
 
     async def drain(self) -> None:
         """Stop fetching; the batch in hand is finished (and acked) before this returns."""
