@@ -98,8 +98,9 @@ class Database:
             callback()
 
     async def warm(self, connections: int) -> None:
-        """Open `connections` pooled connections now, before traffic: opening them under load (connect,
-        dialect set-up, first statements) stalled the first second of 200 requests/s to 250 ms p99."""
+        """Open up to `connections` pooled connections now, before traffic, instead of under the first
+        load (connect and dialect set-up: with gc.freeze(), the first second at 200 requests/s had
+        p99 113 ms without this and 26–54 ms with it)."""
         if not self.postgres:
             return
         connections = min(connections, self.engine.pool.size())  # what the pool keeps
