@@ -8,7 +8,6 @@ abruptly (SIGKILL), `start(name)` brings it back with the same ports and store, 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.infra import free_port, nats_server_binary, port_open
+from tests.support.stack import eventually
 
 CONFIG = """\
 server_name: {name}
@@ -124,20 +124,17 @@ class NatsCluster:
     async def wait_ready(self, nc, *, timeout: float = 30.0) -> None:
         """Until JetStream can place a stream on every node: a probe stream with as many replicas
         as there are nodes is created (which needs a meta leader and all peers), then deleted."""
-        deadline = time.monotonic() + timeout
         probe = {"name": "CLUSTER_PROBE", "subjects": ["cluster.probe"], "num_replicas": self.size,
                  "storage": "memory"}
-        while True:
-            try:
-                msg = await nc.request("$JS.API.STREAM.CREATE.CLUSTER_PROBE", json.dumps(probe).encode(), timeout=2)
-                if "error" not in json.loads(msg.data):
-                    await nc.request("$JS.API.STREAM.DELETE.CLUSTER_PROBE", b"", timeout=2)
-                    return
-            except Exception:  # no responders / timeout while the cluster forms
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the JetStream cluster did not become ready")
-            await asyncio.sleep(0.25)
+
+        async def probe_placed() -> bool:
+            msg = await nc.request("$JS.API.STREAM.CREATE.CLUSTER_PROBE", json.dumps(probe).encode(), timeout=2)
+            if "error" in json.loads(msg.data):
+                return False
+            await nc.request("$JS.API.STREAM.DELETE.CLUSTER_PROBE", b"", timeout=2)
+            return True
+
+        await eventually(lambda: _errors_as_not_yet(probe_placed), timeout=timeout, interval=0.25)
 
     async def stream_cluster(self, nc, stream: str) -> dict:
         """The `cluster` block of the stream's info: leader and replicas (name, current, lag)."""
@@ -148,33 +145,29 @@ class NatsCluster:
         return info.get("cluster") or {}
 
     async def stream_leader(self, nc, stream: str, *, timeout: float = 15.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                leader = (await self.stream_cluster(nc, stream)).get("leader")
-                if leader:
-                    return leader
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"stream {stream} has no leader")
-            await asyncio.sleep(0.1)
+        async def leader() -> str | None:
+            return (await self.stream_cluster(nc, stream)).get("leader")
+
+        return await eventually(lambda: _errors_as_not_yet(leader), timeout=timeout, interval=0.1)
 
     async def wait_current(self, nc, stream: str, *, timeout: float = 30.0) -> dict:
         """Until the stream has a leader and every replica is current (caught up)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                cluster = await self.stream_cluster(nc, stream)
-                replicas = cluster.get("replicas") or []
-                if cluster.get("leader") and len(replicas) == self.size - 1 and all(
-                        r.get("current") for r in replicas):
-                    return cluster
-            except Exception:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"stream {stream} replicas did not catch up")
-            await asyncio.sleep(0.2)
+        async def caught_up() -> dict | None:
+            cluster = await self.stream_cluster(nc, stream)
+            replicas = cluster.get("replicas") or []
+            if cluster.get("leader") and len(replicas) == self.size - 1 and all(r.get("current") for r in replicas):
+                return cluster
+            return None
+
+        return await eventually(lambda: _errors_as_not_yet(caught_up), timeout=timeout, interval=0.2)
+
+
+async def _errors_as_not_yet(check):
+    """A check for `eventually` while the cluster forms or elects: no responders, no leader = not yet."""
+    try:
+        return await check()
+    except Exception:
+        return None
 
 
 def _wait_for_port(node: Node, timeout: float = 10.0) -> None:
