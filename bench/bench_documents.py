@@ -76,9 +76,8 @@ async def issue_batches(database_url: str, count: int, batch: int, renderer: Ren
         return count / (time.perf_counter() - started), statistics.median(held)
     finally:
         renderer.close()
-        if db.postgres:
-            async with db.engine.begin() as conn:
-                await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        async with db.engine.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await db.dispose()
 
 

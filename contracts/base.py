@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 def new_id(prefix: str = "") -> str:
@@ -50,14 +50,7 @@ class Request(Message):
 
 
 class View(BaseModel):
-    """A read model inside replies. Naive datetimes (SQLite drops the zone) are read as UTC."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _utc(cls, value: Any) -> Any:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+    """A read model inside replies."""
 
 
 class Reply(View):

@@ -1,35 +1,37 @@
-"""Async database access: one engine per service, its own PostgreSQL schema (or SQLite file)."""
+"""Async database access: one engine per service, in its own PostgreSQL schema.
+
+PostgreSQL is the only engine (docs/architecture.md): every money rule leans on its row locks
+(`FOR UPDATE`, `SKIP LOCKED`), `timestamptz` and `ON CONFLICT`, so there is one set of queries and one
+concurrency design from laptop to production.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
+class UnsupportedDatabase(ValueError):
+    """DATABASE_URL names another engine than PostgreSQL (refused at start-up)."""
+
+
 def async_url(url: str) -> str:
-    parsed = make_url(url)
-    driver = parsed.drivername
-    if driver in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    elif driver == "sqlite":
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
-    return parsed.render_as_string(hide_password=False)
-
-
-def is_postgres(url: str) -> bool:
-    return make_url(url).get_backend_name() == "postgresql"
-
-
-def insert_on_conflict(session: AsyncSession, table):
-    """An INSERT offering `on_conflict_do_nothing/do_update` in the session's dialect (PostgreSQL, SQLite)."""
-    return (postgresql if session.bind.dialect.name == "postgresql" else sqlite).insert(table)
+    """The asyncpg form of a PostgreSQL URL; any other engine is refused with a clear message."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UnsupportedDatabase(f"DATABASE_URL is not a database URL: {exc}") from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise UnsupportedDatabase(
+            f"DATABASE_URL must point at PostgreSQL (postgresql://user@host:5432/db), not {parsed.drivername!r}: "
+            "the product runs on PostgreSQL only; `make run` starts a private one under var/pg/")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
 class Database:
@@ -38,7 +40,6 @@ class Database:
     def __init__(self, url: str, schema: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
         self.schema = schema
-        self.postgres = is_postgres(self.url)
         self.engine: AsyncEngine = self._make_engine(pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list = []
@@ -48,32 +49,15 @@ class Database:
         self._after_commit.append(callback)
 
     def _make_engine(self, pool_size: int) -> AsyncEngine:
-        if self.postgres:
-            return create_async_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                connect_args={"server_settings": {"search_path": self.schema}},
-            )
-        path = make_url(self.url).database
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_async_engine(self.url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - sqlite only
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
+        return create_async_engine(
+            self.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"server_settings": {"search_path": self.schema}},
+        )
 
     async def ensure_schema(self) -> None:
-        if not self.postgres:
-            return
         admin = create_async_engine(self.url)
         try:
             async with admin.begin() as conn:
@@ -101,8 +85,6 @@ class Database:
         """Open up to `connections` pooled connections now, before traffic, instead of under the first
         load (connect and dialect set-up: with gc.freeze(), the first second at 200 requests/s had
         p99 113 ms without this and 26–54 ms with it)."""
-        if not self.postgres:
-            return
         connections = min(connections, self.engine.pool.size())  # what the pool keeps
         if connections <= 0:
             return

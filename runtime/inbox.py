@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
-from runtime.db import insert_on_conflict
 from runtime.tables import inbox, period_claims
 
 
@@ -22,7 +22,7 @@ async def claim_new(session: AsyncSession, *, consumer: str, message_ids: Iterab
         return set()
     now = utcnow()
     stmt = (
-        insert_on_conflict(session, inbox)
+        pg_insert(inbox)
         .values([{"consumer": consumer, "message_id": i, "received_at": now} for i in ids])
         .on_conflict_do_nothing()
         .returning(inbox.c.message_id)
@@ -34,7 +34,7 @@ async def claim_new(session: AsyncSession, *, consumer: str, message_ids: Iterab
 async def claim_period(session: AsyncSession, *, job: str, period: str, holder: str) -> bool:
     """True for exactly one caller per (job, period), across replicas: periodic jobs run once."""
     stmt = (
-        insert_on_conflict(session, period_claims)
+        pg_insert(period_claims)
         .values(job=job, period=period, claimed_by=holder, claimed_at=utcnow())
         .on_conflict_do_nothing()
         .returning(period_claims.c.job)

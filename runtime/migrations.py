@@ -19,9 +19,8 @@ def _config(script_location: str) -> Config:
     return cfg
 
 
-def _upgrade(sync_conn, script_location: str, revision: str, schema: str, postgres: bool) -> None:
-    if postgres:
-        sync_conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
+def _upgrade(sync_conn, script_location: str, revision: str, schema: str) -> None:
+    sync_conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"migrate:{schema}"})
     cfg = _config(script_location)
     cfg.attributes["connection"] = sync_conn
     command.upgrade(cfg, revision)
@@ -30,7 +29,7 @@ def _upgrade(sync_conn, script_location: str, revision: str, schema: str, postgr
 async def upgrade(db: Database, script_location: str, revision: str = "head") -> None:
     await db.ensure_schema()
     async with db.engine.begin() as conn:
-        await conn.run_sync(_upgrade, script_location, revision, db.schema, db.postgres)
+        await conn.run_sync(_upgrade, script_location, revision, db.schema)
 
 
 def run_env() -> None:

@@ -7,6 +7,8 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.db import async_url
+
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 
 
@@ -43,6 +45,12 @@ class ServiceSettings(BaseSettings):
     timezone: str = "Europe/Berlin"
 
     @model_validator(mode="after")
+    def _refuse_other_engines(self) -> ServiceSettings:
+        if self.database_url:
+            async_url(self.database_url)  # raises UnsupportedDatabase (a ValueError) for anything but PostgreSQL
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
         if self.app_env != "production":
             return self
@@ -67,9 +75,12 @@ class ServiceSettings(BaseSettings):
         return self.port if self.port is not None else self.default_port
 
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite+aiosqlite:///{self.var_dir}/{self.service_name}.db"
+        """The PostgreSQL URL this service uses; there is no embedded fallback (`make run` starts a
+        private PostgreSQL and passes its URL)."""
+        if not self.database_url:
+            raise ValueError(f"{self.service_name.upper()}_DATABASE_URL or DATABASE_URL must be set to a "
+                             "PostgreSQL URL (`make run` starts a private PostgreSQL under var/pg/)")
+        return self.database_url
 
     @property
     def nats_servers(self) -> list[str]:

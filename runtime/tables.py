@@ -10,7 +10,7 @@ metadata = sa.MetaData()
 outbox = sa.Table(
     "outbox",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
     sa.Column("event_id", sa.String(64), nullable=False, unique=True),
     sa.Column("subject", sa.String(200), nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),

@@ -28,7 +28,7 @@ async def create_account(*, db: Database, profile: AccountProfile) -> AccountPro
     """Idempotent: an existing account (even one created by early usage) gets the profile once."""
     now = utcnow()
     async with db.transaction() as session:
-        account = await session.get(Account, profile.tenant_id, with_for_update=db.postgres)
+        account = await session.get(Account, profile.tenant_id, with_for_update=True)
         if account is not None and account.name:
             return profile_of(account)
         account = account or Account(tenant_id=profile.tenant_id, created_at=now, updated_at=now)
@@ -52,7 +52,7 @@ async def update_account(*, db: Database, tenant_id: str, changes: dict) -> Acco
     if unknown:
         raise ServiceError("validation_error", f"unknown fields: {', '.join(sorted(unknown))}")
     async with db.transaction() as session:
-        account = await session.get(Account, tenant_id, with_for_update=db.postgres)
+        account = await session.get(Account, tenant_id, with_for_update=True)
         if account is None:
             raise ServiceError("not_found", "account not found")
         merged = profile_of(account).model_dump()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -20,6 +19,7 @@ from contracts.billing.v1 import (
     TransactionView,
     UsageDay,
 )
+from runtime.calendar import Calendar
 from runtime.db import Database
 from runtime.messaging import ServiceError
 from services.billing import repository
@@ -99,11 +99,9 @@ async def list_transactions(*, db: Database, tenant_id: str, limit: int, cursor:
 
 
 async def dashboard(*, db: Database, tenant_id: str, days: int, tz: str, default_threshold: int) -> DashboardReply:
-    zone = ZoneInfo(tz)
-    now = utcnow()
-    today = now.astimezone(zone).date()
-    first_day = today - timedelta(days=days - 1)
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=zone)
+    calendar = Calendar(tz)
+    first_day = calendar.today() - timedelta(days=days - 1)
+    start = calendar.day_start(first_day)
     async with db.sessions() as session:
         rows = (await session.execute(
             sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at)
@@ -116,7 +114,7 @@ async def dashboard(*, db: Database, tenant_id: str, days: int, tz: str, default
         if r.kind == "topup":
             topups += r.amount_cents
             continue
-        day = _aware(r.occurred_at).astimezone(zone).date()
+        day = calendar.date_of(r.occurred_at)
         if day in by_day:
             by_day[day][0] += -r.amount_cents
             by_day[day][1] += r.quantity or 0
@@ -132,21 +130,11 @@ async def dashboard(*, db: Database, tenant_id: str, days: int, tz: str, default
     )
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
     try:
-        year, mon = (int(x) for x in month.split("-"))
-        zone = ZoneInfo(tz)
-        start = datetime(year, mon, 1, tzinfo=zone)
-        end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
-        start.astimezone(UTC)  # years 1 and 9999 fall outside UTC's range
-        end.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
+        return Calendar(tz).month_bounds(month)
+    except ValueError as exc:
         raise ServiceError("validation_error", f"not a month: {month!r}") from exc
-    return start, end
 
 
 async def statement(*, db: Database, tenant_id: str, month: str, tz: str) -> StatementReply:

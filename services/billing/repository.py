@@ -2,7 +2,7 @@
 
 On PostgreSQL every batch statement is one constant SQL text taking arrays (`unnest`): compiled
 once, one round trip, whatever the batch size — SQLAlchemy's multi-row VALUES recompiled per batch
-cost more CPU than the whole rest of a debit. SQLite (the embedded default) takes the generic path.
+cost more CPU than the whole rest of a debit.
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.db import insert_on_conflict
-from runtime.inbox import claim_new
 from services.billing import fastpath
 from services.billing.domain.ledger import AccountState, Applied, double_entries
 from services.billing.tables import Account, Hold, LedgerEntry, LedgerTransaction
@@ -25,16 +22,12 @@ entries = LedgerEntry.__table__
 holds = Hold.__table__
 
 
-def _pg(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
-
-
 async def claim_ids(session: AsyncSession, *, consumer: str, message_ids: Iterable[str]) -> set[str]:
-    """`runtime.inbox.claim_new` (same table, same key space) with one array statement on PostgreSQL.
+    """`runtime.inbox.claim_new` (same table, same key space) as one array statement.
     Ids are claimed in sorted order, so two batches sharing ids never deadlock on the inbox keys."""
     ids = sorted(set(message_ids))
-    if not ids or not _pg(session):
-        return await claim_new(session, consumer=consumer, message_ids=ids)
+    if not ids:
+        return set()
     result = await session.execute(fastpath.CLAIM, {"consumer": consumer, "ids": ids, "now": fastpath.now()})
     return {row[0] for row in result}
 
@@ -46,32 +39,17 @@ async def lock_accounts(
     ids = sorted(set(tenant_ids))
     if not ids:
         return {}
-    if _pg(session):
-        params = {"ids": ids, "threshold": default_threshold, "now": now}
-        await session.execute(fastpath.CREATE_ACCOUNTS, params)
-        rows = (await session.execute(fastpath.LOCK_ACCOUNTS, params)).all()
-    else:
-        new_rows = [{"tenant_id": t, "low_balance_threshold_cents": default_threshold, "updated_at": now,
-                     "created_at": now} for t in ids]
-        await session.execute(insert_on_conflict(session, accounts).values(new_rows).on_conflict_do_nothing())
-        rows = (await session.execute(
-            sa.select(accounts.c.tenant_id, accounts.c.balance_cents, accounts.c.low_balance_threshold_cents)
-            .where(accounts.c.tenant_id.in_(ids)).order_by(accounts.c.tenant_id))).all()
+    params = {"ids": ids, "threshold": default_threshold, "now": now}
+    await session.execute(fastpath.CREATE_ACCOUNTS, params)
+    rows = (await session.execute(fastpath.LOCK_ACCOUNTS, params)).all()
     held = await held_cents(session, ids, now=now)
     return {r.tenant_id: AccountState(r.tenant_id, r.balance_cents, held.get(r.tenant_id, 0),
                                       r.low_balance_threshold_cents) for r in rows}
 
 
 async def held_cents(session: AsyncSession, tenant_ids: list[str], *, now: datetime) -> dict[str, int]:
-    if _pg(session):
-        rows = (await session.execute(fastpath.HELD, {"ids": list(tenant_ids), "now": now})).all()
-        return {t: int(v) for t, v in rows}
-    query = (
-        sa.select(holds.c.tenant_id, sa.func.coalesce(sa.func.sum(holds.c.amount_cents), 0))
-        .where(holds.c.tenant_id.in_(tenant_ids), holds.c.status == "active", holds.c.expires_at > now)
-        .group_by(holds.c.tenant_id)
-    )
-    return {t: int(v) for t, v in (await session.execute(query)).all()}
+    rows = (await session.execute(fastpath.HELD, {"ids": list(tenant_ids), "now": now})).all()
+    return {t: int(v) for t, v in rows}
 
 
 async def insert_postings(session: AsyncSession, rows: list[tuple[str, str, Applied, dict]], *, now: datetime) -> None:
@@ -91,25 +69,12 @@ async def insert_postings(session: AsyncSession, rows: list[tuple[str, str, Appl
             {"transaction_id": tx_id, "account": account, "amount_cents": amount}
             for account, amount in double_entries(tenant_id, p)
         )
-    if _pg(session):
-        await session.execute(fastpath.INSERT_TRANSACTIONS, fastpath.columns(tx_rows, fastpath.TX_COLUMNS))
-        await session.execute(fastpath.INSERT_ENTRIES, fastpath.columns(entry_rows, fastpath.ENTRY_COLUMNS))
-        return
-    await session.execute(sa.insert(transactions), tx_rows)
-    await session.execute(sa.insert(entries), entry_rows)
+    await session.execute(fastpath.INSERT_TRANSACTIONS, fastpath.columns(tx_rows, fastpath.TX_COLUMNS))
+    await session.execute(fastpath.INSERT_ENTRIES, fastpath.columns(entry_rows, fastpath.ENTRY_COLUMNS))
 
 
 async def save_balances(session: AsyncSession, balances: dict[str, int], *, now: datetime) -> None:
     if not balances:
         return
-    if _pg(session):
-        await session.execute(fastpath.SAVE_BALANCES, {"ids": list(balances), "bals": list(balances.values()),
-                                                       "now": now})
-        return
-    stmt = (
-        sa.update(accounts)
-        .where(accounts.c.tenant_id == sa.bindparam("t_id"))
-        .values(balance_cents=sa.bindparam("bal"), updated_at=now)
-    )
-    await session.execute(stmt, [{"t_id": t, "bal": b} for t, b in balances.items()],
-                          execution_options={"synchronize_session": False})
+    await session.execute(fastpath.SAVE_BALANCES, {"ids": list(balances), "bals": list(balances.values()),
+                                                   "now": now})

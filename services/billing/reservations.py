@@ -5,7 +5,7 @@ Available balance = balance − active holds. All three operations are idempoten
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -27,7 +27,7 @@ async def reserve(*, db: Database, req: Reserve, default_threshold: int) -> Rese
         state = states[req.tenant_id]
         existing = (await session.execute(sa.select(holds).where(holds.c.request_id == req.id))).first()
         if existing is not None:  # the same request again: the same answer, whatever the balance now
-            live = existing.status == "active" and _aware(existing.expires_at) > now
+            live = existing.status == "active" and existing.expires_at > now
             ok = (live or existing.status == "settled") and existing.tenant_id == req.tenant_id
             return ReserveReply(ok=ok, reservation_id=existing.id if ok else None,
                                 available_cents=state.available_cents)
@@ -41,14 +41,11 @@ async def reserve(*, db: Database, req: Reserve, default_threshold: int) -> Rese
         return ReserveReply(ok=True, reservation_id=hold.id, available_cents=state.available_cents - req.amount_cents)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
 
 async def settle(*, db: Database, req: Settle, default_threshold: int) -> SettleReply:
     now = utcnow()
     async with db.transaction() as session:
-        hold = await session.get(Hold, req.reservation_id, with_for_update=db.postgres)
+        hold = await session.get(Hold, req.reservation_id, with_for_update=True)
         if hold is None or hold.tenant_id != req.usage.tenant_id or hold.status == "refused":
             return SettleReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
         if hold.status == "settled":
@@ -78,7 +75,7 @@ async def settle(*, db: Database, req: Settle, default_threshold: int) -> Settle
 async def release(*, db: Database, req: Release, default_threshold: int) -> ReleaseReply:
     now = utcnow()
     async with db.transaction() as session:
-        hold = await session.get(Hold, req.reservation_id, with_for_update=db.postgres)
+        hold = await session.get(Hold, req.reservation_id, with_for_update=True)
         if hold is None or hold.status == "refused":
             return ReleaseReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
         if hold.status == "active":

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+BigId = sa.BigInteger()
 
 
 class Account(SQLModel, table=True):

@@ -140,7 +140,7 @@ async def record_refund(*, db: Database, refund: PaymentRefunded, default_thresh
     async with db.transaction() as session:
         if not await claim_new(session, consumer="refund", message_ids=[refund.refund_id]):
             return False
-        credit = await session.get(TopupCredit, refund.topup_id, with_for_update=db.postgres)
+        credit = await session.get(TopupCredit, refund.topup_id, with_for_update=True)
         if credit is None:
             raise LookupError(f"refund {refund.refund_id} for unknown top-up {refund.topup_id}")
         amount = min(refund.amount_cents, credit.amount_cents - credit.refunded_cents)

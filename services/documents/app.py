@@ -8,11 +8,11 @@ import socket
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import structlog
 
 from contracts.base import utcnow
+from runtime.calendar import Calendar
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
@@ -34,7 +34,7 @@ def build(settings: DocumentsSettings | None = None, *, renderer: Renderer | Non
     broker = make_broker(settings.nats_servers, name="documents")
     renderer = renderer or make_renderer(settings.documents_render_processes)
     deps = Deps(db=db, issuer=Issuer(renderer=renderer, store=store or open_store(settings)),
-                seller=profiles.seller(settings), zone=ZoneInfo(settings.timezone),
+                seller=profiles.seller(settings), calendar=Calendar(settings.timezone),
                 nats=lambda: broker.connection, billing_timeout_s=settings.billing_timeout_s, clock=clock)
     background: set[asyncio.Task] = set()
 

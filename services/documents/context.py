@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from contracts.base import utcnow
+from runtime.calendar import Calendar
 from runtime.db import Database
 from services.documents.issuing import Issuer
 from services.documents.rendering import Party
@@ -19,16 +19,16 @@ class Deps:
     db: Database
     issuer: Issuer
     seller: Party
-    zone: ZoneInfo
+    calendar: Calendar
     nats: Callable[[], Any]  # the connected NATS client, for asking billing
     billing_timeout_s: float = 5.0
     clock: Callable[[], datetime] = field(default=utcnow)
 
     def today(self) -> date:
-        return self.clock().astimezone(self.zone).date()
+        return self.calendar.today(self.clock())
 
     def local_date(self, at: datetime) -> date:
-        return at.astimezone(self.zone).date()
+        return self.calendar.date_of(at)
 
     def current_month(self) -> str:
         return self.today().strftime("%Y-%m")

@@ -30,9 +30,9 @@ The year of a number is the issue date's year in `TIMEZONE`.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.db import insert_on_conflict
 from services.documents.tables import counters
 
 SERIES = {"invoice": "RE", "credit_note": "KR", "statement": "KA"}
@@ -44,13 +44,11 @@ def format_number(series: str, year: int, number: int) -> str:
 
 async def lock_counter(session: AsyncSession, *, series: str, year: int) -> int:
     """Lock the counter of (series, year) until the transaction ends; answer its last number."""
-    postgres = session.bind.dialect.name == "postgresql"
     await session.execute(
-        insert_on_conflict(session, counters).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
+        pg_insert(counters).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
     )
-    query = sa.select(counters.c.last_number).where(counters.c.series == series, counters.c.year == year)
-    if postgres:
-        query = query.with_for_update()
+    query = (sa.select(counters.c.last_number).where(counters.c.series == series, counters.c.year == year)
+             .with_for_update())
     return (await session.execute(query)).scalar_one()
 
 

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.base import utcnow
 from contracts.billing.v1 import AccountProfile, AccountUpdated, GetAccount
-from runtime.db import Database, insert_on_conflict
+from runtime.db import Database
 from runtime.messaging import request
 from services.documents.rendering import Party
 from services.documents.tables import profiles
@@ -46,7 +47,7 @@ async def _save(db: Database, items: list[tuple[AccountProfile, datetime]]) -> N
         if profile.tenant_id not in newest or newest[profile.tenant_id][1] <= as_of:
             newest[profile.tenant_id] = (profile, as_of)
     async with db.transaction() as session:
-        stmt = insert_on_conflict(session, profiles).values([
+        stmt = pg_insert(profiles).values([
             {"tenant_id": t, "profile": p.model_dump(mode="json"), "as_of": a} for t, (p, a) in newest.items()
         ])
         await session.execute(stmt.on_conflict_do_update(

@@ -6,13 +6,13 @@ current month is "to date" and keyed by its day, so the month's final statement 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import GetStatement, StatementReply
-from runtime.db import insert_on_conflict
 from runtime.inbox import claim_period
 from runtime.messaging import ServiceError, request
 from services.documents import profiles
@@ -43,7 +43,7 @@ def source_key(deps: Deps, tenant_id: str, month: str) -> str:
 
 
 async def _open(session, *, tenant_id: str, month: str, key: str) -> None:
-    await session.execute(insert_on_conflict(session, documents).values(
+    await session.execute(pg_insert(documents).values(
         id=new_id("doc_")[:40], tenant_id=tenant_id, kind="statement", source_key=key, status="pending",
         month=month, created_at=utcnow()).on_conflict_do_nothing())
 
@@ -102,12 +102,9 @@ async def complete(*, deps: Deps, document_id: str) -> str | None:
 
 def _entries(deps: Deps, reply: StatementReply) -> tuple[StatementEntry, ...]:
     return tuple(
-        StatementEntry(date=deps.local_date(_aware(e.created_at)), kind=e.kind, description=e.description,
+        StatementEntry(date=deps.local_date(e.created_at), kind=e.kind, description=e.description,
                        reference=e.reference or e.transaction_id, amount_cents=e.amount_cents,
                        balance_after_cents=e.balance_after_cents)
         for e in reply.entries
     )
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,12 +44,12 @@ async def claim(db: Database, wants: list[Want], *, lease_s: float) -> list[Clai
     async with db.sessions() as session, session.begin():  # not db.transaction(): no outbox wake-up
         await repository.relaxed_commit(session)  # a lost lease only means a later claim
         for want in wants:
-            rows = (await session.execute(_lease(want, now=now, lease_s=lease_s, postgres=db.postgres))).all()
-            picked.extend(Job(**{**row._mapping, "created_at": aware(row.created_at)}) for row in rows)
+            rows = (await session.execute(_lease(want, now=now, lease_s=lease_s))).all()
+            picked.extend(Job(**row._mapping) for row in rows)
         return await _with_context(session, picked) if picked else []
 
 
-def _lease(want: Want, *, now: datetime, lease_s: float, postgres: bool):
+def _lease(want: Want, *, now: datetime, lease_s: float):
     # due: waiting jobs whose time has come, and leased ones whose lease ran out (a replica died)
     due = sa.select(jobs.c.id).where(jobs.c.status.in_(("pending", "sending")), jobs.c.channel == want.channel,
                                      jobs.c.next_attempt_at <= now)
@@ -62,9 +62,8 @@ def _lease(want: Want, *, now: datetime, lease_s: float, postgres: bool):
         room = {t: want.per_target - n for t, n in want.in_flight.items() if 0 < n < want.per_target}
         allowed = sa.case(room, value=ranked.c.target, else_=want.per_target) if room else want.per_target
         due = sa.select(ranked.c.id).where(ranked.c.rank <= allowed)
-    pick = sa.select(jobs.c.id).where(jobs.c.id.in_(due)).order_by(jobs.c.next_attempt_at).limit(want.limit)
-    if postgres:
-        pick = pick.with_for_update(skip_locked=True)
+    pick = (sa.select(jobs.c.id).where(jobs.c.id.in_(due)).order_by(jobs.c.next_attempt_at).limit(want.limit)
+            .with_for_update(skip_locked=True))
     lease = sa.update(jobs).where(jobs.c.id.in_(pick.scalar_subquery()))
     return lease.values(status="sending", next_attempt_at=now + timedelta(seconds=lease_s)).returning(*JOB_COLUMNS)
 
@@ -82,8 +81,3 @@ async def _by_id(session: AsyncSession, model, ids: set[str]) -> dict:
         return {}
     rows = await session.execute(sa.select(model).where(model.id.in_(ids)))
     return {row.id: row for row in rows.scalars()}
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

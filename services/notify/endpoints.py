@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.base import new_id, utcnow
 from contracts.notify.v1 import DeliveriesReply, DeliveryView, IdReply, WebhookEndpointsReply, WebhookEndpointView
 from contracts.portal.v1 import EVENT_TYPES
-from runtime.db import Database, insert_on_conflict
+from runtime.db import Database
 from runtime.messaging import ServiceError
 from services.notify import repository
 from services.notify.channels.ssrf import UnsafeDestination, check_destination
@@ -105,7 +106,7 @@ async def add_push_subscription(*, db: Database, tenant_id: str, endpoint: str, 
            "auth": auth, "created_at": utcnow()}
     subs = repository.subscriptions
     async with db.transaction() as session:
-        stmt = insert_on_conflict(session, subs).values(row)
+        stmt = pg_insert(subs).values(row)
         stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "endpoint"],
                                           set_={"p256dh": stmt.excluded.p256dh, "auth": stmt.excluded.auth})
         sub_id = (await session.execute(stmt.returning(subs.c.id))).scalar_one()

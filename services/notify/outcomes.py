@@ -20,7 +20,6 @@ from runtime.db import Database
 from services.notify import repository
 from services.notify.channels.result import DeliveryResult, Outcome
 from services.notify.channels.webhook_policy import disable_reason, failing_since_after, next_attempt_delay
-from services.notify.claims import aware
 from services.notify.delivery import Job
 from services.notify.tables import DeliveryAttempt, WebhookEndpoint
 
@@ -111,7 +110,7 @@ async def _endpoint_health(session: AsyncSession, job: Job, result: DeliveryResu
     endpoint = await session.get(WebhookEndpoint, job.target, with_for_update=True)
     if endpoint is None or endpoint.status != "enabled":
         return
-    since = endpoint.failing_since and aware(endpoint.failing_since)
+    since = endpoint.failing_since
     reason = disable_reason(result.outcome, failing_since=since, now=now, disable_after_s=disable_after_s)
     endpoint.failing_since = failing_since_after(result.outcome, failing_since=since, now=now)
     if reason is not None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
 from contracts.notify.v1 import PreferencesReply
 from contracts.portal.v1 import EVENT_TYPES
-from runtime.db import Database, insert_on_conflict
+from runtime.db import Database
 from runtime.messaging import ServiceError
 from services.notify.tables import Preference
 
@@ -84,7 +85,7 @@ async def update_preferences(*, db: Database, tenant_id: str, changes: Mapping[s
         if checked:
             rows = [{"tenant_id": tenant_id, "event_type": t, "channels": ",".join(c), "updated_at": now}
                     for t, c in checked.items()]
-            stmt = insert_on_conflict(session, preferences).values(rows)
+            stmt = pg_insert(preferences).values(rows)
             stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "event_type"],
                                               set_={"channels": stmt.excluded.channels, "updated_at": now})
             await session.execute(stmt)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.db import insert_on_conflict
 from services.notify.tables import Contact, DeliveryJob, PushSubscriptionRow, WebhookEndpoint
 
 contacts = Contact.__table__
@@ -17,10 +17,9 @@ endpoints = WebhookEndpoint.__table__
 
 
 async def relaxed_commit(session: AsyncSession) -> None:
-    """Commit without waiting for the disk (PostgreSQL): for writes whose loss in a crash only
-    means a job is sent once more, never one that acknowledges a message."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(sa.text("SET LOCAL synchronous_commit = off"))
+    """Commit without waiting for the disk: for writes whose loss in a crash only means a job is
+    sent once more, never one that acknowledges a message."""
+    await session.execute(sa.text("SET LOCAL synchronous_commit = off"))
 
 
 def split(text: str) -> list[str]:
@@ -62,7 +61,7 @@ async def insert_jobs(session: AsyncSession, rows: list[dict]) -> set[str]:
     Answers the channels that got new jobs."""
     if not rows:
         return set()
-    stmt = insert_on_conflict(session, jobs).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    stmt = pg_insert(jobs).values(rows).on_conflict_do_nothing(index_elements=["key"])
     result = await session.execute(stmt.returning(jobs.c.channel))
     return {row.channel for row in result}
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AccountUpdated
 from contracts.portal.v1 import PortalEvent
-from runtime.db import Database, insert_on_conflict
+from runtime.db import Database
 from runtime.inbox import claim_new
 from services.notify import repository
 from services.notify.channels.webhook import new_webhook_id
@@ -31,7 +33,7 @@ async def remember_contacts(*, db: Database, events: list[AccountUpdated]) -> No
             p = event.profile
             row = {"tenant_id": p.tenant_id, "name": p.name, "email": p.email, "phone": p.phone or None,
                    "locale": p.locale, "updated_at": event.occurred_at}
-            stmt = insert_on_conflict(session, repository.contacts).values(row)
+            stmt = pg_insert(repository.contacts).values(row)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["tenant_id"], set_={k: stmt.excluded[k] for k in row if k != "tenant_id"},
                 where=repository.contacts.c.updated_at <= stmt.excluded.updated_at)

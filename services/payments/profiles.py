@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.billing.v1 import AccountUpdated
-from runtime.db import Database, insert_on_conflict
+from runtime.db import Database
 from services.payments import repository
 from services.payments.stripe_client import StripeAdapter
 from services.payments.stripe_errors import StripeAdapterError
@@ -30,7 +31,7 @@ async def remember(*, db: Database, adapter: StripeAdapter, events: list[Account
         for event in sorted(events, key=lambda e: e.occurred_at):
             p = event.profile
             row = {"tenant_id": p.tenant_id, "email": p.email, "name": p.name, "updated_at": event.occurred_at}
-            stmt = insert_on_conflict(session, profiles).values(row)
+            stmt = pg_insert(profiles).values(row)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["tenant_id"], set_={k: stmt.excluded[k] for k in ("email", "name", "updated_at")},
                 where=profiles.c.updated_at <= stmt.excluded.updated_at)

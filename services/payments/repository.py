@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.db import insert_on_conflict
 from services.payments.tables import PaymentMethod, Refund, StripeCustomer, StripeEvent, Topup
 
 topups = Topup.__table__
@@ -17,20 +17,16 @@ refunds = Refund.__table__
 stripe_events = StripeEvent.__table__
 
 
-def _locking(session: AsyncSession, query):
-    return query.with_for_update() if session.bind.dialect.name == "postgresql" else query
-
-
 async def insert_new(session: AsyncSession, table, row: dict) -> bool:
     """Insert unless a unique key already exists; True when this call inserted the row."""
     pk = next(iter(table.primary_key.columns))
-    stmt = insert_on_conflict(session, table).values(row).on_conflict_do_nothing().returning(pk)
+    stmt = pg_insert(table).values(row).on_conflict_do_nothing().returning(pk)
     return (await session.execute(stmt)).first() is not None
 
 
 async def customer_id_of(session: AsyncSession, tenant_id: str, *, lock: bool = False) -> str | None:
     query = sa.select(customers.c.customer_id).where(customers.c.tenant_id == tenant_id)
-    return (await session.execute(_locking(session, query) if lock else query)).scalar()
+    return (await session.execute(query.with_for_update() if lock else query)).scalar()
 
 
 async def tenant_of_customer(session: AsyncSession, customer_id: str | None) -> str | None:
@@ -42,7 +38,7 @@ async def tenant_of_customer(session: AsyncSession, customer_id: str | None) -> 
 
 async def topup_where(session: AsyncSession, *conditions, lock: bool = False) -> Topup | None:
     query = sa.select(Topup).where(*conditions).limit(1)
-    return (await session.execute(_locking(session, query) if lock else query)).scalar_one_or_none()
+    return (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
 
 async def locked_topup(session: AsyncSession, *, topup_id: str | None = None,
@@ -83,7 +79,6 @@ async def claim_due_event(session: AsyncSession, *, now: datetime) -> StripeEven
     """The oldest stored event due for processing, locked; other workers skip it (SKIP LOCKED)."""
     query = (sa.select(StripeEvent).where(StripeEvent.next_attempt_at.is_not(None),
                                           StripeEvent.next_attempt_at <= now)
-             .order_by(StripeEvent.next_attempt_at, StripeEvent.received_at).limit(1))
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+             .order_by(StripeEvent.next_attempt_at, StripeEvent.received_at).limit(1)
+             .with_for_update(skip_locked=True))
     return (await session.execute(query)).scalar_one_or_none()

@@ -38,9 +38,8 @@ async def sweep(*, db: Database, policy: store.Policy, limit: int = 1000) -> int
     requested = 0
     for tenant_id in await candidates(db, limit=limit):
         async with db.transaction() as session:
-            query = sa.select(accounts.c.balance_cents).where(accounts.c.tenant_id == tenant_id)
-            if db.postgres:
-                query = query.with_for_update(skip_locked=True)
+            query = (sa.select(accounts.c.balance_cents).where(accounts.c.tenant_id == tenant_id)
+                     .with_for_update(skip_locked=True))
             balance = (await session.execute(query)).scalar()
             if balance is None:
                 continue  # another replica or a debit batch holds this tenant right now

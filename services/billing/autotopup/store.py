@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, uuid5
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.portal.v1 import PortalEvent
-from runtime.db import insert_on_conflict
+from runtime.calendar import Calendar
 from services.billing.autotopup.tables import AutoTopupCharge, AutoTopupSetting
 from services.billing.domain.autotopup import Notice, Rule, parse_retry
 
@@ -39,7 +39,8 @@ class Policy:
                    max_cents=settings.topup_max_cents, default_threshold_cents=settings.low_balance_threshold_cents)
 
     def month(self, at: datetime) -> str:
-        return at.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m")
+        """The local month a charge counts in towards the monthly limit."""
+        return Calendar(self.timezone).month_of(at)
 
 
 def policy_of(session: AsyncSession) -> Policy:
@@ -54,14 +55,7 @@ def new_setting(tenant_id: str, policy: Policy, now: datetime) -> AutoTopupSetti
 
 
 def rule_of(row: AutoTopupSetting) -> Rule:
-    return Rule(**{name: _aware(getattr(row, name)) for name in RULE_FIELDS})
-
-
-def _aware(value):
-    """SQLite hands back naive timestamps (stored in UTC); PostgreSQL aware ones."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return Rule(**{name: getattr(row, name) for name in RULE_FIELDS})
 
 
 def apply_rule(row: AutoTopupSetting, rule: Rule, now: datetime) -> None:
@@ -71,11 +65,11 @@ def apply_rule(row: AutoTopupSetting, rule: Rule, now: datetime) -> None:
 
 
 async def locked_setting(session: AsyncSession, tenant_id: str) -> AutoTopupSetting | None:
-    return await session.get(AutoTopupSetting, tenant_id, with_for_update=_postgres(session), populate_existing=True)
+    return await session.get(AutoTopupSetting, tenant_id, with_for_update=True, populate_existing=True)
 
 
 async def locked_charge(session: AsyncSession, trigger_id: str) -> AutoTopupCharge | None:
-    return await session.get(AutoTopupCharge, trigger_id, with_for_update=_postgres(session), populate_existing=True)
+    return await session.get(AutoTopupCharge, trigger_id, with_for_update=True, populate_existing=True)
 
 
 async def spent_this_month(session: AsyncSession, tenant_id: str, month: str) -> int:
@@ -98,11 +92,8 @@ async def ensure_setting(session: AsyncSession, tenant_id: str, policy: Policy) 
     if row is not None:
         return row
     defaults = new_setting(tenant_id, policy, datetime.now(UTC)).model_dump()
-    await session.execute(insert_on_conflict(session, settings_table).values(**defaults).on_conflict_do_nothing())
+    await session.execute(pg_insert(settings_table).values(**defaults).on_conflict_do_nothing())
     row = await locked_setting(session, tenant_id)
     assert row is not None
     return row
 
-
-def _postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"

@@ -1,6 +1,7 @@
 """Gap-free numbers under concurrency (two replicas) and a failure between numbering and storing."""
 
 import asyncio
+from datetime import UTC, datetime
 
 from services.documents.renderer import Renderer
 from tests.integration.documents.conftest import documents_of, fake_billing, profile, publish, this_year, topup
@@ -56,3 +57,17 @@ async def test_a_failure_after_numbering_leaves_no_gap(documents_service, nats_u
 async def _when_count(awaitable, expected: int):
     numbers = await awaitable
     return numbers if len(numbers) >= expected else None
+
+
+async def test_the_number_year_is_the_local_year_of_the_issue_date(documents_service, nats_url, tenant_id):
+    """23:00 UTC on 31 December is already 1 January in Berlin: a new year and a new series."""
+    now = {"at": datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC)}
+    async with running(documents_service(clock=lambda: now["at"])), nats_client(nats_url) as nc, \
+            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+        js = nc.jetstream()
+        await publish(js, topup(tenant_id, f"tp_old_{tenant_id}"))
+        assert await eventually(lambda: _when_count(_all_invoice_numbers(nc, [tenant_id]), 1)) == ["RE-2026-000001"]
+        now["at"] = datetime(2026, 12, 31, 23, 0, tzinfo=UTC)
+        await publish(js, topup(tenant_id, f"tp_new_{tenant_id}"))
+        numbers = await eventually(lambda: _when_count(_all_invoice_numbers(nc, [tenant_id]), 2))
+    assert numbers == ["RE-2026-000001", "RE-2027-000001"]

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from contracts.payments.v1 import PaymentRefunded, TopupExpired, TopupPaid
+from contracts.payments.v1 import PaymentRefunded, TopupExpired, TopupFailed, TopupPaid
 from runtime.messaging import ServiceError
 from services.payments.app import build
 from services.payments.tables import StripeEvent
@@ -136,3 +136,29 @@ async def test_two_replicas_given_the_same_events_credit_once(payments, nc, stri
         await wait_status(nc, tenant_id, view.id, "succeeded")
         await asyncio.sleep(0.5)
     assert len(await published(nc.jetstream(), TopupPaid.subject, TopupPaid, topup_id=view.id)) == 1
+
+
+async def test_payment_failed_racing_succeeded_on_two_replicas_ends_succeeded_and_tells_no_failure(
+        payments, nc, stripe_gateway, stripe_emulator, tenant_id):
+    """A `payment_intent.payment_failed` (an earlier decline of the same PaymentIntent, delivered late)
+    processed at the same time as `succeeded`: each worker locks the top-up row before reading its
+    status, so whichever runs second sees the other's outcome; Stripe's answer is `succeeded`."""
+    settings = payments.settings.model_copy()
+    async with running(build(settings)):
+        view, deliveries = await recorded_payment(stripe_gateway, stripe_emulator, nc, tenant_id)
+        succeeded = next(d for d in deliveries if d.type == "payment_intent.succeeded")
+        failed = json.loads(succeeded.payload)
+        failed.update(id=failed["id"] + "_declined", type="payment_intent.payment_failed")
+        failed["data"]["object"].update(status="requires_payment_method",
+                                        last_payment_error={"code": "card_declined", "message": "declined"})
+        declined = succeeded.__class__(json.dumps(failed).encode(), "", failed)
+
+        await asyncio.gather(*[forward(nc, *stripe_gateway.signed(d)) for _ in range(5)
+                               for d in (declined, succeeded)])
+
+        await wait_status(nc, tenant_id, view.id, "succeeded")
+        await asyncio.sleep(0.5)
+        assert (await topup(nc, tenant_id, view.id)).status == "succeeded"
+    js = nc.jetstream()
+    assert len(await published(js, TopupPaid.subject, TopupPaid, topup_id=view.id)) == 1
+    assert await published(js, TopupFailed.subject, TopupFailed, topup_id=view.id) == []

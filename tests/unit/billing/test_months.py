@@ -12,7 +12,7 @@ def test_a_month_runs_from_local_midnight_to_the_next_months():
     start, end = month_bounds("2026-10", "Europe/Berlin")
     assert start.astimezone(UTC) == datetime(2026, 9, 30, 22, tzinfo=UTC)  # CEST
     assert end.astimezone(UTC) == datetime(2026, 10, 31, 23, tzinfo=UTC)  # CET
-    assert month_bounds("2026-12", "Europe/Berlin")[1].year == 2027
+    assert month_bounds("2026-12", "Europe/Berlin")[1] == datetime(2026, 12, 31, 23, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("month", ["0000-01", "0001-01", "9999-12", "2026-13", "2026"])

@@ -14,7 +14,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-BigId = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+BigId = sa.BigInteger()
 TS = sa.DateTime(timezone=True)
 
 

@@ -7,12 +7,12 @@ import io
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from contracts.billing.v1 import ListTransactions
+from runtime.calendar import Calendar
 from services.gateway.api.deps import Principal, state
 from services.gateway.api.rpc import ask
 from services.gateway.portal.data import fetch, with_account
@@ -34,11 +34,7 @@ def _filters(request: Request) -> tuple[str | None, str | None, bool]:
 def _month_range(month: str | None, timezone: str) -> tuple[datetime | None, datetime | None]:
     if not month:
         return None, None
-    year, mon = (int(x) for x in month.split("-"))
-    zone = ZoneInfo(timezone)
-    start = datetime(year, mon, 1, tzinfo=zone)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
-    return start, end
+    return Calendar(timezone).month_bounds(month)
 
 
 def _query(request: Request, principal: Principal, *, limit: int, cursor: str | None) -> ListTransactions:
