@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core poppler-utils
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint asyncapi install system-deps browser-deps clean
+.PHONY: run test bench lint asyncapi install system-deps browser-deps postgres-deps demo-usage clean
 
 install: $(STAMP)
 
@@ -32,8 +32,21 @@ browser-deps:
 	@test -x /usr/bin/chromium || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: system-deps install
+# make run's embedded database: PostgreSQL's server binaries, from Debian's package when missing
+# (not needed when DATABASE_URL points at a server).
+postgres-deps:
+	@if [ -z "$$DATABASE_URL" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+	  echo "installing PostgreSQL (server binaries for the private database under var/pg/)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+run: system-deps postgres-deps install
 	$(PY) -m scripts.run_local
+
+# While `make run` runs: publish a demo call every few seconds for the demo tenant.
+demo-usage: install
+	$(PY) -m scripts.demo usage
 
 test: system-deps browser-deps install
 	$(PY) -m pytest $(PYTEST_ARGS)

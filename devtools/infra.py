@@ -105,25 +105,15 @@ def _try_local_postgres() -> str | None:
 
 
 def _start_private_postgres() -> str | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not candidates or (os.geteuid() == 0 and not shutil.which("su")):
+    """A throwaway cluster from the installed binaries (left running until the machine's next cleanup:
+    tests share it for the whole session)."""
+    from devtools.postgres import PrivatePostgres, postgres_bindir
+
+    if postgres_bindir() is None:
         return None
-    bindir = candidates[-1].parent
-    data = tempfile.mkdtemp(prefix="pg-test-")
-    port = free_port()
-    user_prefix: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run as the postgres system user
-        shutil.chown(data, "postgres", "postgres")
-        user_prefix = ["su", "postgres", "-c"]
-
-    def run(cmd: str) -> None:
-        args = [*user_prefix, cmd] if user_prefix else ["bash", "-c", cmd]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    run(f"{bindir}/initdb -D {data} -A trust -U postgres")
-    run(f"{bindir}/pg_ctl -D {data} -o '-p {port} -k {data} -c listen_addresses=127.0.0.1' -w start")
-    run(f"{bindir}/createdb -h 127.0.0.1 -p {port} -U postgres test")
-    return f"postgresql://postgres@127.0.0.1:{port}/test"
+    root = Path(tempfile.mkdtemp(prefix="pg-test-"))
+    root.chmod(0o755)  # the server may run as another user (never as root)
+    return PrivatePostgres(root / "pg", root / "password", database="test").ensure()
 
 
 def postgres_url() -> str | None:

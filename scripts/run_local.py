@@ -1,9 +1,11 @@
 """`make run`: the whole stack on one machine, no container engine.
 
-Starts NATS with JetStream (unless NATS_URL is set), local stand-ins for Stripe (test mode), SMTP
-(mails saved as .eml under var/mail) and SMS (unless the real ones are configured), migrates and
-starts the five services, creates a demo tenant, and prints the portal URL, the admin token and the
-demo tenant's API key. Ctrl-C stops everything and leaves no process behind.
+Starts a private PostgreSQL with its data under var/pg/ (unless DATABASE_URL is set), NATS with
+JetStream (unless NATS_URL is set), local stand-ins for Stripe (test mode), SMTP (mails saved as .eml
+under var/mail) and SMS (unless the real ones are configured), migrates and starts the five services,
+creates a demo tenant — on the first start with a paid top-up, its invoice, a month of usage and
+statements (scripts/demo.py) — and prints the portal URL, the admin token and the demo tenant's API
+key. Ctrl-C stops everything and leaves no process behind; the next start finds the same data.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import urllib.request
 from pathlib import Path
 
 from devtools.infra import free_port, nats_server_binary, port_open
+from devtools.postgres import PostgresError, PrivatePostgres
+from scripts import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 SERVICES = {"billing": 8002, "payments": 8001, "documents": 8003, "notify": 8004, "gateway": 8000}
 children: list[subprocess.Popen] = []
+databases: list[PrivatePostgres] = []
 
 
 def spawn(args: list[str], env: dict, log_name: str, *,
@@ -72,6 +77,21 @@ def base_env() -> dict:
     return env
 
 
+def start_postgres(env: dict) -> None:
+    """The embedded default: a private PostgreSQL under var/pg/ (kept between runs, `make clean` removes
+    it); each service migrates its own schema in the one database. DATABASE_URL points elsewhere."""
+    if "DATABASE_URL" in os.environ:
+        return
+    try:
+        server = PrivatePostgres(VAR / "pg", VAR / "secrets" / "pg_password")
+        first = not server.initialized
+        env["DATABASE_URL"] = server.ensure()
+    except PostgresError as exc:
+        raise SystemExit(f"PostgreSQL could not start: {exc}") from exc
+    databases.append(server)
+    print(f"  postgres: {'initialised and ' if first else ''}ready on :{server.port} (data in var/pg/)", flush=True)
+
+
 def start_nats(env: dict) -> None:
     if "NATS_URL" in os.environ:
         return
@@ -108,17 +128,15 @@ def start_stand_ins(env: dict) -> None:
 
 
 def start_services(env: dict) -> None:
+    """All five at once: each migrates its own schema as it starts (replicas serialise on an advisory
+    lock), and none needs another to become ready."""
+    ports = {}
     for name, port in SERVICES.items():
-        if not (ROOT / "services" / name / "__main__.py").exists():
-            print(f"  {name}: not built yet, skipped")
-            continue
-        service_env = {**env, "PORT": str(port)}
-        if name == "gateway":
-            service_env["PORT"] = env.get("GATEWAY_PORT", str(port))
-        subprocess.run([sys.executable, "-m", f"services.{name}", "migrate"], env=service_env, cwd=ROOT, check=True)
-        spawn([sys.executable, "-m", f"services.{name}"], service_env, name)
-        wait_http(f"http://127.0.0.1:{service_env['PORT']}/readyz")
-        print(f"  {name}: ready on :{service_env['PORT']}")
+        ports[name] = env.get("GATEWAY_PORT", str(port)) if name == "gateway" else str(port)
+        spawn([sys.executable, "-m", f"services.{name}"], {**env, "PORT": ports[name]}, name)
+    for name, port in ports.items():
+        wait_http(f"http://127.0.0.1:{port}/readyz")
+        print(f"  {name}: ready on :{port}", flush=True)
 
 
 def demo_tenant(env: dict, base: str) -> dict:
@@ -156,7 +174,37 @@ def stop_all(*_args) -> None:
                 proc.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+    for server in databases:  # last: the services drained through it
+        try:
+            server.stop()
+        except PostgresError as exc:
+            print(f"PostgreSQL did not stop cleanly: {exc}", flush=True)
     sys.exit(0)
+
+
+def seed_demo(env: dict, base: str, tenant: dict) -> list[str]:
+    """On the first start only, and never with production settings."""
+    marker = VAR / "demo_seeded"
+    if marker.exists() or env.get("APP_ENV") == "production":
+        return []
+    stripe_base = env.get("STRIPE_API_BASE") if "STRIPE_API_KEY" not in os.environ else None
+    try:
+        done = demo.seed(base=base, api_key=tenant["api_key"], tenant_id=tenant["id"], nats_url=env["NATS_URL"],
+                         stripe_base=stripe_base, nats_connect=stack_connect(env))
+    except Exception as exc:  # the stack runs anyway; the demo data is a courtesy
+        print(f"  demo data not seeded: {exc!r}", flush=True)
+        return []
+    marker.write_text(json.dumps(done))
+    return done
+
+
+def stack_connect(env: dict) -> dict:
+    """How a producer outside the services connects to this stack's NATS (scripts/demo.py usage)."""
+    return {}
+
+
+def seeded_lines(done: list[str]) -> str:
+    return "".join(f"\n  Demo data:    {line}" for line in done)
 
 
 def main() -> None:
@@ -167,12 +215,16 @@ def main() -> None:
     started = time.monotonic()
     env = base_env()
     try:
+        start_postgres(env)
         start_nats(env)
         start_stand_ins(env)
         start_services(env)
         host, port = env.get("GATEWAY_HOST", "127.0.0.1"), env.get("GATEWAY_PORT", "8000")
         base = f"http://{host}:{port}"
         tenant = demo_tenant(env, base)
+        (VAR / "stack.json").write_text(json.dumps({"nats_url": env["NATS_URL"], "tenant_id": tenant["id"],
+                                                    "nats_connect": stack_connect(env)}))
+        seeded = seed_demo(env, base, tenant)
     except BaseException:
         stop_all()
         raise
@@ -184,6 +236,8 @@ Stack is up in {time.monotonic() - started:.1f} s (logs in var/logs/, mails in v
   Admin token:  {env['GATEWAY_ADMIN_TOKEN']}
   Demo tenant:  {tenant['id']}
   API key:      {tenant['api_key']}
+  Database:     {"var/pg/ (private PostgreSQL)" if databases else "DATABASE_URL"}{seeded_lines(seeded)}
+  Live usage:   make demo-usage   (in another terminal: a call every 3 s, watch the balance move)
 Ctrl-C stops everything.""", flush=True)
     while True:
         for proc in children:
