@@ -1,9 +1,20 @@
-"""Durable JetStream pull consumers with batches, inbox semantics (in the handler) and dead letters.
+"""Durable JetStream pull consumers with batches, inbox semantics (in the handler), retries by kind of
+failure and dead letters (`runtime.retries`), supervised so that a consumer never dies silently.
 
 Replicas bind to the same durable name and share its messages. A batch is a long poll for one
 message, which returns the moment one is there, then a fetch of as many more as JetStream says are
 waiting (the first message's `num_pending`), up to the batch size: batching costs no latency at low
 volume, and a burst is taken in full batches.
+
+**Supervision.** `run()` restarts its loop whenever it ends or raises unexpectedly (the durable could
+not be created because NATS or the stream is not there yet, an error escaped a batch), with a
+growing pause, logs it and counts it (`consumer_restarts_total`); while the loop is down, `healthy` is
+False and the service's `/readyz` answers 503.
+
+**Delivery policy.** `max_deliver` is unlimited: what can pass is retried until it succeeds, and the
+few failures that get a retry budget (unexpected errors) are dead-lettered by `runtime.retries`
+itself. The durable's configuration is created *or updated* at every start, so a consumer that
+existed with an older policy takes the new one.
 
 `drain()` (SIGTERM) stops fetching. An idle long poll holds no message and is abandoned; the batch
 in hand is finished and acknowledged; messages delivered but not yet handled are nak'ed (another
@@ -27,12 +38,23 @@ from dataclasses import dataclass, field
 import structlog
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError, ServiceUnavailableError
+from prometheus_client import Counter
 
 from contracts.base import Message
-from runtime.messaging import MAX_DELIVER, consume_batch
+from runtime.aio import wait_set
+from runtime.retries import RetryState, consume_batch
 
 log = structlog.get_logger(__name__)
 ACK_WAIT_S = 10.0
+RESTART_DELAYS_S = (0.5, 1, 2, 5, 10, 30)
+
+
+class ConsumerGone(Exception):
+    """The durable or its stream no longer exists at the server."""
+
+
+RESTARTS = Counter("consumer_restarts_total", "Consumer loops restarted after ending unexpectedly", ["consumer"])
 
 
 @dataclass
@@ -46,42 +68,81 @@ class PullConsumer:
     subject: str | None = None
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL
     ack_wait_s: float = ACK_WAIT_S
+    healthy: bool = field(default=False, init=False)
     _running: bool = field(default=False, init=False)
     _started: bool = field(default=False, init=False)
     _draining: bool = field(default=False, init=False)
     _stopped: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _polling: asyncio.Future | None = field(default=None, init=False)
+    _retries: RetryState | None = field(default=None, init=False)
+    _js: object = field(default=None, init=False)
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_s,
-            max_deliver=MAX_DELIVER + 1,
+            max_deliver=-1,
             deliver_policy=self.deliver_policy,
             max_ack_pending=max(self.batch_size * 4, 1000),
             filter_subject=self.subject or self.message_cls.subject,
         )
 
+    @property
+    def stream(self) -> str:
+        return self.message_cls.stream
+
     async def run(self, js) -> None:
+        """Consume until drained, restarting the loop whenever it ends unexpectedly."""
         if self._draining:
             return
         self._started = self._running = True
+        self._retries = self._retries or RetryState(self.durable)
+        failures = 0
         try:
-            subject = self.subject or self.message_cls.subject
-            psub = await js.pull_subscribe(subject, durable=self.durable, stream=self.message_cls.stream,
-                                           config=self.config())
-            try:
-                while self._running:
-                    msgs = await self._next_batch(psub)
-                    if msgs:
-                        async with _working_on(msgs, every_s=self.ack_wait_s / 3):
-                            await consume_batch(msgs, model=self.message_cls, consumer=self.durable, js=js,
-                                                handle=self.handle)
-            finally:
-                await self._release(psub)
+            while self._running:
+                try:
+                    await self._consume(js)
+                    if not self._running:
+                        break
+                    raise RuntimeError("the consumer loop ended")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.healthy = False
+                    delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
+                    failures += 1
+                    RESTARTS.labels(self.durable).inc()
+                    log.error("consumer.restarting", durable=self.durable, error=repr(exc), restart_in_s=delay)
+                    await self._pause(delay)
         finally:
+            self.healthy = False
             self._stopped.set()
+
+    async def _consume(self, js) -> None:
+        self._js = js
+        await js.add_consumer(self.stream, self.config())  # create, or update an older policy
+        psub = await js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+        self.healthy = True
+        try:
+            while self._running:
+                msgs = await self._next_batch(psub)
+                if not msgs:
+                    continue
+                async with _working_on(msgs, every_s=self.ack_wait_s / 3):
+                    pause = await consume_batch(msgs, model=self.message_cls, consumer=self.durable, js=js,
+                                                retries=self._retries, handle=self.handle)
+                if pause:
+                    await self._pause(pause)
+        finally:
+            await self._release(psub)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait, unless drain() comes first."""
+        if self._running:
+            self._wake.clear()
+            await wait_set(self._wake, seconds)
 
     async def _next_batch(self, psub) -> list:
         """Long poll for the first message, then what is waiting behind it ([] on timeout or drain)."""
@@ -94,10 +155,11 @@ class PullConsumer:
             if self._running:  # our task is cancelled, not just the poll (drain)
                 raise
             return []
-        except Exception as exc:  # reconnecting, no stream leader (failover), connection closed
+        except Exception as exc:  # reconnecting, no stream leader (failover), connection closed, deleted
             if self._running:
                 log.warning("consumer.fetch_failed", durable=self.durable, error=repr(exc))
-                await asyncio.sleep(0.5)
+                await self._check_still_there(exc)
+                await self._pause(0.5)
             return []
         finally:
             self._polling = None
@@ -108,6 +170,18 @@ class PullConsumer:
             return first + await psub.fetch(more, timeout=self.gather_s)
         except Exception:  # taken by another replica meanwhile, or a hiccup: handle what we have
             return first
+
+    async def _check_still_there(self, exc: Exception) -> None:
+        """Nobody answering for the durable is a failover — or the durable (or its stream) is gone, and
+        then only a restart brings it back: raise, so the supervisor recreates it."""
+        if not isinstance(exc, ServiceUnavailableError):
+            return
+        try:
+            await self._js.consumer_info(self.stream, self.durable)
+        except NotFoundError as gone:
+            raise ConsumerGone(f"{self.stream}/{self.durable}: {gone.description}") from exc
+        except Exception:  # cannot tell right now (NATS away, an election): keep polling
+            return
 
     async def _release(self, psub) -> None:
         """Stop deliveries, nak messages delivered but never handled (redelivered at once), unsubscribe.
@@ -137,6 +211,7 @@ class PullConsumer:
     async def drain(self) -> None:
         """Stop fetching; the batch in hand is finished (and acked) before this returns."""
         self._draining, self._running = True, False
+        self._wake.set()
         if self._polling is not None and not self._polling.done():
             self._polling.cancel()  # waiting for a first message: nothing in hand
         if self._started:

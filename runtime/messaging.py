@@ -1,31 +1,22 @@
-"""NATS JetStream plumbing: broker, streams, batch consumption with inbox semantics and dead letters."""
+"""NATS plumbing: the broker, the streams, request/reply and its errors (consuming: runtime.consumers)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import structlog
 from faststream.nats import NatsBroker
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
-from prometheus_client import Counter
-from pydantic import BaseModel, ValidationError
 
 from contracts.base import Request
-from contracts.subjects import ALL_STREAMS, StreamSpec, dlq_subject
+from contracts.subjects import ALL_STREAMS, StreamSpec
+from runtime.failures import Transient
 
 log = structlog.get_logger(__name__)
-
-MAX_DELIVER = 5
-REDELIVERY_DELAYS_S = (0.5, 2, 10, 30)
-
-DEAD_LETTERS = Counter("messages_dead_lettered_total", "Messages moved to the DLQ", ["consumer"])
-CONSUMED = Counter("messages_consumed_total", "Messages consumed", ["consumer"])
-
-M = TypeVar("M", bound=BaseModel)
 
 
 def make_broker(servers: list[str], *, name: str, **options: Any) -> NatsBroker:
@@ -61,78 +52,8 @@ async def ensure_streams(js, *, replicas: int = 1, specs: Sequence[StreamSpec] =
         await js.update_stream(config)
 
 
-async def dead_letter(js, *, consumer: str, msg, error: str) -> None:
-    """Keep the message with its error in the DLQ stream: visible, never redelivered forever."""
-    meta = getattr(msg, "metadata", None)
-    body = {
-        "consumer": consumer,
-        "subject": msg.subject,
-        "error": error[:2000],
-        "data": msg.data.decode("utf-8", errors="replace"),
-        "num_delivered": getattr(meta, "num_delivered", None),
-        "stream_sequence": getattr(getattr(meta, "sequence", None), "stream", None),
-    }
-    await js.publish(dlq_subject(consumer), json.dumps(body).encode())
-    DEAD_LETTERS.labels(consumer).inc()
-    log.error("message.dead_lettered", consumer=consumer, subject=msg.subject, error=error[:300])
-
-
-def _delivered(msg) -> int:
-    try:
-        return msg.metadata.num_delivered
-    except Exception:  # core NATS message without JetStream metadata
-        return 1
-
-
-async def consume_batch(
-    raws: Sequence,
-    *,
-    model: type[M],
-    consumer: str,
-    js,
-    handle: Callable[[list[M]], Awaitable[None]],
-) -> None:
-    """Parse, handle as one batch, ack. Unparseable messages are dead-lettered at once; when the
-    batch fails, each message is retried alone so one poison message cannot block the others."""
-    parsed: list[tuple[M, Any]] = []
-    for raw in raws:
-        try:
-            parsed.append((model.model_validate_json(raw.data), raw))
-        except ValidationError as exc:
-            await dead_letter(js, consumer=consumer, msg=raw, error=f"invalid message: {exc}")
-            await raw.ack()
-    if not parsed:
-        return
-    try:
-        await handle([item for item, _ in parsed])
-    except Exception as exc:
-        log.warning("batch.failed", consumer=consumer, size=len(parsed), error=repr(exc))
-        for item, raw in parsed:
-            await _handle_one(item, raw, consumer=consumer, js=js, handle=handle)
-        return
-    for _, raw in parsed:
-        await raw.ack()
-    CONSUMED.labels(consumer).inc(len(parsed))
-
-
-async def _handle_one(item, raw, *, consumer: str, js, handle) -> None:
-    try:
-        await handle([item])
-    except Exception as exc:
-        delivered = _delivered(raw)
-        if delivered >= MAX_DELIVER:
-            await dead_letter(js, consumer=consumer, msg=raw, error=repr(exc))
-            await raw.term()
-        else:
-            delay = REDELIVERY_DELAYS_S[min(delivered - 1, len(REDELIVERY_DELAYS_S) - 1)]
-            await raw.nak(delay=delay)
-        return
-    await raw.ack()
-    CONSUMED.labels(consumer).inc()
-
-
-class RequestFailed(Exception):
-    """The owning service did not answer in time (→ 503 at the gateway)."""
+class RequestFailed(Transient):
+    """The owning service did not answer in time (→ 503 at the gateway; a consumer retries)."""
 
 
 class ServiceError(Exception):
@@ -142,6 +63,10 @@ class ServiceError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ServiceUnavailable(ServiceError, Transient):
+    """The owning service answered that it cannot serve right now (`unavailable`): worth retrying."""
 
 
 def error_reply(code: str, message: str) -> dict:
@@ -159,6 +84,7 @@ async def request(nc, req: Request, *, timeout: float = 5.0) -> Any:
     data = json.loads(msg.data)
     if isinstance(data, dict) and data.get("error"):
         err = data["error"]
-        raise ServiceError(err.get("code", "unavailable"), err.get("message", ""))
+        code = err.get("code", "unavailable")
+        raise (ServiceUnavailable if code == "unavailable" else ServiceError)(code, err.get("message", ""))
     reply_model = type(req).reply_model
     return data if reply_model is None else reply_model.model_validate(data)

@@ -26,7 +26,8 @@ def ops_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
             try:
                 ok = await asyncio.wait_for(check(), 2.0)
             except Exception as exc:
-                ok, results[name] = False, f"error: {type(exc).__name__}"
+                detail = f": {exc}" if str(exc) and len(str(exc)) < 300 else ""
+                ok, results[name] = False, f"error: {type(exc).__name__}{detail}"
             results.setdefault(name, "ok" if ok else "down")
         ready = all(v == "ok" for v in results.values())
         return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)

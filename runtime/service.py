@@ -15,6 +15,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from prometheus_client import Counter
 
 from runtime import logs
 from runtime.db import Database
@@ -29,6 +30,29 @@ WARM_CONNECTIONS = 4  # database connections opened at start, before the service
 JOB_STOP_S = 10.0  # how long stop() waits for cancelled jobs and consumers
 
 BackgroundJob = Callable[[], Awaitable[None]]
+JOB_RESTART_DELAYS_S = (1, 2, 5, 10, 30)
+JOB_RESTARTS = Counter("job_restarts_total", "Background jobs restarted after ending unexpectedly", ["job"])
+
+
+class ConsumersDown(Exception):
+    """Named in /readyz: the consumers whose loop is not running."""
+
+
+async def supervised(job: BackgroundJob, *, name: str) -> None:
+    """Run a background job for as long as the service runs: a job that raises or returns is logged,
+    counted (`job_restarts_total`) and started again after a growing pause — never silently gone."""
+    failures = 0
+    while True:
+        try:
+            await job()
+            log.error("job.ended", job=name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("job.failed", job=name, error=repr(exc))
+        JOB_RESTARTS.labels(name).inc()
+        await asyncio.sleep(JOB_RESTART_DELAYS_S[min(failures, len(JOB_RESTART_DELAYS_S) - 1)])
+        failures += 1
 
 
 class _Server(uvicorn.Server):
@@ -58,7 +82,8 @@ class Service:
         self.broker = broker
         self.migrations = migrations
         self.http_app = http_app or FastAPI(title=settings.service_name, docs_url=None, redoc_url=None)
-        self.http_app.include_router(ops_router({"nats": self._nats_ready, "database": db.ping}))
+        self.http_app.include_router(ops_router({"nats": self._nats_ready, "database": db.ping,
+                                                 "consumers": self._consumers_ready}))
         self.jobs = jobs or []
         self.consumers = consumers or []
         self.on_started = on_started
@@ -77,6 +102,13 @@ class Service:
         conn = self.broker.connection
         return bool(conn and conn.is_connected)
 
+    async def _consumers_ready(self) -> bool:
+        """Every consumer loop is subscribed (one that crashed is restarting: not ready meanwhile)."""
+        down = [c.durable for c in self.consumers if not c.healthy]
+        if down:
+            raise ConsumersDown(", ".join(down))
+        return True
+
     async def migrate(self) -> None:
         await upgrade(self.db, self.migrations)
 
@@ -93,7 +125,8 @@ class Service:
         for consumer in self.consumers:
             self._job_tasks.append(asyncio.create_task(consumer.run(self.js), name=consumer.durable))
         for job in self.jobs:
-            self._job_tasks.append(asyncio.create_task(job(), name=getattr(job, "__name__", "job")))
+            name = getattr(job, "__name__", "job")
+            self._job_tasks.append(asyncio.create_task(supervised(job, name=name), name=name))
         if self.on_started:
             await self.on_started(self)
         if serve_http:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import tempfile
 import traceback
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -93,3 +96,26 @@ def new_schema(created_schemas):
 @pytest.fixture
 def tenant_id() -> str:
     return f"ten_{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL cluster of this test's own, from the installed binaries, that the test may stop
+    (`stop()`, `stop(mode="immediate")`) and start again; its URL is `url()`."""
+    from devtools.postgres import PostgresError, PrivatePostgres, postgres_bindir
+
+    if postgres_bindir() is None:
+        message = "no PostgreSQL server binaries to start a private cluster (Debian's postgresql package)"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    root = Path(tempfile.mkdtemp(prefix="pg-private-"))  # not under pytest's 0700 tmp: the server may
+    root.chmod(0o755)  # run as another user (never as root), who must reach its directory
+    server = PrivatePostgres(root / "pg", root / "password", database="test")
+    try:
+        server.ensure()
+    except PostgresError as exc:
+        pytest.fail(f"private PostgreSQL did not start: {exc}")
+    yield server
+    server.destroy()
+    shutil.rmtree(root, ignore_errors=True)
