@@ -91,6 +91,17 @@ class AutoTopupRequested(Event):
     payment_method_id: str | None = None
 
 
+class AutoTopupCheckRequested(Event):
+    """A charge has been in flight longer than AUTOTOPUP_INFLIGHT_TIMEOUT_S: billing asks payments to
+    find out what really happened (at Stripe) and to answer with TopupPaid / TopupFailed again."""
+
+    subject: ClassVar[str] = "billing.autotopup.check_requested.v1"
+    stream: ClassVar[str | None] = BILLING.name
+    trigger_id: str
+    amount_cents: int
+    requested_at: datetime
+
+
 class MonthClosed(Event):
     """A calendar month (in TIMEZONE) ended for a tenant: documents issues its statement."""
 
@@ -294,3 +305,40 @@ class UpdateAutoTopup(Request):
     threshold_cents: int
     amount_cents: int
     monthly_limit_cents: int
+
+
+# ---- reconciliation (rpc.billing.reconcile.v1, asked by payments' reconciler) ------------------
+
+
+class LedgerCredit(View):
+    """A top-up as the ledger credited it."""
+
+    topup_id: str
+    tenant_id: str
+    amount_cents: int
+    bonus_cents: int
+    transaction_id: str
+
+
+class LedgerRefund(View):
+    """A refund as the ledger recorded it (amount debited, bonus reversed; no transaction when the
+    top-up had nothing left to refund)."""
+
+    refund_id: str
+    amount_cents: int
+    bonus_reversed_cents: int
+    transaction_id: str | None = None
+
+
+class LedgerReconciliation(Reply):
+    credits: list[LedgerCredit] = []
+    refunds: list[LedgerRefund] = []
+
+
+class ReconcileLedger(Request):
+    """Which of these top-ups are credited, which of these refunds recorded (and how)."""
+
+    subject: ClassVar[str] = "rpc.billing.reconcile.v1"
+    reply_model: ClassVar = LedgerReconciliation
+    topup_ids: list[str] = Field(default_factory=list, max_length=1000)
+    refund_ids: list[str] = Field(default_factory=list, max_length=1000)

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from contracts.base import Event, Reply, Request, View
+from contracts.billing.v1 import RefundRecorded, TopupCredited
 from contracts.subjects import DOCUMENTS
 
 DocumentKind = Literal["invoice", "credit_note", "statement"]
@@ -67,3 +68,22 @@ class RequestStatement(Request):
     reply_model: ClassVar = DocumentsReply
     tenant_id: str
     month: str = Field(pattern=r"^\d{4}-\d{2}$")
+
+
+class DocumentsReconciliation(Reply):
+    """Sources that had no document: `issued` now (when asked to heal) or only `missing`."""
+
+    missing_invoices: list[str] = []  # top-up ids
+    missing_credit_notes: list[str] = []  # refund ids
+    issued: list[str] = []  # document numbers issued by this call
+
+
+class ReconcileDocuments(Request):
+    """Every credited top-up has an invoice and every recorded refund a credit note: check, and issue
+    what is missing from these facts (as the events would have)."""
+
+    subject: ClassVar[str] = "rpc.documents.reconcile.v1"
+    reply_model: ClassVar = DocumentsReconciliation
+    credits: list[TopupCredited] = Field(default_factory=list, max_length=200)
+    refunds: list[RefundRecorded] = Field(default_factory=list, max_length=200)
+    heal: bool = True

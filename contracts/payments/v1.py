@@ -45,9 +45,13 @@ class TopupFailed(Event):
 
 
 class TopupExpired(Event):
+    """A top-up's payment page expired unpaid (for an auto top-up: the SCA link of a paused charge)."""
+
     subject: ClassVar[str] = "payments.topup.expired.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
     topup_id: str
+    source: TopupSource = "checkout"
+    trigger_id: str | None = None
 
 
 class PaymentRefunded(Event):
@@ -178,3 +182,25 @@ class IngestStripeWebhook(Request):
     reply_model: ClassVar = StripeWebhookReply
     payload: str
     signature: str
+
+
+class Discrepancy(View):
+    kind: str  # payment_not_settled, payment_not_credited, refund_not_recorded, refund_not_in_ledger, …
+    reference: str
+    healed: bool
+
+
+class ReconciliationReport(Reply):
+    """The last reconciliation run (GET /admin/v1/reconciliation)."""
+
+    started_at: datetime
+    finished_at: datetime
+    checked: dict[str, int]  # payments, refunds, credits, documents
+    discrepancies: list[Discrepancy]
+
+
+class GetReconciliation(Request):
+    """The last finished run; `not_found` before the first one."""
+
+    subject: ClassVar[str] = "rpc.payments.reconciliation.v1"
+    reply_model: ClassVar = ReconciliationReport

@@ -10,7 +10,8 @@ from __future__ import annotations
 from aiohttp import web
 from localstripe import resources, server
 
-from . import cards, checkout, dispatch, idempotency, intents, patches
+from . import cards, checkout, dispatch, idempotency, intents, listing, patches
+from .faults import fault_middleware, fault_routes
 from .hosted import hosted_routes
 
 CRUD_CLASSES = (
@@ -45,6 +46,7 @@ def install_extensions() -> None:
         cards.install()
         patches.install()
         intents.install()
+        listing.install()
         _installed = True
 
 
@@ -91,7 +93,7 @@ def _current(func):
 def build_app() -> web.Application:
     install_extensions()
     app = web.Application(
-        middlewares=[idempotency.idempotency_middleware, server.error_middleware, auth_middleware]
+        middlewares=[fault_middleware, idempotency.idempotency_middleware, server.error_middleware, auth_middleware]
     )
     app.on_response_prepare.append(server.add_cors_headers)
     add = app.router.add_route
@@ -103,6 +105,9 @@ def build_app() -> web.Application:
     add("POST", "/_test/checkout/sessions/{id}/expire", expire_session)
     add("POST", "/_test/events/{id}/resend", resend_event)
     app.router.add_routes(hosted_routes(Session))
+    app.router.add_routes(fault_routes())
+    app.router.add_routes(listing.listing_routes())
+    app.router.add_routes(intents.processing_routes())
     for method, url, func in resources.extra_apis:
         add(method, url, server.api_extra(_current(func), url))
     for cls in CRUD_CLASSES:

@@ -18,6 +18,8 @@ import time
 import aiohttp
 from localstripe import resources, webhooks
 
+from .faults import current as current_faults
+
 log = logging.getLogger("stripe_emulator.webhooks")
 
 DELAY_S = 0.05  # lets the API response reach the caller first, as with real Stripe
@@ -46,7 +48,11 @@ async def _deliver_forever(queue: asyncio.Queue[tuple[float, resources.Event]]) 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         while True:
             due, event = await queue.get()
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            faults = current_faults()
+            await asyncio.sleep(max(0.0, due + faults.delay_webhooks_s - time.monotonic()))
+            if faults.drop(event.id):
+                log.info("webhook %s %s dropped (fault injection)", event.type, event.id)
+                continue
             payload = json.dumps(event._export(), indent=2, sort_keys=True).encode()
             for hook in list(webhooks._webhooks.values()):
                 if hook.events is None or event.type in hook.events:

@@ -79,6 +79,32 @@ class Emulator:
         """Deliver an already sent event again (Stripe's at-least-once delivery)."""
         return self._post(f"/_test/events/{event_id}/resend")
 
+    def inject_faults(self, **faults: Any) -> dict[str, Any]:
+        """API errors for a while, webhooks dropped or delayed: see devtools/stripe_emulator/faults.py."""
+        return self._post("/_test/faults", faults)
+
+    def clear_faults(self) -> dict[str, Any]:
+        response = httpx.delete(self.base_url + "/_test/faults", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def faults(self) -> dict[str, Any]:
+        return self.get("/_test/faults")
+
+    def pending_refunds(self, enabled: bool = True) -> None:
+        """Refunds created from now on stay `pending` until `settle_refund`."""
+        self._post("/_test/refunds/pending", {"enabled": enabled})
+
+    def settle_refund(self, refund_id: str, status: str = "succeeded") -> dict[str, Any]:
+        return self._post(f"/_test/refunds/{refund_id}/settle", {"status": status})
+
+    def processing_charges(self, enabled: bool = True) -> None:
+        """Off-session charges from now on stay `processing` (as an asynchronous payment method's do)."""
+        self._post("/_test/payment_intents/processing", {"enabled": enabled})
+
+    def fail_processing(self, payment_intent_id: str) -> dict[str, Any]:
+        return self._post(f"/_test/payment_intents/{payment_intent_id}/fail")
+
 
 class EmulatorError(Exception):
     def __init__(self, status: int, error: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ EXTRA_PARAMS = (
     "statement_descriptor_suffix",
 )
 AUTH_REQUIRED = "Your card was declined. This transaction requires authentication."
+PROCESSING = {"enabled": False}  # POST /_test/payment_intents/processing: off-session charges stay processing
 
 
 def create(cls, confirm=None, off_session=None, **data):
@@ -37,6 +38,10 @@ def create(cls, confirm=None, off_session=None, **data):
     intent = cls(**data)
     vars(intent).update(extras)
     emit("payment_intent.created", intent)
+    if confirm and off_session and PROCESSING["enabled"]:  # as an asynchronous payment method answers
+        intent._processing = True
+        emit("payment_intent.processing", intent)
+        return intent
     if confirm:
         intent._confirm(on_failure_now=intent._report_failure)
         if off_session and intent.status == "requires_action":
@@ -101,6 +106,10 @@ def _install_export() -> None:
 
     def _export(self, expand=None):
         obj = export(self, expand=expand)
+        if getattr(self, "_processing", False):
+            obj["status"] = "processing"
+        elif getattr(self, "_failed_later", False):
+            obj["status"] = "requires_payment_method"
         expanded = any(path.split(".")[0] == "latest_charge" for path in expand or [])
         if isinstance(obj.get("latest_charge"), dict) and not expanded:
             obj["latest_charge"] = obj["latest_charge"]["id"]
@@ -110,21 +119,35 @@ def _install_export() -> None:
     PaymentIntent._export = _export
 
 
-def _install_list_filter() -> None:
-    """Stripe filters PaymentIntents by ``customer``; localstripe rejects the parameter."""
-    list_all = PaymentIntent._api_list_all.__func__
-
-    def _api_list_all(cls, url, customer=None, **kwargs):
-        listing = list_all(cls, url, **kwargs)
-        if customer is not None:
-            listing._list = [intent for intent in listing._list if intent.customer == customer]
-        return listing
-
-    PaymentIntent._api_list_all = classmethod(_api_list_all)
-
-
 def install() -> None:
     PaymentIntent._api_create = classmethod(create)
-    _install_list_filter()
     _install_failure_details()
     _install_export()
+
+
+async def set_processing(request):
+    from aiohttp import web
+
+    body = await request.json() if request.can_read_body else {}
+    PROCESSING["enabled"] = bool(body.get("enabled", True))
+    return web.json_response(PROCESSING)
+
+
+async def fail_processing(request):
+    """The bank refuses a `processing` charge later: `payment_intent.payment_failed`, as at Stripe."""
+    from localstripe import server
+
+    intent = PaymentIntent._api_retrieve(request.match_info["id"])
+    intent._processing, intent._failed_later = False, True
+    intent.payment_method = None
+    intent._last_error = {"code": "card_declined", "decline_code": "insufficient_funds", "type": "card_error",
+                          "message": "Your card has insufficient funds."}
+    emit("payment_intent.payment_failed", intent)
+    return server.json_response(intent._export())
+
+
+def processing_routes():
+    from aiohttp import web
+
+    return [web.post("/_test/payment_intents/processing", set_processing),
+            web.post("/_test/payment_intents/{id}/fail", fail_processing)]

@@ -17,5 +17,7 @@ class BillingSettings(ServiceSettings):
     autotopup_monitor_s: float = 300
     autotopup_retry_s: str = "300,1800"
     autotopup_cooldown_s: float = 60
+    # A charge in flight longer than this is looked up at Stripe through payments (docs/architecture.md)
+    autotopup_inflight_timeout_s: float = Field(default=900, gt=0)
     usage_batch_size: int = Field(default=1000, ge=1, le=5000)
     hold_sweep_s: float = 5.0

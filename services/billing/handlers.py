@@ -10,6 +10,7 @@ from contracts.billing.v1 import (
     GetDashboard,
     GetStatement,
     ListTransactions,
+    ReconcileLedger,
     Release,
     Reserve,
     Settle,
@@ -19,7 +20,7 @@ from contracts.payments.v1 import PaymentRefunded, TopupPaid
 from contracts.usage.v1 import UsageRecorded
 from runtime.handlers import batch_consumer, event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.billing import accounts, queries, reservations, use_cases
+from services.billing import accounts, queries, reconciliation, reservations, use_cases
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.domain.bonus import parse_tiers
 
@@ -91,5 +92,9 @@ def register(broker, consumers: list, *, db, settings) -> None:
     async def on_update_account(req: UpdateAccount):
         return AccountReplyModel(profile=await accounts.update_account(db=db, tenant_id=req.tenant_id,
                                                                        changes=req.changes))
+
+    @rpc(broker, ReconcileLedger, queue=queue)
+    async def on_reconcile_ledger(req: ReconcileLedger):
+        return await reconciliation.reconcile(db=db, topup_ids=req.topup_ids, refund_ids=req.refund_ids)
 
     autotopup_wiring.register(broker, consumers, db=db, settings=settings)

@@ -15,6 +15,7 @@ from contracts.portal.v1 import PortalEvent
 from contracts.usage.v1 import UsageRecorded
 from runtime import outbox
 from runtime.db import Database
+from runtime.failures import PrerequisiteMissing
 from runtime.inbox import claim_new
 from services.billing import events, repository
 from services.billing.autotopup import trigger as autotopup_trigger
@@ -141,8 +142,8 @@ async def record_refund(*, db: Database, refund: PaymentRefunded, default_thresh
         if not await claim_new(session, consumer="refund", message_ids=[refund.refund_id]):
             return False
         credit = await session.get(TopupCredit, refund.topup_id, with_for_update=True)
-        if credit is None:
-            raise LookupError(f"refund {refund.refund_id} for unknown top-up {refund.topup_id}")
+        if credit is None:  # the refund overtook its top-up's credit (another durable): wait for it
+            raise PrerequisiteMissing(f"refund {refund.refund_id}: top-up {refund.topup_id} is not credited yet")
         amount = min(refund.amount_cents, credit.amount_cents - credit.refunded_cents)
         reverse = bonus_to_reverse(topup_cents=credit.amount_cents, bonus_cents=credit.bonus_cents,
                                    refunded_before=credit.refunded_cents, refund_cents=amount,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 
 from contracts.billing.v1 import AccountUpdated, MonthClosed, RefundRecorded, TopupCredited
-from contracts.documents.v1 import DocumentsReply, GetDocumentFile, ListDocuments, RequestStatement
+from contracts.documents.v1 import (
+    DocumentsReply,
+    GetDocumentFile,
+    ListDocuments,
+    ReconcileDocuments,
+    RequestStatement,
+)
 from runtime.handlers import event_consumer, rpc
 from services.documents import profiles, queries, statements, use_cases
 from services.documents.context import Deps
@@ -33,6 +39,10 @@ def register(broker, consumers: list, *, deps: Deps, spawn: Spawn) -> None:
         for closed in events:
             row = await statements.open_statement(deps=deps, tenant_id=closed.tenant_id, month=closed.month)
             await statements.complete(deps=deps, document_id=row.id)
+
+    @rpc(broker, ReconcileDocuments, queue=queue)
+    async def on_reconcile_documents(req: ReconcileDocuments):
+        return await use_cases.reconcile(deps=deps, credits=req.credits, refunds=req.refunds, heal=req.heal)
 
     @rpc(broker, ListDocuments, queue=queue)
     async def on_list_documents(req: ListDocuments):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from contracts.billing.v1 import AccountProfile, RefundRecorded, TopupCredited
+from contracts.documents.v1 import DocumentsReconciliation
+from runtime.failures import PrerequisiteMissing
 from runtime.inbox import claim_new
 from services.documents import profiles
 from services.documents.context import Deps
@@ -58,16 +60,16 @@ def refund_reason(refund: RefundRecorded, locale: str) -> str:
 
 
 async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded]) -> list[str]:
-    """One credit note per refund id, referring to the top-up's invoice. Fails (and is retried
-    later) while that invoice does not exist yet."""
+    """One credit note per refund id, referring to the top-up's invoice. Waits (PrerequisiteMissing,
+    retried until it succeeds) while that invoice does not exist yet."""
     refunds = list({e.refund_id: e for e in events if e.amount_cents > 0}.values())
     if not refunds:
         return []
     originals = await original_invoices(deps=deps, topup_ids=[r.topup_id for r in refunds])
     missing = [r.refund_id for r in refunds
                if r.topup_id not in originals or originals[r.topup_id].tenant_id != r.tenant_id]
-    if missing:
-        raise LookupError(f"no invoice yet for the top-ups of refunds {', '.join(missing)}")
+    if missing:  # the refund overtook its top-up's invoice: this refund waits, the others go on
+        raise PrerequisiteMissing(f"no invoice yet for the top-ups of refunds {', '.join(missing)}")
     buyers = await _buyers(deps, {r.tenant_id for r in refunds})
     today = deps.today()
 
@@ -85,3 +87,29 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded]) -> lis
         fresh = await claim_new(session, consumer="refund-recorded", message_ids=sorted(r.refund_id for r in refunds))
         drafts = [draft(r) for r in refunds if r.refund_id in fresh]
         return await issue(session, drafts, kind="credit_note", issue_date=today, issuer=deps.issuer)
+
+
+async def reconcile(*, deps: Deps, credits: list[TopupCredited], refunds: list[RefundRecorded],
+                    heal: bool) -> DocumentsReconciliation:
+    """Every credited top-up has an invoice, every recorded refund its credit note: answer what was
+    missing and, when healing, issue it through the same idempotent use cases as the events."""
+    invoiced = await _issued_sources(deps, "invoice", [c.topup_id for c in credits])
+    credited_back = await _issued_sources(deps, "credit_note", [r.refund_id for r in refunds if r.amount_cents > 0])
+    no_invoice = [c for c in credits if c.topup_id not in invoiced and c.amount_cents > 0]
+    no_credit_note = [r for r in refunds if r.refund_id not in credited_back and r.amount_cents > 0]
+    issued: list[str] = []
+    if heal and no_invoice:
+        issued += await issue_invoices(deps=deps, events=no_invoice)
+    if heal and no_credit_note:  # after the invoices: a credit note refers to one
+        issued += await issue_credit_notes(deps=deps, events=no_credit_note)
+    return DocumentsReconciliation(missing_invoices=[c.topup_id for c in no_invoice],
+                                   missing_credit_notes=[r.refund_id for r in no_credit_note], issued=issued)
+
+
+async def _issued_sources(deps: Deps, kind: str, source_keys: list[str]) -> set[str]:
+    if not source_keys:
+        return set()
+    query = sa.select(documents.c.source_key).where(documents.c.kind == kind, documents.c.status == "issued",
+                                                     documents.c.source_key.in_(source_keys))
+    async with deps.db.sessions() as session:
+        return set((await session.execute(query)).scalars())

@@ -21,7 +21,13 @@ class PaymentsSettings(ServiceSettings):
     topup_bonus_tiers: str = "10000:5,25000:10,50000:15"
     webhook_workers: int = Field(default=4, ge=1, le=64)
     webhook_poll_s: float = 1.0
-    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_max_attempts: int = Field(default=8, ge=1)  # for unexpected errors; what can pass never parks
+    # The reconciler (services/payments/reconciler.py): how often, how far back, and what is too young
+    reconcile_interval_s: float = Field(default=3600, gt=0)
+    reconcile_first_run_s: float = Field(default=30, ge=0)
+    reconcile_lookback_s: float = Field(default=3 * 24 * 3600, gt=0)
+    reconcile_grace_s: float = Field(default=300, ge=0)
+    webhook_retry_max_s: float = Field(default=300, gt=0)  # backoff cap between two attempts of one event
 
     def portal_topup_url(self, topup_id: str, result: str) -> str:
         return f"{self.portal_base_url.rstrip('/')}/portal/topups/{topup_id}?result={result}"

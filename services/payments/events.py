@@ -38,7 +38,7 @@ def topup_failed(topup: Topup, *, action_url: str | None, correlation_id: str | 
 
 def topup_expired(topup: Topup, *, correlation_id: str | None) -> TopupExpired:
     return TopupExpired(event_id=f"evt_expired_{topup.id}", tenant_id=topup.tenant_id, topup_id=topup.id,
-                        correlation_id=correlation_id)
+                        source=topup.source, trigger_id=topup.trigger_id, correlation_id=correlation_id)
 
 
 def payment_refunded(topup: Topup, *, refund_id: str, amount_cents: int, refunded_at: datetime,

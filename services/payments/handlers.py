@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from contracts.billing.v1 import AccountUpdated, AutoTopupRequested
+from contracts.billing.v1 import AccountUpdated, AutoTopupCheckRequested, AutoTopupRequested
 from contracts.documents.v1 import DocumentIssued
 from contracts.payments.v1 import (
     AttachPaymentMethod,
     CreateSetupIntent,
     CreateTopup,
     DetachPaymentMethod,
+    GetReconciliation,
     GetTopup,
     IngestStripeWebhook,
     ListPaymentMethods,
@@ -22,6 +23,7 @@ from runtime.handlers import event_consumer, rpc
 from runtime.messaging import ServiceError
 from services.payments import autotopup, cards, invoices, profiles, use_cases, webhooks
 from services.payments.domain.topups import TopupRuleViolation
+from services.payments.reconciler import Reconciler
 from services.payments.stripe_errors import CardDeclined, StripeAdapterError, StripeUnavailable
 
 NOT_FOUND = (use_cases.TopupNotFound, cards.CardNotFound)
@@ -46,7 +48,7 @@ def refusals() -> Iterator[None]:
 
 
 def register(broker, consumers: list, *, db, settings, adapter, workers: webhooks.WebhookWorkers,
-             checkout: use_cases.CheckoutConfig) -> None:
+             checkout: use_cases.CheckoutConfig, reconciler: Reconciler) -> None:
     queue = "payments"
 
     @rpc(broker, CreateTopup, queue=queue)
@@ -99,11 +101,24 @@ def register(broker, consumers: list, *, db, settings, adapter, workers: webhook
         with refusals():
             return await cards.create_setup_intent(db=db, adapter=adapter, tenant_id=req.tenant_id)
 
+    @rpc(broker, GetReconciliation, queue=queue)
+    async def on_get_reconciliation(req: GetReconciliation):
+        report = await reconciler.last_report()
+        if report is None:
+            raise ServiceError("not_found", "the reconciler has not finished a run yet")
+        return report
+
     @event_consumer(consumers, AutoTopupRequested, durable="payments-autotopup-requested")
     async def on_autotopup_requested(requests: list[AutoTopupRequested]) -> None:
         for request in requests:
             await autotopup.charge_saved_card(db=db, adapter=adapter, request=request, tiers=checkout.tiers,
                                               portal_url=checkout.portal_url)
+
+    @event_consumer(consumers, AutoTopupCheckRequested, durable="payments-autotopup-check")
+    async def on_autotopup_check_requested(requests: list[AutoTopupCheckRequested]) -> None:
+        for request in requests:
+            await autotopup.check_charge(db=db, adapter=adapter, request=request, tiers=checkout.tiers,
+                                         portal_url=checkout.portal_url)
 
     @event_consumer(consumers, AccountUpdated, durable=profiles.CONSUMER)
     async def on_account_updated(events: list[AccountUpdated]) -> None:

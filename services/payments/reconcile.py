@@ -10,9 +10,10 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.payments import cards, repository, settlement
+from services.payments import autotopup, cards, repository, settlement
 from services.payments.stripe_client import StripeAdapter
 from services.payments.stripe_errors import StripeNotFound
+from services.payments.stripe_outcomes import outcome_of
 from services.payments.tables import PaymentMethod, Topup
 
 log = structlog.get_logger(__name__)
@@ -24,6 +25,7 @@ class Context:
     session: AsyncSession
     adapter: StripeAdapter
     event: dict[str, Any]
+    portal_url: Callable[[str, str], str]
 
     @property
     def object(self) -> dict[str, Any]:
@@ -32,6 +34,10 @@ class Context:
     @property
     def event_id(self) -> str:
         return self.event["id"]
+
+
+def _id(value: object) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value  # type: ignore[return-value]
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, str]:
@@ -74,11 +80,15 @@ async def on_payment_intent(ctx: Context) -> None:
     if intent.get("status") == "succeeded":
         await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id)
     elif intent.get("status") in FAILED_INTENT and topup.source == "checkout":
-        # An auto top-up's failure is decided by its charge command (it builds the SCA link).
         error = intent.get("last_payment_error") or {}
         await settlement.settle_failed(ctx.session, topup, code=error.get("code") or "payment_failed",
                                        reason=error.get("message"), payment_intent_id=intent["id"],
                                        correlation_id=ctx.event_id)
+    elif intent.get("status") in FAILED_INTENT and topup.status == "pending":
+        # An off-session charge that was `processing` when its command recorded it, and failed since
+        # (the row lock means a charge command still talking to Stripe has finished by now).
+        await autotopup.settle(ctx.session, ctx.adapter, topup, outcome_of(intent), customer_id=intent.get("customer"),
+                               portal_url=ctx.portal_url, correlation_id=ctx.event_id)
 
 
 async def on_charge_refunded(ctx: Context) -> None:
@@ -92,6 +102,17 @@ async def on_charge_refunded(ctx: Context) -> None:
         await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id)
     refunds = await ctx.adapter.list_refunds(charge_id=charge["id"])
     await settlement.settle_refunds(ctx.session, topup, refunds, correlation_id=ctx.event_id)
+
+
+async def on_refund_updated(ctx: Context) -> None:
+    """A refund that was `pending` when `charge.refunded` came (bank transfers, some cards) and has
+    settled since: `charge.refund.updated` / `refund.updated` carry it; recorded once by its id."""
+    refund = await ctx.adapter.retrieve_refund(ctx.object["id"])
+    topup = await repository.locked_topup(ctx.session, payment_intent_id=_id(refund.get("payment_intent")))
+    if topup is None:
+        log.info("stripe_event.not_ours", event_id=ctx.event_id, object_id=refund.get("id"))
+        return
+    await settlement.settle_refunds(ctx.session, topup, [refund], correlation_id=ctx.event_id)
 
 
 async def on_setup_intent(ctx: Context) -> None:
@@ -116,16 +137,19 @@ HANDLERS: dict[str, Callable[[Context], Awaitable[None]]] = {
     "payment_intent.succeeded": on_payment_intent,
     "payment_intent.payment_failed": on_payment_intent,
     "charge.refunded": on_charge_refunded,
+    "charge.refund.updated": on_refund_updated,
+    "refund.updated": on_refund_updated,
     "setup_intent.succeeded": on_setup_intent,
     "payment_method.detached": on_payment_method_detached,
 }
 
 
-async def apply_event(session: AsyncSession, adapter: StripeAdapter, event: dict[str, Any]) -> None:
+async def apply_event(session: AsyncSession, adapter: StripeAdapter, event: dict[str, Any], *,
+                      portal_url: Callable[[str, str], str]) -> None:
     handler = HANDLERS.get(event.get("type", ""))
     if handler is None:
         return
     try:
-        await handler(Context(session, adapter, event))
+        await handler(Context(session, adapter, event, portal_url))
     except StripeNotFound:  # an object this Stripe account does not know: not ours, nothing to do
         log.warning("stripe_event.unknown_object", event_id=event.get("id"), type=event.get("type"))

@@ -7,6 +7,7 @@ back to check stale webhook data, plain dicts shaped like `event["data"]["object
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -216,6 +217,32 @@ class StripeAdapter:
         with translated_errors():
             page = await self._stripe.refunds.list_async(params={"charge": charge_id, "limit": 100})
         return page.to_dict()["data"]
+
+    async def retrieve_refund(self, refund_id: str) -> dict[str, Any]:
+        with translated_errors():
+            return (await self._stripe.refunds.retrieve_async(refund_id)).to_dict()
+
+    async def list_payment_intents(self, *, created_since: datetime, customer_id: str | None = None,
+                                   limit: int = 10_000) -> list[dict[str, Any]]:
+        """PaymentIntents created since a moment (of one customer), newest first, every page."""
+        params = {"created": {"gte": int(created_since.timestamp())}, **_present(customer=customer_id)}
+        return await self._list_all(self._stripe.payment_intents.list_async, params, limit)
+
+    async def list_refunds_since(self, *, created_since: datetime, limit: int = 10_000) -> list[dict[str, Any]]:
+        return await self._list_all(self._stripe.refunds.list_async,
+                                    {"created": {"gte": int(created_since.timestamp())}}, limit)
+
+    async def _list_all(self, list_async, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page_params = {**params, "limit": 100}
+        while len(found) < limit:
+            with translated_errors():
+                page = (await list_async(params=page_params)).to_dict()
+            found.extend(page["data"])
+            if not page.get("has_more") or not page["data"]:
+                break
+            page_params["starting_after"] = page["data"][-1]["id"]
+        return found[:limit]
 
 
 def _present(**values: Any) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import stripe
 
+from runtime.failures import Transient
+
 
 class StripeAdapterError(Exception):
     """Base class; `code` is Stripe's error code when it gave one."""
@@ -43,11 +45,12 @@ class StripeIdempotencyConflict(StripeAdapterError):
     """An idempotency key was reused with different parameters."""
 
 
-class StripeAuthenticationFailed(StripeAdapterError):
-    """The API key is wrong or lacks permission: a configuration problem."""
+class StripeAuthenticationFailed(StripeAdapterError, Transient):
+    """The API key is wrong or lacks permission: a configuration problem. Stripe did nothing with the
+    request, so it is retried (transient) until an operator fixes the key — loudly, never dropped."""
 
 
-class StripeUnavailable(StripeAdapterError):
+class StripeUnavailable(StripeAdapterError, Transient):
     """Network failure, rate limit or Stripe-side error: retry later with the same idempotency key."""
 
 

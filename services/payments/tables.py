@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 TS = sa.DateTime(timezone=True)
@@ -83,3 +84,13 @@ class StripeEvent(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_type=TS)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ReconciliationRun(SQLModel, table=True):
+    """One finished reconciler run and its report (GET /admin/v1/reconciliation answers the last)."""
+
+    __tablename__ = "reconciliation_runs"
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
+    started_at: datetime = Field(sa_type=TS)
+    finished_at: datetime = Field(sa_type=TS)
+    report: dict = Field(sa_column=sa.Column(JSONB, nullable=False))

@@ -3,22 +3,31 @@
 Ingest inserts the verified event under its Stripe id (a duplicate changes nothing) and commits
 before the reply, so an acknowledged event survives a crash. Workers claim due events with
 SKIP LOCKED (replicas never process one event twice at once) and apply each in the transaction
-that marks it processed; a failure is retried with backoff and parked after `max_attempts`.
+that marks it processed.
+
+A failure is retried with exponential backoff (capped at `retry_max_s`). What can pass — Stripe's
+API unavailable or refusing our key, the database or NATS away (`runtime.failures`) — is retried
+until it succeeds, however long that takes: a refund is never lost to an outage. Only an unexpected
+error (a bug) is parked after `max_attempts`, with its error, and a later delivery of the same event
+from Stripe re-arms it; the reconciler heals what a parked event would have done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 import structlog
 
 from contracts.base import utcnow
 from contracts.payments.v1 import StripeWebhookReply
 from runtime.aio import wait_set
 from runtime.db import Database
+from runtime.failures import classify
 from services.payments import reconcile, repository
 from services.payments.stripe_client import StripeAdapter, verify_webhook
 from services.payments.stripe_errors import WebhookVerificationFailed
@@ -43,6 +52,10 @@ async def ingest_webhook(*, db: Database, payload: str, signature: str, secret: 
     row = {"id": event["id"], "type": event["type"], "payload": payload, "received_at": now, "next_attempt_at": now}
     async with db.transaction() as session:
         stored = await repository.insert_new(session, StripeEvent.__table__, row)
+        if not stored:  # Stripe delivers it again: a parked copy gets another chance (once fixed)
+            await session.execute(sa.update(StripeEvent).where(
+                StripeEvent.id == event["id"], StripeEvent.processed_at.is_(None),
+                StripeEvent.next_attempt_at.is_(None)).values(next_attempt_at=now))
     return StripeWebhookReply(accepted=True, duplicate=not stored)
 
 
@@ -50,9 +63,11 @@ async def ingest_webhook(*, db: Database, payload: str, signature: str, secret: 
 class WebhookWorkers:
     db: Database
     adapter: StripeAdapter
+    portal_url: Callable[[str, str], str]
     workers: int = 4
     poll_s: float = 1.0
-    max_attempts: int = 8
+    max_attempts: int = 8  # unexpected errors only: what can pass is retried until it succeeds
+    retry_max_s: float = 300.0
 
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
@@ -84,7 +99,8 @@ class WebhookWorkers:
                 if stored is None:
                     return False
                 event_id = stored.id
-                await reconcile.apply_event(session, self.adapter, json.loads(stored.payload))
+                await reconcile.apply_event(session, self.adapter, json.loads(stored.payload),
+                                            portal_url=self.portal_url)
                 stored.processed_at, stored.next_attempt_at = utcnow(), None
                 stored.attempts += 1
                 session.add(stored)
@@ -101,9 +117,11 @@ class WebhookWorkers:
                 return
             stored.attempts += 1
             stored.last_error = repr(exc)[:2000]
-            parked = stored.attempts >= self.max_attempts
-            delay = min(2 ** stored.attempts, 300)
+            kind = classify(exc)
+            parked = kind == "permanent" or (kind == "unexpected" and stored.attempts >= self.max_attempts)
+            delay = min(2 ** min(stored.attempts, 20), self.retry_max_s)
             stored.next_attempt_at = None if parked else utcnow() + timedelta(seconds=delay)
             session.add(stored)
         log_event = log.error if parked else log.warning
-        log_event("stripe_event.failed", event_id=event_id, attempts=stored.attempts, parked=parked, error=repr(exc))
+        log_event("stripe_event.failed", event_id=event_id, attempts=stored.attempts, kind=kind, parked=parked,
+                  retry_in_s=None if parked else delay, error=repr(exc))

@@ -1,21 +1,32 @@
-"""The periodic sweep (AUTOTOPUP_MONITOR_S): catches missed triggers and retries due failed charges.
+"""The periodic sweep (AUTOTOPUP_MONITOR_S): catches missed triggers, retries due failed charges,
+and asks about charges in flight for too long.
 
 Safe with several replicas at once: each tenant is decided in its own transaction that first
 locks the tenant's account row `FOR UPDATE SKIP LOCKED` (the same lock a debit takes). A replica
 that finds the row locked skips the tenant — whoever holds it decides; one that gets it after
 a charge was requested reads `in_flight` (or the cooldown) and does nothing.
+
+**No charge hangs.** A charge still `requested` AUTOTOPUP_INFLIGHT_TIMEOUT_S after it was requested
+(or last asked about) makes the monitor send `AutoTopupCheckRequested`: payments looks the charge up
+at Stripe and answers with its real outcome (TopupPaid / TopupFailed), which settles the rule the
+usual way. The question is repeated every timeout until an answer settles it (a Stripe outage longer
+than that only delays it). The charge row is locked `SKIP LOCKED`, so replicas ask once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import sqlalchemy as sa
 import structlog
 
 from contracts.base import utcnow
+from contracts.billing.v1 import AutoTopupCheckRequested
+from runtime import outbox
 from runtime.db import Database
 from services.billing.autotopup import store
+from services.billing.autotopup.tables import AutoTopupCharge
 from services.billing.autotopup.trigger import evaluate
 from services.billing.tables import Account
 
@@ -48,16 +59,47 @@ async def sweep(*, db: Database, policy: store.Policy, limit: int = 1000) -> int
     return requested
 
 
+async def overdue_charges(db: Database, *, policy: store.Policy, limit: int = 1000) -> int:
+    """Ask payments about every charge in flight past its deadline; answers how many were asked about."""
+    c, s = store.charges_table.c, store.settings_table.c
+    now = utcnow()
+    deadline = now - timedelta(seconds=policy.inflight_timeout_s)
+    query = (sa.select(c.trigger_id).join(store.settings_table, s.current_trigger_id == c.trigger_id)
+             .where(c.status == "requested", s.state == "in_flight",
+                    sa.func.coalesce(c.checked_at, c.created_at) < deadline)
+             .order_by(c.created_at).limit(limit))
+    async with db.sessions() as session:
+        overdue = list((await session.execute(query)).scalars())
+    asked = 0
+    for trigger_id in overdue:
+        async with db.transaction() as session:
+            locked = sa.select(AutoTopupCharge).where(c.trigger_id == trigger_id, c.status == "requested",
+                                                      sa.func.coalesce(c.checked_at, c.created_at) < deadline)
+            charge = (await session.execute(locked.with_for_update(skip_locked=True))).scalar_one_or_none()
+            if charge is None:
+                continue  # settled meanwhile, or another replica asks right now
+            charge.checked_at = now
+            session.add(charge)
+            await outbox.add(session, [AutoTopupCheckRequested(
+                event_id=f"evt_atc_{trigger_id}_{int(now.timestamp())}", tenant_id=charge.tenant_id,
+                trigger_id=trigger_id, amount_cents=charge.amount_cents, requested_at=charge.created_at)])
+            asked += 1
+            log.warning("autotopup.charge_overdue", tenant_id=charge.tenant_id, trigger_id=trigger_id,
+                        requested_at=charge.created_at.isoformat())
+    return asked
+
+
 def monitor_job(db: Database, policy: store.Policy, interval_s: float):
     async def autotopup_monitor_job() -> None:
         while True:
             await asyncio.sleep(interval_s)
             try:
                 requested = await sweep(db=db, policy=policy)
+                asked = await overdue_charges(db=db, policy=policy)
             except Exception as exc:
                 log.warning("autotopup.monitor_failed", error=repr(exc))
                 continue
-            if requested:
-                log.info("autotopup.monitor_requested", charges=requested)
+            if requested or asked:
+                log.info("autotopup.monitor", charges_requested=requested, overdue_checked=asked)
 
     return autotopup_monitor_job

@@ -8,7 +8,7 @@ redelivered or duplicated outcome changes nothing and sends nothing twice.
 from __future__ import annotations
 
 from contracts.base import utcnow
-from contracts.payments.v1 import PaymentMethodChanged, TopupFailed, TopupPaid
+from contracts.payments.v1 import PaymentMethodChanged, TopupExpired, TopupFailed, TopupPaid
 from runtime import outbox
 from runtime.db import Database
 from services.billing import use_cases
@@ -66,6 +66,23 @@ async def charge_failed(*, db: Database, failed: TopupFailed, policy: store.Poli
         notices = [rules.Notice(n.kind, {**n.data, "message": failed.reason}) if n.kind == "failed" else n
                    for n in notices]
         await outbox.add(session, store.portal_events(failed.tenant_id, notices, key=failed.trigger_id, at=now))
+    return True
+
+
+async def charge_link_expired(*, db: Database, expired: TopupExpired) -> bool:
+    """The SCA link of a paused charge expired: give the charge up, resume the rule (domain: link_expired)."""
+    if expired.source != "auto" or not expired.trigger_id:
+        return False
+    now = utcnow()
+    async with db.transaction() as session:
+        row = await store.locked_setting(session, expired.tenant_id)
+        charge = await store.locked_charge(session, expired.trigger_id)
+        if row is None or charge is None or charge.tenant_id != expired.tenant_id or charge.status != "paused":
+            return False
+        charge.status, charge.updated_at = "expired", now
+        session.add(charge)
+        store.apply_rule(row, rules.link_expired(store.rule_of(row), trigger_id=expired.trigger_id), now)
+        session.add(row)
     return True
 
 

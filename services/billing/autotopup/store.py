@@ -31,12 +31,14 @@ class Policy:
     min_cents: int = 1000
     max_cents: int = 1_000_000
     default_threshold_cents: int = 1000
+    inflight_timeout_s: float = 900.0
 
     @classmethod
     def from_settings(cls, settings) -> Policy:
         return cls(cooldown_s=settings.autotopup_cooldown_s, retry_s=parse_retry(settings.autotopup_retry_s),
                    timezone=settings.timezone, min_cents=settings.topup_min_cents,
-                   max_cents=settings.topup_max_cents, default_threshold_cents=settings.low_balance_threshold_cents)
+                   max_cents=settings.topup_max_cents, default_threshold_cents=settings.low_balance_threshold_cents,
+                   inflight_timeout_s=settings.autotopup_inflight_timeout_s)
 
     def month(self, at: datetime) -> str:
         """The local month a charge counts in towards the monthly limit."""

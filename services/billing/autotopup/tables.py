@@ -28,7 +28,7 @@ class AutoTopupSetting(SQLModel, table=True):
 
 
 class AutoTopupCharge(SQLModel, table=True):
-    """status: requested → succeeded | failed | paused (→ succeeded | superseded)."""
+    """status: requested → succeeded | failed | paused (→ succeeded | superseded | expired)."""
 
     __tablename__ = "autotopup_charges"
     __table_args__ = (sa.Index("ix_autotopup_charges_tenant_month", "tenant_id", "month"),)
@@ -41,3 +41,4 @@ class AutoTopupCharge(SQLModel, table=True):
     failure_code: str | None = None
     created_at: datetime = Field(sa_type=TS)
     updated_at: datetime = Field(sa_type=TS)
+    checked_at: datetime | None = Field(default=None, sa_type=TS)  # last AutoTopupCheckRequested

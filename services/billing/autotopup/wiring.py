@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contracts.billing.v1 import GetAutoTopup, UpdateAutoTopup
-from contracts.payments.v1 import PaymentMethodChanged, TopupFailed, TopupPaid
+from contracts.payments.v1 import PaymentMethodChanged, TopupExpired, TopupFailed, TopupPaid
 from runtime.db import Database
 from runtime.handlers import event_consumer, rpc
 from services.billing.autotopup import outcomes, settings_api
@@ -33,6 +33,11 @@ def register(broker, consumers: list, *, db: Database, settings) -> None:
     async def on_autotopup_failed(events: list[TopupFailed]) -> None:
         for failed in events:
             await outcomes.charge_failed(db=db, failed=failed, policy=policy)
+
+    @event_consumer(consumers, TopupExpired, durable="billing-autotopup-expired")
+    async def on_autotopup_link_expired(events: list[TopupExpired]) -> None:
+        for expired in events:
+            await outcomes.charge_link_expired(db=db, expired=expired)
 
     @event_consumer(consumers, PaymentMethodChanged, durable="billing-autotopup-cards")
     async def on_payment_method_changed(events: list[PaymentMethodChanged]) -> None:

@@ -131,6 +131,20 @@ def charge_failed(rule: Rule, *, trigger_id: str, reason_code: str, action_url: 
                    next_retry_at=retry_at), [failed]
 
 
+def link_expired(rule: Rule, *, trigger_id: str) -> Rule:
+    """The customer did not authenticate the paused charge before its link expired (24 h at Stripe).
+
+    Decision: the paused charge is given up — not counted as a failure — and the rule goes back to its
+    normal path: the next decision point (a debit, or the monitor) tries one new off-session charge
+    once the cooldown allows. Banks often let a later off-session charge through without
+    authentication; if this one wants it again, the rule pauses again with a fresh link and a new
+    notice. A rule is therefore never `paused` on a dead link, and the customer is asked at most once
+    per link lifetime."""
+    if rule.state != "paused" or trigger_id != rule.current_trigger_id:
+        return rule
+    return replace(rule, state=_settled(rule), current_trigger_id=None, action_url=None)
+
+
 def card_saved(rule: Rule) -> Rule:
     """A new default card resumes a paused rule (the paused charge is given up, not counted)."""
     if rule.state != "paused":

@@ -81,4 +81,5 @@ def human_reason(code: str | None, message: str | None) -> str:
         "authentication_required": "Your bank asks you to confirm this payment.",
         "no_payment_method": "There is no saved card to charge.",
         "expired": "The payment page expired before the payment was made.",
+        "not_charged": "The charge did not reach the payment provider; nothing was charged.",
     }.get(code or "", "The payment failed.")

@@ -7,7 +7,7 @@ from services.payments.webhooks import WebhookWorkers
 
 
 async def test_event_accepted_during_a_round_is_not_left_for_the_next_poll():
-    workers = WebhookWorkers(db=None, adapter=None, workers=1, poll_s=5.0)  # type: ignore[arg-type]
+    workers = WebhookWorkers(db=None, adapter=None, portal_url=None, workers=1, poll_s=5.0)  # type: ignore[arg-type]
     rounds: list[float] = []
 
     async def process_next() -> bool:
