@@ -16,6 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.base import Request
 from contracts.subjects import ALL_STREAMS, StreamSpec, dlq_subject
+from runtime import nats_connect
+from runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
@@ -28,15 +30,16 @@ CONSUMED = Counter("messages_consumed_total", "Messages consumed", ["consumer"])
 M = TypeVar("M", bound=BaseModel)
 
 
-def make_broker(servers: list[str], *, name: str, **options: Any) -> NatsBroker:
+def make_broker(settings: ServiceSettings, *, name: str, **options: Any) -> NatsBroker:
+    """Credentials, TLS and the private inbox come from the settings (`runtime.nats_connect`)."""
     return NatsBroker(
-        servers,
+        settings.nats_servers,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
         logger=None,
-        **options,
+        **{**nats_connect.broker_options(settings), **options},
     )
 
 
