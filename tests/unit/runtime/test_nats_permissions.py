@@ -150,3 +150,10 @@ def test_the_platform_may_send_usage_and_reservations_and_nothing_else():
         assert not platform.may_publish(subject)
     for subject in ("portal.>", "gateway.>", "rpc.>", "_INBOX_billing.>", "$JS.>"):
         assert not platform.may_subscribe(subject)
+
+
+def test_the_operations_guide_shows_the_current_matrix():
+    from runtime.nats_auth import with_matrix
+
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    assert with_matrix(guide) == guide, "run: make nats-auth"
