@@ -108,7 +108,7 @@ class NatsProcess:
         config.write_text(self.config())
         self.proc = subprocess.Popen([binary, "-c", str(config), *self.extra_args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _SERVERS[self.port] = self
+        register_server(self, self.port)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", self.port):
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -134,15 +134,26 @@ class NatsProcess:
 
     def cleanup(self) -> None:
         self.stop()
-        _SERVERS.pop(self.port, None)
+        forget_server(self.port)
         shutil.rmtree(self.store, ignore_errors=True)
         Path(self.store).with_suffix(".conf").unlink(missing_ok=True)
 
 
-_SERVERS: dict[int, NatsProcess] = {}
+_SERVERS: dict[int, object] = {}  # client port → the private server (or cluster) listening there
 
 
-def nats_server_for(url: str) -> NatsProcess | None:
+def register_server(server, *ports: int) -> None:
+    """Make `service_nats_settings` find `server` (anything with `service_settings(service)`) by port."""
+    for port in ports:
+        _SERVERS[port] = server
+
+
+def forget_server(*ports: int) -> None:
+    for port in ports:
+        _SERVERS.pop(port, None)
+
+
+def nats_server_for(url: str):
     """The private server a URL points at (None for a server given by NATS_URL)."""
     from urllib.parse import urlsplit
 
