@@ -127,6 +127,14 @@ def _ephemeral_reader(stream: str) -> list[str]:
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*", f"$JS.API.CONSUMER.DELETE.{stream}.*", f"$JS.FC.{stream}.>"]
 
 
+def _others_durable(d: Durable) -> list[str]:
+    """What a reader of the same stream must not do to someone else's durable: read it, look at it,
+    delete it, or create it anew with another filter (a server since 2.10 would update it)."""
+    base = f"{d.stream}.{d.name}"
+    return [f"$JS.API.CONSUMER.{op}.{base}" for op in ("INFO", "MSG.NEXT", "DELETE", "CREATE")] + \
+        [f"$JS.API.CONSUMER.CREATE.{base}.>"]
+
+
 def _kv_bucket(bucket: str) -> list[str]:
     return [*_stream_admin(f"KV_{bucket}"), f"$JS.API.DIRECT.GET.KV_{bucket}.>",
             f"$JS.API.STREAM.MSG.GET.KV_{bucket}", f"$KV.{bucket}.>"]
@@ -146,8 +154,8 @@ def service_permissions(service: str) -> Permissions:
     for stream in EPHEMERAL_READERS.get(service, ()):
         publish += _ephemeral_reader(stream)
         # `*` in the reader's grants must not reach another service's durable on the same stream.
-        deny += [f"$JS.API.CONSUMER.{op}.{stream}.{d.name}" for d in durables()
-                 if d.stream == stream and d.service != service for op in ("INFO", "MSG.NEXT", "DELETE")]
+        deny += [subject for d in durables() if d.stream == stream and d.service != service
+                 for subject in _others_durable(d)]
     for bucket in KV_BUCKETS.get(service, ()):
         publish += _kv_bucket(bucket)
     for subject in BROADCASTS.get(service, ()):

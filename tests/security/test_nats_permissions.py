@@ -121,6 +121,8 @@ async def test_a_service_cannot_read_another_services_replies_or_consumers(serve
     async with connected(server, "gateway") as gateway:  # it reads PORTAL, but never notify's durable
         await gateway.publish("$JS.API.CONSUMER.DELETE.PORTAL.notify-portal", b"")
         assert await refused(gateway, "$JS.API.CONSUMER.DELETE.PORTAL.notify-portal")
+        await gateway.publish("$JS.API.CONSUMER.CREATE.PORTAL.notify-portal.portal.none", b"{}")
+        assert await refused(gateway, "$JS.API.CONSUMER.CREATE.PORTAL.notify-portal.portal.none")
 
 
 async def test_an_anonymous_connection_is_refused(server):

@@ -128,8 +128,9 @@ def test_no_service_may_touch_another_services_stream_or_durable():
     for service in SERVICES:
         others = [d for d in durables() if d.service != service]
         for d in others:
-            for op in ("INFO", "MSG.NEXT", "DELETE"):
+            for op in ("INFO", "MSG.NEXT", "DELETE", "CREATE"):
                 assert not perms[service].may_publish(f"$JS.API.CONSUMER.{op}.{d.stream}.{d.name}"), (service, d)
+            assert not perms[service].may_publish(f"$JS.API.CONSUMER.CREATE.{d.stream}.{d.name}.{d.filter_subject}")
             assert not perms[service].may_publish(f"$JS.ACK.{d.stream}.{d.name}.1.1.1.1.1")
         for other in SERVICES:
             if other != service:
