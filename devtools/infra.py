@@ -59,6 +59,7 @@ class NatsProcess:
     extra_args: tuple[str, ...] = ()
     auth: bool = True
     tls: object | None = None
+    tls_verify_clients: bool = False  # mTLS: clients must present a certificate signed by `tls`
     passwords: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -86,6 +87,8 @@ class NatsProcess:
             env.update(NATS_USER=service, NATS_PASSWORD=self.passwords[service])
         if self.tls:
             env["NATS_TLS_CA"] = str(self.tls.cert_file)
+        if self.tls and self.tls_verify_clients:  # the test certificate doubles as the client's
+            env.update(NATS_TLS_CERT=str(self.tls.cert_file), NATS_TLS_KEY=str(self.tls.key_file))
         return env
 
     def service_settings(self, service: str) -> dict[str, str]:
@@ -97,7 +100,8 @@ class NatsProcess:
 
         return server_config(port=self.port, store_dir=self.store, passwords=self.passwords if self.auth else None,
                              tls_cert=str(self.tls.cert_file) if self.tls else None,
-                             tls_key=str(self.tls.key_file) if self.tls else None)
+                             tls_key=str(self.tls.key_file) if self.tls else None,
+                             tls_client_ca=str(self.tls.cert_file) if self.tls and self.tls_verify_clients else None)
 
     def start(self) -> NatsProcess:
         binary = nats_server_binary()

@@ -81,11 +81,13 @@ def authorization(passwords: Mapping[str, str] | None = None) -> str:
 
 
 def server_config(*, port: int, store_dir: str, passwords: Mapping[str, str] | None, host: str = "127.0.0.1",
-                  tls_cert: str | None = None, tls_key: str | None = None) -> str:
-    """A whole single-server config (make run, tests): JetStream, and users when `passwords` is given."""
+                  tls_cert: str | None = None, tls_key: str | None = None, tls_client_ca: str | None = None) -> str:
+    """A whole single-server config (make run, tests): JetStream, and users when `passwords` is given;
+    TLS with `tls_cert`/`tls_key`, and client certificates required when `tls_client_ca` is given."""
     parts = [f"listen: {json.dumps(f'{host}:{port}')}", f"jetstream {{ store_dir: {json.dumps(store_dir)} }}"]
     if tls_cert and tls_key:
-        parts.append(f"tls {{ cert_file: {json.dumps(tls_cert)}, key_file: {json.dumps(tls_key)} }}")
+        verify = f", ca_file: {json.dumps(tls_client_ca)}, verify: true" if tls_client_ca else ""
+        parts.append(f"tls {{ cert_file: {json.dumps(tls_cert)}, key_file: {json.dumps(tls_key)}{verify} }}")
     if passwords is not None:
         parts.append(authorization(passwords))
     return "\n".join(parts) + "\n"

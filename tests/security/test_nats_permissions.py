@@ -172,3 +172,22 @@ async def test_tls_to_nats_with_the_ca_from_the_settings(tmp_path):
                           connect_timeout=2)
     finally:
         tls_server.cleanup()
+
+
+async def test_a_server_that_verifies_clients_takes_the_certificate_from_the_settings(tmp_path):
+    cert = make_self_signed_cert(tmp_path, common_name="localhost")
+    mtls_server = NatsProcess(tls=cert, tls_verify_clients=True).start()
+    try:
+        settings = ServiceSettings(**mtls_server.service_settings("billing"))
+        assert settings.nats_tls_cert
+        nc = await connect(settings, name="billing")
+        try:
+            assert (await nc.jetstream().stream_info("BILLING")).config.name == "BILLING"
+        finally:
+            await nc.close()
+        without_certificate = settings.model_copy(update={"nats_tls_cert": None, "nats_tls_key": None})
+        with pytest.raises(Exception):  # noqa: B017 - the handshake fails without a client certificate
+            await connect(without_certificate, name="billing", allow_reconnect=False, max_reconnect_attempts=0,
+                          connect_timeout=2)
+    finally:
+        mtls_server.cleanup()
