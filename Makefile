@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core poppler-utils
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint asyncapi install system-deps browser-deps postgres-deps demo-usage clean
+.PHONY: run test bench lint asyncapi nats-auth install system-deps browser-deps postgres-deps demo-usage clean
 
 install: $(STAMP)
 
@@ -59,6 +59,12 @@ lint: install
 
 asyncapi: install
 	@$(PY) -m contracts.asyncapi
+
+# After adding a request, an event, a consumer or a portal type to contracts/: the generated NATS
+# users of the Kubernetes manifests and the permission table in docs/operations.md.
+nats-auth: install
+	$(PY) -m runtime.nats_auth k8s > deploy/k8s/base/nats/auth.yaml
+	$(PY) -m runtime.nats_auth docs docs/operations.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

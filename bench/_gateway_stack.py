@@ -45,11 +45,12 @@ def stack(**gateway_env: str):
     procs = []
     try:
         billing = subprocess.Popen([sys.executable, "-m", "services.billing"], cwd=ROOT, preexec_fn=raise_fd_limit,
-                                   env={**common, "DB_SCHEMA": f"bench_bil_{run}", "PORT": str(free_port())})
+                                   env={**common, **nats.service_env("billing"), "DB_SCHEMA": f"bench_bil_{run}",
+                                        "PORT": str(free_port())})
         procs.append(billing)
         gateway = subprocess.Popen(
             [sys.executable, "-m", "services.gateway"], cwd=ROOT, preexec_fn=raise_fd_limit,
-            env={**common, "DB_SCHEMA": f"bench_gw_{run}", "GATEWAY_PORT": str(port),
+            env={**common, **nats.service_env("gateway"), "DB_SCHEMA": f"bench_gw_{run}", "GATEWAY_PORT": str(port),
                  "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN, "RATE_LIMIT_PER_MINUTE": "1000000000", **gateway_env})
         procs.append(gateway)
         base = f"http://127.0.0.1:{port}"

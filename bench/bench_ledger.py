@@ -25,7 +25,7 @@ import nats
 
 from bench.ledger_ceilings import jetstream_consume_rate, postgres_insert_rate
 from bench.ledger_run import run_billing_window
-from devtools.infra import NatsProcess
+from devtools.infra import NatsProcess, service_nats_env
 from runtime.messaging import ensure_streams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,8 +34,8 @@ DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432
 
 
 def billing_env(nats_url: str, schema: str) -> dict:
-    return {**os.environ, "NATS_URL": nats_url, "BILLING_DATABASE_URL": DSN, "DB_SCHEMA": schema, "PORT": "0",
-            "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
+    return {**os.environ, **service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": DSN, "DB_SCHEMA": schema,
+            "PORT": "0", "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
 
 
 async def one_run(args, run: int) -> dict:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from contracts.billing.v1 import AccountProfile, AccountUpdated
 from contracts.notify.v1 import CreateWebhookEndpoint, GetPreferences
 from contracts.portal.v1 import PortalEvent
-from devtools.infra import NatsProcess, postgres_url
+from devtools.infra import NatsProcess, postgres_url, service_nats_env
 from devtools.smtp_sink import SmtpSink
 from runtime.messaging import RequestFailed, request
 from services.notify.channels.webhook import generate_secret
@@ -63,7 +63,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def start_notify(nats_url: str, database_url: str, smtp: SmtpSink, var_dir: str) -> subprocess.Popen:
-    env = {**os.environ, "NATS_URL": nats_url, "NOTIFY_DATABASE_URL": database_url, "APP_ENV": "test",
+    env = {**os.environ, **service_nats_env(nats_url, "notify"), "NOTIFY_DATABASE_URL": database_url, "APP_ENV": "test",
            "DB_SCHEMA": f"bench_notify_{uuid.uuid4().hex[:8]}", "PORT": "0", "VAR_DIR": var_dir,
            "SMTP_HOST": smtp.host, "SMTP_PORT": str(smtp.port), "LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "-m", "services.notify", "run"], cwd=ROOT, env=env)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devtools.infra import NatsProcess, postgres_url
+from devtools.infra import NatsProcess, postgres_url, service_nats_settings
 from devtools.stripe_emulator import running_emulator
 from services.payments.app import build
 from services.payments.config import PaymentsSettings
@@ -88,7 +88,8 @@ async def main(args) -> None:
             async with StripeGateway(SECRET) as gateway:
                 emulator.register_webhook(gateway.endpoint, SECRET)
                 gateway.record_only = True
-                settings = PaymentsSettings(nats_url=nats.url, database_url=database, app_env="test",
+                settings = PaymentsSettings(**service_nats_settings(nats.url, "payments"), database_url=database,
+                                            app_env="test",
                                             db_schema=f"bench_{uuid.uuid4().hex[:8]}", stripe_api_key=emulator.api_key,
                                             stripe_api_base=emulator.base_url, stripe_webhook_secret=SECRET)
                 async with running(build(settings)), nats_client(nats.url) as nc:

@@ -22,12 +22,18 @@ def utcnow() -> datetime:
 
 
 class Message(BaseModel):
-    """Anything sent on NATS. `subject` is where it goes; `stream` the JetStream stream that keeps it."""
+    """Anything sent on NATS. `subject` is where it goes; `stream` the JetStream stream that keeps it.
+
+    `durables` are the durable consumers that read it, named `<service>-<handler>`: each becomes
+    that service's NATS permission to consume it (`runtime.nats_permissions`). A new consumer is
+    one more name here, next to its `event_consumer(..., durable=...)` registration.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     subject: ClassVar[str] = ""
     stream: ClassVar[str | None] = None
+    durables: ClassVar[tuple[str, ...]] = ()
 
 
 class Event(Message):
@@ -43,10 +49,21 @@ class Event(Message):
 
 
 class Request(Message):
-    """A request answered over NATS request/reply (core NATS, not kept in a stream)."""
+    """A request answered over NATS request/reply (core NATS, not kept in a stream).
+
+    The service that answers is named by the subject (`rpc.<service>.…`, or `<service>.…` for the
+    subjects API.md fixes). `callers` are the NATS users allowed to ask: the gateway unless a class
+    says otherwise (`callers = ("gateway", "documents")`).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     reply_model: ClassVar[type[BaseModel] | None] = None
+    callers: ClassVar[tuple[str, ...]] = ("gateway",)
+
+    @classmethod
+    def responder(cls) -> str:
+        tokens = cls.subject.split(".")
+        return tokens[1] if tokens[0] == "rpc" else tokens[0]
 
 
 class View(BaseModel):

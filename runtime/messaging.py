@@ -14,20 +14,23 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from contracts.base import Request
 from contracts.subjects import ALL_STREAMS, StreamSpec
+from runtime import nats_connect
 from runtime.failures import Transient
+from runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
 
-def make_broker(servers: list[str], *, name: str, **options: Any) -> NatsBroker:
+def make_broker(settings: ServiceSettings, *, name: str, **options: Any) -> NatsBroker:
+    """Credentials, TLS and the private inbox come from the settings (`runtime.nats_connect`)."""
     return NatsBroker(
-        servers,
+        settings.nats_servers,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
         logger=None,
-        **options,
+        **{**nats_connect.broker_options(settings), **options},
     )
 
 

@@ -21,6 +21,7 @@ from runtime import logs
 from runtime.db import Database
 from runtime.messaging import ensure_streams
 from runtime.migrations import upgrade
+from runtime.nats_permissions import streams_declared_by
 from runtime.ops import ops_router
 from runtime.outbox import OutboxRelay
 from runtime.settings import ServiceSettings
@@ -117,7 +118,9 @@ class Service:
             await self.migrate()
         await self.db.warm(WARM_CONNECTIONS)
         await self.broker.connect()
-        await ensure_streams(self.js, replicas=self.settings.nats_stream_replicas)
+        await ensure_streams(self.js, replicas=self.settings.nats_stream_replicas,
+                             specs=streams_declared_by(self.settings.service_name,
+                                                       authenticated=self.settings.nats_authenticated))
         self.relay = OutboxRelay(self.db, self.js, service=self.settings.service_name)
         self.db.after_commit(self.relay.wake)
         await self.broker.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime.db import async_url
@@ -20,6 +20,15 @@ def database_field(service: str) -> object:
     )
 
 
+def nats_user_field(service: str) -> object:
+    """`<SERVICE>_NATS_USER` overrides `NATS_USER` for one service (one environment, many users: make run)."""
+    return Field(default=None, validation_alias=AliasChoices(f"{service.upper()}_NATS_USER", "NATS_USER"))
+
+
+def nats_password_field(service: str) -> object:
+    return Field(default=None, validation_alias=AliasChoices(f"{service.upper()}_NATS_PASSWORD", "NATS_PASSWORD"))
+
+
 class ServiceSettings(BaseSettings):
     """Settings every service has. Subclasses add their own and list their secrets."""
 
@@ -32,6 +41,16 @@ class ServiceSettings(BaseSettings):
     app_env: Literal["development", "test", "production"] = "development"
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream_replicas: int = Field(default=1, ge=1, le=5)
+    # How this service authenticates to NATS (API.md): a user and password, or a credentials file
+    # (NATS_CREDS, JWT + nkey seed). None of them: an unauthenticated connection, as before.
+    # NATS_TLS_CA turns TLS on (the CA that signed the server's certificate); NATS_TLS_CERT and
+    # NATS_TLS_KEY add a client certificate for servers that verify clients (mTLS).
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_creds: str | None = None
+    nats_tls_ca: str | None = None
+    nats_tls_cert: str | None = None
+    nats_tls_key: str | None = None
     database_url: str | None = None
     db_schema: str | None = Field(default=None, validation_alias=AliasChoices("DB_SCHEMA"))
     # Connections per process: up to this many pooled plus as many again under a burst. Every
@@ -49,6 +68,20 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             async_url(self.database_url)  # raises UnsupportedDatabase (a ValueError) for anything but PostgreSQL
         return self
+
+    @model_validator(mode="after")
+    def _nats_credentials_complete(self) -> ServiceSettings:
+        if bool(self.nats_user) != bool(self.nats_password and self.nats_password.get_secret_value()):
+            raise ValueError("NATS_USER and NATS_PASSWORD go together")
+        if self.nats_user and self.nats_creds:
+            raise ValueError("give NATS_USER/NATS_PASSWORD or NATS_CREDS, not both")
+        if bool(self.nats_tls_cert) != bool(self.nats_tls_key):
+            raise ValueError("NATS_TLS_CERT and NATS_TLS_KEY go together")
+        return self
+
+    @property
+    def nats_authenticated(self) -> bool:
+        return bool(self.nats_user or self.nats_creds)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

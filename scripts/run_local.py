@@ -10,6 +10,7 @@ key. Ctrl-C stops everything and leaves no process behind; the next start finds 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -22,10 +23,13 @@ from pathlib import Path
 
 from devtools.infra import free_port, nats_server_binary, port_open
 from devtools.postgres import PostgresError, PrivatePostgres
+from runtime.nats_auth import ensure_passwords, provision, server_config
+from runtime.settings import ServiceSettings
 from scripts import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
+NATS_SECRETS = VAR / "secrets" / "nats"  # one password file per NATS user
 SERVICES = {"billing": 8002, "payments": 8001, "documents": 8003, "notify": 8004, "gateway": 8000}
 children: list[subprocess.Popen] = []
 databases: list[PrivatePostgres] = []
@@ -74,6 +78,10 @@ def base_env() -> dict:
     env.setdefault("STRIPE_WEBHOOK_SECRET",
                    secret("stripe_webhook_secret", lambda: "whsec_" + secrets.token_urlsafe(24)))
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if "NATS_URL" not in os.environ:  # our own NATS: each service its own user (<SERVICE>_NATS_USER)
+        for user, password in ensure_passwords(NATS_SECRETS).items():
+            if user in SERVICES:
+                env[f"{user.upper()}_NATS_USER"], env[f"{user.upper()}_NATS_PASSWORD"] = user, password
     return env
 
 
@@ -93,17 +101,33 @@ def start_postgres(env: dict) -> None:
 
 
 def start_nats(env: dict) -> None:
+    """A private NATS with the generated users and permissions (runtime.nats_auth); its streams are
+    declared by the `provisioner` user, since each service may declare only its own."""
     if "NATS_URL" in os.environ:
         return
     port = 4222 if not port_open("127.0.0.1", 4222) else free_port()
-    store = VAR / "nats"
-    spawn([nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)], env, "nats")
+    passwords = ensure_passwords(NATS_SECRETS)
+    config = VAR / "secrets" / "nats.conf"
+    config.touch(mode=0o600)
+    config.write_text(server_config(port=port, store_dir=str(VAR / "nats"), passwords=passwords))
+    spawn([nats_server_binary(), "-c", str(config)], env, "nats")
     deadline = time.monotonic() + 10
     while not port_open("127.0.0.1", port):
         if time.monotonic() > deadline:
             raise SystemExit("nats-server did not start; see var/logs/nats.log")
         time.sleep(0.05)
     env["NATS_URL"] = f"nats://127.0.0.1:{port}"
+    asyncio.run(provision(ServiceSettings(nats_url=env["NATS_URL"], nats_user="provisioner",
+                                          nats_password=passwords["provisioner"])))
+
+
+def nats_platform_line(env: dict) -> str:
+    """The outside producer's NATS credentials (usage, reservations), when this run started NATS."""
+    if "NATS_URL" in os.environ:
+        return ""
+    password = ensure_passwords(NATS_SECRETS)["platform"]
+    return (f"\n  NATS platform: user platform, password {password}"
+            "\n                 (may publish usage.recorded.v1 and request billing.reserve/settle/release.v1)")
 
 
 def start_stand_ins(env: dict) -> None:
@@ -199,8 +223,12 @@ def seed_demo(env: dict, base: str, tenant: dict) -> list[str]:
 
 
 def stack_connect(env: dict) -> dict:
-    """How a producer outside the services connects to this stack's NATS (scripts/demo.py usage)."""
-    return {}
+    """How a producer outside the services connects to this stack's NATS (scripts/demo.py): as the
+    `platform` user when this run started NATS, as the environment says otherwise."""
+    if "NATS_URL" not in os.environ:
+        return {"user": "platform", "password": ensure_passwords(NATS_SECRETS)["platform"]}
+    user, password = os.environ.get("NATS_USER"), os.environ.get("NATS_PASSWORD")
+    return {"user": user, "password": password} if user and password else {}
 
 
 def seeded_lines(done: list[str]) -> str:
@@ -232,7 +260,7 @@ def main() -> None:
 Stack is up in {time.monotonic() - started:.1f} s (logs in var/logs/, mails in var/mail/).
   Portal:       {base}/   (login {tenant.get('email')} / {tenant.get('password')})
   API docs:     {base}/docs
-  NATS:         {env['NATS_URL']}
+  NATS:         {env['NATS_URL']}{nats_platform_line(env)}
   Admin token:  {env['GATEWAY_ADMIN_TOKEN']}
   Demo tenant:  {tenant['id']}
   API key:      {tenant['api_key']}

@@ -40,10 +40,28 @@ if in_ci():
     settings.load_profile("ci")
 
 
+def _permission_violations() -> float:
+    from runtime.nats_connect import PERMISSION_VIOLATIONS
+
+    return sum(sample.value for metric in PERMISSION_VIOLATIONS.collect() for sample in metric.samples
+               if sample.name.endswith("_total"))
+
+
+@pytest.fixture(autouse=True)
+def no_permission_violations():
+    """Every test runs its services with their own NATS users: a publish or subscription the
+    server refused to a service (not to a test's own client) fails the test that caused it."""
+    before = _permission_violations()
+    yield
+    assert _permission_violations() == before, "a service was refused by NATS (see nats.permission_violation)"
+
+
 @pytest.fixture
 def nats_server():
-    """A fresh JetStream server per test (streams and durables never leak between tests).
-    With NATS_URL set, that server is used instead and restart tests skip."""
+    """A fresh JetStream server per test (streams and durables never leak between tests), with the
+    generated users and permissions (devtools.infra.NatsProcess): `nats_url` is the `operator`'s,
+    services get their own user. With NATS_URL set, that server is used as it is (no credentials)
+    and restart tests skip."""
     if os.environ.get("NATS_URL"):
         yield None
         return

@@ -38,6 +38,7 @@ class AccountProfile(View):
 class AccountUpdated(Event):
     subject: ClassVar[str] = "billing.account.updated.v1"
     stream: ClassVar[str | None] = BILLING.name
+    durables: ClassVar = ("payments-account-updated", "documents-account-updated", "notify-account-updated")
     profile: AccountProfile
 
 
@@ -57,6 +58,7 @@ class TopupCredited(Event):
 
     subject: ClassVar[str] = "billing.topup.credited.v1"
     stream: ClassVar[str | None] = BILLING.name
+    durables: ClassVar = ("documents-topup-credited",)
     topup_id: str
     amount_cents: int
     bonus_cents: int
@@ -71,6 +73,7 @@ class RefundRecorded(Event):
 
     subject: ClassVar[str] = "billing.refund.recorded.v1"
     stream: ClassVar[str | None] = BILLING.name
+    durables: ClassVar = ("documents-refund-recorded",)
     refund_id: str
     topup_id: str
     amount_cents: int
@@ -85,6 +88,7 @@ class AutoTopupRequested(Event):
 
     subject: ClassVar[str] = "billing.autotopup.requested.v1"
     stream: ClassVar[str | None] = BILLING.name
+    durables: ClassVar = ("payments-autotopup-requested",)
     trigger_id: str
     amount_cents: int
     currency: str = "EUR"
@@ -107,6 +111,7 @@ class MonthClosed(Event):
 
     subject: ClassVar[str] = "billing.month.closed.v1"
     stream: ClassVar[str | None] = BILLING.name
+    durables: ClassVar = ("documents-month-closed",)
     month: str  # YYYY-MM
 
 
@@ -122,6 +127,7 @@ class ReserveReply(Reply):
 
 class Reserve(Request):
     subject: ClassVar[str] = "billing.reserve.v1"
+    callers: ClassVar = ("platform",)
     reply_model: ClassVar = ReserveReply
     id: str = Field(min_length=1, max_length=200)
     tenant_id: str = Field(min_length=1, max_length=64)
@@ -139,6 +145,7 @@ class SettleReply(Reply):
 
 class Settle(Request):
     subject: ClassVar[str] = "billing.settle.v1"
+    callers: ClassVar = ("platform",)
     reply_model: ClassVar = SettleReply
     reservation_id: str
     usage: UsageRecorded
@@ -152,6 +159,7 @@ class ReleaseReply(Reply):
 
 class Release(Request):
     subject: ClassVar[str] = "billing.release.v1"
+    callers: ClassVar = ("platform",)
     reply_model: ClassVar = ReleaseReply
     reservation_id: str
 
@@ -236,6 +244,7 @@ class CreateAccount(Request):
 
 class GetAccount(Request):
     subject: ClassVar[str] = "rpc.billing.account.get.v1"
+    callers: ClassVar = ("gateway", "documents")
     reply_model: ClassVar = AccountReply
     tenant_id: str
 
@@ -267,6 +276,7 @@ class StatementReply(Reply):
 
 class GetStatement(Request):
     subject: ClassVar[str] = "rpc.billing.statement.v1"
+    callers: ClassVar = ("gateway", "documents")
     reply_model: ClassVar = StatementReply
     tenant_id: str
     month: str = Field(pattern=r"^\d{4}-\d{2}$")

@@ -15,6 +15,7 @@ DocumentKind = Literal["invoice", "credit_note", "statement"]
 class DocumentIssued(Event):
     subject: ClassVar[str] = "documents.document.issued.v1"
     stream: ClassVar[str | None] = DOCUMENTS.name
+    durables: ClassVar = ("payments-document-issued",)
     document_id: str
     kind: DocumentKind
     number: str
@@ -57,6 +58,7 @@ class FileReply(Reply):
 
 class GetDocumentFile(Request):
     subject: ClassVar[str] = "rpc.documents.file.v1"
+    callers: ClassVar = ("gateway", "notify")  # notify attaches the PDF to its email
     reply_model: ClassVar = FileReply
     tenant_id: str
     document_id: str

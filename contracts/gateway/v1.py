@@ -15,6 +15,7 @@ class PasswordResetRequested(Event):
 
     subject: ClassVar[str] = "gateway.password_reset.requested.v1"
     stream: ClassVar[str | None] = GATEWAY.name
+    durables: ClassVar = ("notify-password-reset",)
     email: str
     reset_url: str
     locale: Literal["de", "en"] = "de"

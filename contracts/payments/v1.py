@@ -20,6 +20,7 @@ class TopupPaid(Event):
 
     subject: ClassVar[str] = "payments.topup.paid.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
+    durables: ClassVar = ("billing-topup-paid", "billing-autotopup-paid")
     topup_id: str
     amount_cents: int
     currency: str = "EUR"
@@ -35,6 +36,7 @@ class TopupFailed(Event):
 
     subject: ClassVar[str] = "payments.topup.failed.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
+    durables: ClassVar = ("billing-autotopup-failed",)
     topup_id: str
     amount_cents: int
     source: TopupSource = "checkout"
@@ -59,6 +61,7 @@ class PaymentRefunded(Event):
 
     subject: ClassVar[str] = "payments.payment.refunded.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
+    durables: ClassVar = ("billing-payment-refunded",)
     refund_id: str
     topup_id: str
     payment_intent_id: str
@@ -73,6 +76,7 @@ class PaymentMethodChanged(Event):
 
     subject: ClassVar[str] = "payments.payment_method.changed.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
+    durables: ClassVar = ("billing-autotopup-cards",)
     change: Literal["attached", "detached", "default_changed"]
     payment_method_id: str
     default_payment_method_id: str | None = None

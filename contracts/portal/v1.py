@@ -29,10 +29,30 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 
+# Which service publishes each type: its NATS user may publish `portal.<type>.v1` and no other.
+# A new customer-visible event is one entry here (tests/unit/runtime/test_nats_permissions.py
+# fails for a type without one).
+PRODUCERS: dict[str, str] = {
+    "balance.updated": "billing",
+    "transaction.created": "billing",
+    "topup.succeeded": "billing",
+    "topup.failed": "payments",
+    "balance.low": "billing",
+    "balance.depleted": "billing",
+    "autotopup.triggered": "billing",
+    "autotopup.succeeded": "billing",
+    "autotopup.failed": "billing",
+    "autotopup.paused": "billing",
+    "autotopup.disabled": "billing",
+    "document.issued": "documents",
+    "webhook_endpoint.disabled": "notify",
+}
+
 
 class PortalEvent(Message):
     subject: ClassVar[str] = "portal.*.v1"
     stream: ClassVar[str | None] = PORTAL.name
+    durables: ClassVar = ("notify-portal",)
 
     id: str = Field(default_factory=lambda: new_id("evt_"))
     type: EventType

@@ -14,6 +14,7 @@ class UsageRecorded(Message):
 
     subject: ClassVar[str] = "usage.recorded.v1"
     stream: ClassVar[str | None] = USAGE.name
+    durables: ClassVar = ("billing-usage",)
 
     id: str = Field(min_length=1, max_length=200)
     tenant_id: str = Field(min_length=1, max_length=64)

@@ -22,7 +22,7 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 def build(settings: BillingSettings | None = None) -> Service:
     settings = settings or BillingSettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
-    broker = make_broker(settings.nats_servers, name="billing")
+    broker = make_broker(settings, name="billing")
     consumers: list = []
     handlers.register(broker, consumers, db=db, settings=settings)
     autotopup_wiring.configure(db, settings)

@@ -1,8 +1,8 @@
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from runtime.settings import ServiceSettings, database_field
+from runtime.settings import ServiceSettings, database_field, nats_password_field, nats_user_field
 
 
 class BillingSettings(ServiceSettings):
@@ -10,6 +10,8 @@ class BillingSettings(ServiceSettings):
     default_port: ClassVar[int] = 8002
 
     database_url: str | None = database_field("billing")
+    nats_user: str | None = nats_user_field("billing")
+    nats_password: SecretStr | None = nats_password_field("billing")
     topup_bonus_tiers: str = "10000:5,25000:10,50000:15"
     low_balance_threshold_cents: int = 1000
     topup_min_cents: int = 1000

@@ -31,7 +31,7 @@ def build(settings: DocumentsSettings | None = None, *, renderer: Renderer | Non
           store: DocumentStore | None = None, clock: Callable[[], datetime] = utcnow) -> Service:
     settings = settings or DocumentsSettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
-    broker = make_broker(settings.nats_servers, name="documents")
+    broker = make_broker(settings, name="documents")
     renderer = renderer or make_renderer(settings.documents_render_processes)
     deps = Deps(db=db, issuer=Issuer(renderer=renderer, store=store or open_store(settings)),
                 seller=profiles.seller(settings), calendar=Calendar(settings.timezone),

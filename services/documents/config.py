@@ -2,9 +2,9 @@
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from runtime.settings import ServiceSettings, database_field
+from runtime.settings import ServiceSettings, database_field, nats_password_field, nats_user_field
 
 
 class DocumentsSettings(ServiceSettings):
@@ -12,6 +12,8 @@ class DocumentsSettings(ServiceSettings):
     default_port: ClassVar[int] = 8003
 
     database_url: str | None = database_field("documents")
+    nats_user: str | None = nats_user_field("documents")
+    nats_password: SecretStr | None = nats_password_field("documents")
     documents_store: str = "var/documents"  # a directory, or s3://bucket/prefix
     aws_endpoint_url: str | None = None
     aws_access_key_id: str | None = None

@@ -100,7 +100,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         await state.hub.stop()
 
     service = Service(
-        settings=settings, db=db, broker=make_broker(settings.nats_servers, name="gateway"),
+        settings=settings, db=db, broker=make_broker(settings, name="gateway"),
         migrations=MIGRATIONS, http_app=create_http_app(state), jobs=[state.key_usage.run],
         on_started=started, on_stopping=stopping,
     )

@@ -1,8 +1,8 @@
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from runtime.settings import ServiceSettings, database_field
+from runtime.settings import ServiceSettings, database_field, nats_password_field, nats_user_field
 
 
 class GatewaySettings(ServiceSettings):
@@ -11,6 +11,8 @@ class GatewaySettings(ServiceSettings):
     secret_fields: ClassVar[tuple[str, ...]] = ("gateway_admin_token",)
 
     database_url: str | None = database_field("gateway")
+    nats_user: str | None = nats_user_field("gateway")
+    nats_password: SecretStr | None = nats_password_field("gateway")
     gateway_host: str | None = None
     gateway_port: int | None = None
     gateway_admin_token: str = ""

@@ -39,7 +39,7 @@ def channels_factory(settings: NotifySettings, broker):
 def build(settings: NotifySettings | None = None) -> Service:
     settings = settings or NotifySettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
-    broker = make_broker(settings.nats_servers, name="notify")
+    broker = make_broker(settings, name="notify")
     policy = RetryPolicy(schedule=settings.retry_schedule, webhook_schedule=settings.webhook_schedule,
                          disable_after_s=settings.webhook_disable_after_s)
     scheduler = Scheduler(db=db, make_channels=channels_factory(settings, broker), policy=policy,

@@ -8,9 +8,9 @@ every destination must be a public host (SSRF).
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from runtime.settings import ServiceSettings, database_field
+from runtime.settings import ServiceSettings, database_field, nats_password_field, nats_user_field
 from services.notify.channels.email import SmtpSettings
 from services.notify.channels.push import generate_vapid_private_key
 from services.notify.channels.webhook_policy import (
@@ -28,6 +28,8 @@ class NotifySettings(ServiceSettings):
     secret_fields: ClassVar[tuple[str, ...]] = ("twilio_auth_token", "vapid_private_key")
 
     database_url: str | None = database_field("notify")
+    nats_user: str | None = nats_user_field("notify")
+    nats_password: SecretStr | None = nats_password_field("notify")
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

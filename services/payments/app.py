@@ -20,7 +20,7 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 def build(settings: PaymentsSettings | None = None, *, adapter: StripeAdapter | None = None) -> Service:
     settings = settings or PaymentsSettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
-    broker = make_broker(settings.nats_servers, name="payments")
+    broker = make_broker(settings, name="payments")
     adapter = adapter or StripeAdapter.from_settings(settings)
     workers = webhooks.WebhookWorkers(db, adapter, settings.portal_topup_url, workers=settings.webhook_workers,
                                       poll_s=settings.webhook_poll_s, max_attempts=settings.webhook_max_attempts,

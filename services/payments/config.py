@@ -1,8 +1,8 @@
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from runtime.settings import ServiceSettings, database_field
+from runtime.settings import ServiceSettings, database_field, nats_password_field, nats_user_field
 
 
 class PaymentsSettings(ServiceSettings):
@@ -11,6 +11,8 @@ class PaymentsSettings(ServiceSettings):
     secret_fields: ClassVar[tuple[str, ...]] = ("stripe_api_key", "stripe_webhook_secret")
 
     database_url: str | None = database_field("payments")
+    nats_user: str | None = nats_user_field("payments")
+    nats_password: SecretStr | None = nats_password_field("payments")
     stripe_api_key: str = "sk_test_emulator"
     stripe_api_base: str | None = None
     stripe_webhook_secret: str = "dev-whsec-local"  # refused in production

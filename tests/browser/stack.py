@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from devtools.infra import service_nats_settings
 from tests.support.stack import ADMIN, gateway, nats_client, running, tenant_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,8 @@ async def _payments(stack, nats_url, database_url, schema, portal_url, services)
 
     emulator = stack.enter_context(running_emulator())
     emulator.register_webhook(f"{portal_url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-tests")
-    settings = PaymentsSettings(nats_url=nats_url, database_url=database_url, db_schema=schema("pay"),
+    settings = PaymentsSettings(**service_nats_settings(nats_url, "payments"), database_url=database_url,
+                                db_schema=schema("pay"),
                                 app_env="test", port=0, stripe_api_key=emulator.api_key,
                                 stripe_api_base=emulator.base_url, stripe_webhook_secret=WEBHOOK_SECRET,
                                 webhook_poll_s=0.2, portal_base_url=portal_url)
@@ -93,7 +95,8 @@ async def _documents(stack, nats_url, database_url, schema, tmp: Path, services)
     from services.documents.app import build
     from services.documents.config import DocumentsSettings
 
-    settings = DocumentsSettings(nats_url=nats_url, database_url=database_url, db_schema=schema("doc"),
+    settings = DocumentsSettings(**service_nats_settings(nats_url, "documents"), database_url=database_url,
+                                 db_schema=schema("doc"),
                                  app_env="test", port=0, documents_store=str(tmp / "documents"))
     await stack.enter_async_context(running(build(settings)))
     services.add("documents")
@@ -105,7 +108,8 @@ async def _notify(stack, nats_url, database_url, schema, services):
     from services.notify.app import build
     from services.notify.config import NotifySettings
 
-    settings = NotifySettings(nats_url=nats_url, database_url=database_url, db_schema=schema("ntf"),
+    settings = NotifySettings(**service_nats_settings(nats_url, "notify"), database_url=database_url,
+                              db_schema=schema("ntf"),
                               app_env="test", port=0, smtp_port=1, var_dir=str(ROOT / "var"))
     await stack.enter_async_context(running(build(settings)))
     services.add("notify")

@@ -189,13 +189,14 @@ def _merge_list(original: list, patch: list, field: str) -> list:
     if key is None:
         return copy.deepcopy(patch)
     merged = copy.deepcopy(original)
+    added = []
     for item in patch:
         existing = next((i for i, old in enumerate(merged) if old.get(key) == item[key]), None)
         if existing is None:
-            merged.append(copy.deepcopy(item))
+            added.append(copy.deepcopy(item))
         else:
             merged[existing] = strategic_merge(merged[existing], item, field)
-    return merged
+    return added + merged  # kustomize puts the elements a patch adds before the existing ones
 
 
 def _apply_json6902(obj: Object, operations: list[dict]) -> None:

@@ -359,11 +359,201 @@ def test_nats_keeps_jetstream_on_a_persistent_volume(target):
 
 @every_target
 def test_every_service_finds_nats_and_listens_on_all_interfaces(target):
-    assert config(target, "platform-config")["NATS_URL"] == "nats://nats:4222"
+    assert config(target, "platform-config")["NATS_URL"] == ("tls" if target == "prod" else "nats") + "://nats:4222"
     assert config(target, "platform-config")["HOST"] == "0.0.0.0"
     for name in SERVICES:
         env_from = pod_spec(one(target, "Deployment", name))["containers"][0]["envFrom"]
         assert {"configMapRef": {"name": "platform-config"}} in env_from
+
+
+def nats_users() -> tuple[str, ...]:
+    from runtime.nats_permissions import USERS
+
+    return USERS
+
+
+def test_the_nats_users_and_permissions_are_the_generated_matrix():
+    """base/nats/auth.yaml is `python -m runtime.nats_auth k8s`: regenerate it after a contracts/ change."""
+    from runtime.nats_auth import authorization, k8s_config_map
+
+    assert (K8S / "base" / "nats" / "auth.yaml").read_text() == k8s_config_map(), \
+        "run: python -m runtime.nats_auth k8s > deploy/k8s/base/nats/auth.yaml"
+    for target in TARGETS:
+        assert config(target, "nats-auth")["auth.conf"] == authorization()
+
+
+@every_target
+def test_nats_refuses_anonymous_clients_and_reads_every_password_from_its_own_secret(target):
+    nats = one(target, "StatefulSet", "nats")
+    conf = config(target, "nats-config")["nats.conf"]
+    assert "include ./auth.conf" in conf and "no_auth_user" not in conf
+    sources = next(v for v in pod_spec(nats)["volumes"] if v["name"] == "config")["projected"]["sources"]
+    assert {s["configMap"]["name"] for s in sources} == {"nats-config", "nats-auth"}
+    env = {e["name"]: e for e in pod_spec(nats)["containers"][0]["env"]}
+    referenced = set(re.findall(r"password: \$(\w+)", config(target, "nats-auth")["auth.conf"]))
+    assert referenced == {f"{user.upper()}_NATS_PASSWORD" for user in nats_users()}
+    for user in nats_users():
+        ref = env[f"{user.upper()}_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"nats-{user}", "key": "password"}
+
+
+@every_target
+def test_each_service_connects_to_nats_as_its_own_user(target):
+    for name in SERVICES:
+        for workload in (one(target, "Deployment", name), one(target, "Job", f"{name}-migrate")):
+            env = {e["name"]: e for e in pod_spec(workload)["containers"][0]["env"]}
+            assert env["NATS_USER"]["value"] == name
+            assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": f"nats-{name}", "key": "password"}
+
+
+@every_target
+def test_streams_are_declared_by_the_provisioner_before_the_services_roll_out(target):
+    job = one(target, "Job", "nats-provision")
+    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "migration"  # deploy step 1-2
+    container = pod_spec(job)["containers"][0]
+    assert container["command"] == ["python", "-m", "runtime.nats_auth", "provision"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["NATS_USER"]["value"] == "provisioner"
+    assert env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "nats-provisioner"
+
+
+def test_prod_speaks_tls_to_nats_and_clients_get_only_the_ca():
+    platform = config("prod", "platform-config")
+    assert platform["NATS_URL"].startswith("tls://")
+    ca_dir, _, ca_file = platform["NATS_TLS_CA"].rpartition("/")
+    assert ca_file == "ca.crt"
+    assert "cert_file: /etc/nats-tls/tls.crt" in config("prod", "nats-config")["tls.conf"]
+    nats = pod_spec(one("prod", "StatefulSet", "nats"))
+    assert {"name": "tls", "secret": {"secretName": "nats-tls"}} in nats["volumes"]
+    clients = [one("prod", "Deployment", name) for name in SERVICES] + [one("prod", "Job", "nats-provision")]
+    for workload in clients:
+        volume = next(v for v in pod_spec(workload)["volumes"] if v["name"] == "nats-ca")
+        assert volume["secret"] == {"secretName": "nats-tls", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        mounts = pod_spec(workload)["containers"][0]["volumeMounts"]
+        assert {"name": "nats-ca", "mountPath": ca_dir, "readOnly": True} in mounts
+    assert "tls {" not in config("dev", "nats-config")["tls.conf"]
+
+
+# ---- network policies ----------------------------------------------------------------------
+
+
+def policy_selects(policy: dict, labels: dict) -> bool:
+    selector = policy["spec"]["podSelector"]
+    if not selects(selector.get("matchLabels", {}), labels):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In", "the checks below read only In expressions"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def rules_for(target: str, labels: dict, direction: str) -> list[dict]:
+    """Every ingress or egress rule of the policies that select a pod with `labels`."""
+    return [rule for policy in objects(target, "NetworkPolicy") if policy_selects(policy, labels)
+            for rule in policy["spec"].get(direction, [])]
+
+
+def peers(rule: dict, direction: str) -> list[dict]:
+    return rule.get("to" if direction == "egress" else "from", [])
+
+
+def ports(rule: dict) -> set[int] | None:
+    """The rule's ports, None for every port."""
+    return {p["port"] for p in rule["ports"]} if "ports" in rule else None
+
+
+def reaches(target: str, labels: dict, *, pod: dict | None = None, port: int, direction: str = "egress",
+            namespace: str | None = None, cidr: str | None = None) -> bool:
+    for rule in rules_for(target, labels, direction):
+        if ports(rule) is not None and port not in ports(rule):
+            continue
+        for peer in peers(rule, direction):
+            if pod is not None and "podSelector" in peer and "namespaceSelector" not in peer and \
+                    policy_selects({"spec": {"podSelector": peer["podSelector"]}}, pod):
+                return True
+            if namespace is not None and "namespaceSelector" in peer and \
+                    peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": namespace}:
+                return True
+            if cidr is not None and peer.get("ipBlock", {}).get("cidr") == cidr:
+                return True
+    return False
+
+
+def internet_peers(target: str, labels: dict) -> list[tuple[dict, set[int] | None]]:
+    return [(peer["ipBlock"], ports(rule)) for rule in rules_for(target, labels, "egress")
+            for peer in peers(rule, "egress") if peer.get("ipBlock", {}).get("cidr") in ("0.0.0.0/0", "::/0")]
+
+
+def app(name: str) -> dict:
+    return {"app.kubernetes.io/name": name}
+
+
+PORTS = {"payments": 8001, "billing": 8002, "documents": 8003, "notify": 8004, "gateway": 8000}
+
+
+@every_target
+def test_the_namespace_denies_all_traffic_by_default_but_dns(target):
+    deny = one(target, "NetworkPolicy", "default-deny")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    for name in (*SERVICES, "nats", "nats-provision"):
+        assert reaches(target, app(name), namespace="kube-system", port=53)
+
+
+@every_target
+def test_each_service_and_its_migration_reach_nats_and_their_database_only(target):
+    database = next(peer["ipBlock"]["cidr"] for rule in rules_for(target, app("billing"), "egress")
+                    for peer in peers(rule, "egress") if 5432 in (ports(rule) or ()))
+    for name in SERVICES:
+        for pod in (app(name), app(f"{name}-migrate")):
+            assert reaches(target, pod, pod=app("nats"), port=4222)
+            assert reaches(target, pod, cidr=database, port=5432)
+            assert not reaches(target, pod, pod=app("nats"), port=6222)
+            for other in SERVICES:
+                assert not reaches(target, pod, pod=app(other), port=PORTS[other])
+    assert reaches(target, app("nats-provision"), pod=app("nats"), port=4222)
+    assert not internet_peers(target, app("nats-provision")) and not internet_peers(target, app("billing"))
+
+
+@every_target
+def test_only_the_gateway_accepts_traffic_from_the_ingress_controller(target):
+    for name in (*SERVICES, "nats"):
+        ingress_ok = reaches(target, app(name), namespace="ingress-nginx", port=PORTS.get(name, 4222),
+                             direction="ingress")
+        assert ingress_ok == (name == "gateway"), name
+        for rule in rules_for(target, app(name), "ingress"):
+            for peer in peers(rule, "ingress"):
+                namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                assert namespace in (None, "monitoring", "ingress-nginx"), (name, peer)
+                assert "ipBlock" not in peer, name
+
+
+@every_target
+def test_prometheus_scrapes_every_pod_and_nats_routes_between_nats_pods(target):
+    for name, port in PORTS.items():
+        assert reaches(target, app(name), namespace="monitoring", port=port, direction="ingress")
+    assert reaches(target, app("nats"), namespace="monitoring", port=7777, direction="ingress")
+    assert reaches(target, app("nats"), pod=app("nats"), port=6222, direction="ingress")
+    assert reaches(target, app("nats"), pod=app("nats"), port=6222)
+    clients = {name for name in (*SERVICES, "nats-provision", "nats-box", "intruder")
+               if reaches(target, app("nats"), pod=app(name), port=4222, direction="ingress")}
+    assert clients == {*SERVICES, "nats-provision", "nats-box"}
+
+
+@every_target
+def test_notify_alone_reaches_the_internet_payments_and_documents_only_over_https(target):
+    private = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"}
+    for name in (*SERVICES, "nats"):
+        found = internet_peers(target, app(name))
+        if name == "notify":
+            assert any(block["cidr"] == "0.0.0.0/0" and port_set is None for block, port_set in found)
+        elif name in ("payments", "documents"):  # Stripe's API, S3: HTTPS
+            assert found and all(port_set == {443} for _, port_set in found)
+        else:
+            assert not found, name
+        for block, _ in found:
+            if block["cidr"] == "0.0.0.0/0":
+                assert private <= set(block["except"]), name
 
 
 @every_target

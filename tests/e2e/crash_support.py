@@ -15,6 +15,7 @@ from aiohttp import web
 
 from contracts.payments.v1 import ListPaymentMethods
 from devtools.http_peer import HttpPeer
+from devtools.infra import service_nats_env
 from runtime.messaging import RequestFailed, request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,8 @@ class PaymentsProcess:
 
     def __init__(self, *, nats_url: str, database_url: str, schema: str, stripe_api_base: str, secret: str,
                  log_path: Path) -> None:
-        self.env = {**os.environ, "NATS_URL": nats_url, "PAYMENTS_DATABASE_URL": database_url, "DB_SCHEMA": schema,
+        self.env = {**os.environ, **service_nats_env(nats_url, "payments"), "PAYMENTS_DATABASE_URL": database_url,
+                    "DB_SCHEMA": schema,
                     "APP_ENV": "test", "PORT": "0", "STRIPE_API_KEY": "sk_test_emulator",
                     "STRIPE_API_BASE": stripe_api_base, "STRIPE_WEBHOOK_SECRET": secret, "WEBHOOK_POLL_S": "0.2",
                     "PYTHONPATH": str(ROOT)}

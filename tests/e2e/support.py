@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from devtools.infra import service_nats_settings
 from devtools.stripe_emulator import Emulator
 from runtime.service import Service
 from tests.support.stack import billing, create_tenant, eventually, gateway, nats_client, payments, running
@@ -94,7 +95,7 @@ async def open_stack(*, nats_url: str, database_url: str, new_schema, emulator: 
             from services.documents.app import build
             from services.documents.config import DocumentsSettings
 
-            docs = build(DocumentsSettings(nats_url=nats_url, database_url=database_url,
+            docs = build(DocumentsSettings(**service_nats_settings(nats_url, "documents"), database_url=database_url,
                                            db_schema=new_schema("doc"), app_env="test", port=0,
                                            documents_store=str(tmp_path / "documents")))
             await stack.enter_async_context(running(docs))

@@ -4,6 +4,8 @@ Each node is a `nats-server` process (the binary from the venv) with its own cli
 port, `server_name` and store directory; every node lists all routes. `kill(name)` ends a node
 abruptly (SIGKILL), `start(name)` brings it back with the same ports and store, and
 `stream_leader(name)` asks JetStream (`$JS.API.STREAM.INFO.<name>`) which node leads a stream.
+Like devtools.infra.NatsProcess, the nodes run the generated NATS users: `url`/`urls` carry the
+`operator` user, `service_settings()` gives a service its own, `provision()` declares the streams.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.infra import free_port, nats_server_binary, port_open
+from devtools.infra import forget_server, free_port, nats_server_binary, port_open, register_server
+from runtime.nats_auth import authorization, new_password, provision
+from runtime.nats_permissions import USERS
+from runtime.settings import ServiceSettings
 from tests.support.stack import eventually
 
 CONFIG = """\
@@ -49,6 +54,9 @@ class Node:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def url_as(self, user: str, password: str) -> str:
+        return f"nats://{user}:{password}@127.0.0.1:{self.port}"
+
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -60,6 +68,7 @@ class NatsCluster:
     name: str = "test-cluster"
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nats-cluster-")))
     nodes: dict[str, Node] = field(default_factory=dict)
+    passwords: dict[str, str] = field(default_factory=lambda: {user: new_password() for user in USERS})
 
     def __post_init__(self) -> None:
         ports = [(free_port(), free_port()) for _ in range(self.size)]
@@ -70,18 +79,27 @@ class NatsCluster:
             store.mkdir(parents=True)
             config = self.root / name / "nats.conf"
             config.write_text(CONFIG.format(name=name, port=port, store=store, cluster=self.name,
-                                            cluster_port=cluster_port, routes=routes))
+                                            cluster_port=cluster_port, routes=routes) + authorization(self.passwords))
             self.nodes[name] = Node(name, port, cluster_port, str(store), str(config),
                                     str(self.root / name / "server.log"))
 
     @property
     def url(self) -> str:
-        """All client URLs, comma-separated: the form NATS_URL takes."""
-        return ",".join(node.url for node in self.nodes.values())
+        """All client URLs, comma-separated: the form NATS_URL takes (as `operator`)."""
+        return ",".join(self.urls)
 
     @property
     def urls(self) -> list[str]:
-        return [node.url for node in self.nodes.values()]
+        return [node.url_as("operator", self.passwords["operator"]) for node in self.nodes.values()]
+
+    def service_settings(self, service: str) -> dict[str, str]:
+        """Settings keyword arguments connecting `service` to every node as its own NATS user."""
+        return {"nats_url": ",".join(node.url for node in self.nodes.values()), "nats_user": service,
+                "nats_password": self.passwords[service]}
+
+    async def provision(self) -> None:
+        """Declare every stream, replicated on every node, as the `provisioner` user."""
+        await provision(ServiceSettings(**self.service_settings("provisioner")), replicas=self.size)
 
     def start(self, name: str | None = None) -> NatsCluster:
         binary = nats_server_binary()
@@ -94,6 +112,7 @@ class NatsCluster:
             with open(node.log, "ab") as log:
                 node.proc = subprocess.Popen([binary, "-c", node.config], stdout=log, stderr=subprocess.STDOUT)
         for node in targets:
+            register_server(self, node.port)
             _wait_for_port(node)
         return self
 
@@ -119,6 +138,7 @@ class NatsCluster:
 
     def cleanup(self) -> None:
         self.stop()
+        forget_server(*(node.port for node in self.nodes.values()))
         shutil.rmtree(self.root, ignore_errors=True)
 
     async def wait_ready(self, nc, *, timeout: float = 30.0) -> None:

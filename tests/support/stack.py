@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import nats
 
+from devtools.infra import service_nats_settings
 from runtime.service import Service
 
 
@@ -25,8 +26,8 @@ def billing(nats_url: str, database_url: str, schema: str, **overrides) -> Servi
     from services.billing.app import build
     from services.billing.config import BillingSettings
 
-    return build(BillingSettings(nats_url=nats_url, database_url=database_url, db_schema=schema,
-                                 app_env="test", port=0, **overrides))
+    return build(BillingSettings(**service_nats_settings(nats_url, "billing"), database_url=database_url,
+                                 db_schema=schema, app_env="test", port=0, **overrides))
 
 
 def payments(nats_url: str, database_url: str, schema: str, *, stripe_api_base: str,
@@ -36,13 +37,15 @@ def payments(nats_url: str, database_url: str, schema: str, *, stripe_api_base: 
     from services.payments.config import PaymentsSettings
 
     settings = {"webhook_poll_s": 0.2, "portal_base_url": "http://portal.test", **overrides}
-    return build(PaymentsSettings(nats_url=nats_url, database_url=database_url, db_schema=schema, app_env="test",
+    return build(PaymentsSettings(**service_nats_settings(nats_url, "payments"), database_url=database_url,
+                                  db_schema=schema, app_env="test",
                                   port=0, stripe_api_key=stripe_api_key, stripe_api_base=stripe_api_base,
                                   stripe_webhook_secret=stripe_webhook_secret, **settings))
 
 
 @asynccontextmanager
 async def nats_client(url: str):
+    """A test's own client: on a private server `url` carries the `operator` user (may do anything)."""
     nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     try:
         yield nc
@@ -77,8 +80,8 @@ def gateway(nats_url: str, database_url: str, schema: str, **overrides) -> Servi
     from services.gateway.config import GatewaySettings
 
     settings = {"gateway_admin_token": "test-admin-token", "rate_limit_per_minute": 100_000, **overrides}
-    return build(GatewaySettings(nats_url=nats_url, database_url=database_url, db_schema=schema,
-                                 app_env="test", port=0, **settings))
+    return build(GatewaySettings(**service_nats_settings(nats_url, "gateway"), database_url=database_url,
+                                 db_schema=schema, app_env="test", port=0, **settings))
 
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}

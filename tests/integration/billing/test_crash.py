@@ -13,7 +13,7 @@ import sys
 import asyncpg
 import pytest
 
-from devtools.infra import ROOT
+from devtools.infra import ROOT, service_nats_env
 from runtime.messaging import ensure_streams
 from tests.support.stack import eventually, nats_client
 
@@ -21,8 +21,8 @@ BURST = 5000
 
 
 def start_billing(nats_url: str, database_url: str, schema: str) -> subprocess.Popen:
-    env = {**os.environ, "NATS_URL": nats_url, "BILLING_DATABASE_URL": database_url, "DB_SCHEMA": schema,
-           "PORT": "0", "APP_ENV": "test", "LOG_LEVEL": "WARNING", "USAGE_BATCH_SIZE": "100"}
+    env = {**os.environ, **service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": database_url,
+           "DB_SCHEMA": schema, "PORT": "0", "APP_ENV": "test", "LOG_LEVEL": "WARNING", "USAGE_BATCH_SIZE": "100"}
     return subprocess.Popen([sys.executable, "-m", "services.billing", "run"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

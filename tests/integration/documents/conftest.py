@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from contracts.billing.v1 import AccountProfile, AccountUpdated, Address, RefundRecorded, TopupCredited
 from contracts.documents.v1 import GetDocumentFile, ListDocuments
+from devtools.infra import service_nats_settings
 from runtime.messaging import request
 from services.documents.app import build
 from services.documents.config import DocumentsSettings
@@ -37,7 +38,8 @@ def documents_service(nats_url, database_url, new_schema, tmp_path):
     def make(**kw):
         overrides = {k: kw.pop(k) for k in ("renderer", "store", "clock") if k in kw}
         kw.setdefault("documents_store", str(tmp_path / "store"))
-        settings = DocumentsSettings(nats_url=nats_url, database_url=database_url, db_schema=schema,
+        settings = DocumentsSettings(**service_nats_settings(nats_url, "documents"), database_url=database_url,
+                                     db_schema=schema,
                                      app_env="test", port=0, **kw)
         return build(settings, **overrides)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from devtools.infra import service_nats_settings
 from runtime.service import Service
 from tests.support.stack import billing, gateway, nats_client, running
 
@@ -39,7 +40,8 @@ def stripe_emulator():
 
 def _other(name: str, nats_url: str, database_url: str, schema: str, tmp_path, request,
            notify_settings: dict | None = None) -> Service:
-    common = {"nats_url": nats_url, "database_url": database_url, "db_schema": schema, "app_env": "test", "port": 0}
+    common = {**service_nats_settings(nats_url, name), "database_url": database_url, "db_schema": schema,
+              "app_env": "test", "port": 0}
     if name == "notify":
         from services.notify.app import build
         from services.notify.config import NotifySettings

@@ -16,6 +16,7 @@ from contracts.base import new_id
 from contracts.billing.v1 import AccountProfile, AccountUpdated
 from contracts.notify.v1 import CreateWebhookEndpoint
 from contracts.portal.v1 import PortalEvent
+from devtools.infra import service_nats_settings
 from devtools.smtp_sink import SmtpSink
 from devtools.twilio_stub import TwilioStub
 from runtime.messaging import request
@@ -87,7 +88,8 @@ def notify_stack(nats_url, database_url, new_schema, smtp, twilio, tmp_path):
     @asynccontextmanager
     async def start(**overrides):
         settings = NotifySettings(
-            nats_url=nats_url, database_url=database_url, db_schema=new_schema("notify"), app_env="test",
+            **service_nats_settings(nats_url, "notify"), database_url=database_url, db_schema=new_schema("notify"),
+            app_env="test",
             port=0, var_dir=str(tmp_path), smtp_host=smtp.host, smtp_port=smtp.port,
             twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
             twilio_api_base=twilio.url, **overrides)

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from contracts.notify.v1 import GetPushConfig
+from devtools.infra import service_nats_settings
 from services.notify.app import build as build_notify
 from services.notify.channels.push import generate_vapid_private_key
 from services.notify.config import NotifySettings
@@ -31,7 +32,8 @@ async def portal_stack(nats_url, database_url, new_schema, tmp_path, vapid_priva
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(running(billing(nats_url, database_url, new_schema("bil"))))
         await stack.enter_async_context(running(build_notify(NotifySettings(
-            nats_url=nats_url, database_url=database_url, db_schema=new_schema("notify"), app_env="test", port=0,
+            **service_nats_settings(nats_url, "notify"), database_url=database_url, db_schema=new_schema("notify"),
+            app_env="test", port=0,
             var_dir=str(tmp_path), vapid_private_key=vapid_private_key))))
         gw = await stack.enter_async_context(
             running(gateway(nats_url, database_url, new_schema("gw")), serve_http=True))

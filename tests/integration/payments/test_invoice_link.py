@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from contracts.billing.v1 import AccountProfile, AccountUpdated, Address
 from contracts.documents.v1 import DocumentIssued, ListDocuments
+from devtools.infra import service_nats_settings
 from runtime.messaging import request
 from services.documents.app import build as build_documents
 from services.documents.config import DocumentsSettings
@@ -35,7 +36,8 @@ async def invoice_of(nc, tenant_id: str, topup_id: str) -> str | None:
 async def test_paid_topup_reports_the_invoice_documents_issued_for_it(
         payments, nc, stripe_emulator, nats_url, database_url, new_schema, tenant_id, tmp_path):
     documents = build_documents(DocumentsSettings(
-        nats_url=nats_url, database_url=database_url, db_schema=new_schema("doc"), app_env="test", port=0,
+        **service_nats_settings(nats_url, "documents"), database_url=database_url, db_schema=new_schema("doc"),
+        app_env="test", port=0,
         documents_store=str(tmp_path / "documents")))
     async with running(billing(nats_url, database_url, new_schema("bil"))), running(documents):
         js = nc.jetstream()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from devtools.infra import ROOT, free_port
+from devtools.infra import ROOT, free_port, service_nats_env
 
 
 @dataclass
@@ -113,4 +113,5 @@ def parse_sample(text: str, metric: str, labels: dict[str, str]) -> float:
 
 
 def billing_env(nats_url: str, database_url: str, schema: str, **extra: str) -> dict[str, str]:
-    return {"NATS_URL": nats_url, "BILLING_DATABASE_URL": database_url, "DB_SCHEMA": schema, **extra}
+    return {**service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": database_url, "DB_SCHEMA": schema,
+            **extra}

@@ -26,6 +26,7 @@ async def cluster():
     try:
         async with nats_client(nodes.urls) as nc:
             await nodes.wait_ready(nc)
+        await nodes.provision()
         yield nodes
     finally:
         nodes.cleanup()
