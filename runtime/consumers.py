@@ -80,6 +80,7 @@ class PullConsumer:
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
+            name=self.durable,  # created through CONSUMER.CREATE.<stream>.<durable>.<filter> (least privilege)
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait_s,

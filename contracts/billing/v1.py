@@ -101,6 +101,7 @@ class AutoTopupCheckRequested(Event):
 
     subject: ClassVar[str] = "billing.autotopup.check_requested.v1"
     stream: ClassVar[str | None] = BILLING.name
+    durables: ClassVar = ("payments-autotopup-check",)
     trigger_id: str
     amount_cents: int
     requested_at: datetime
@@ -350,5 +351,6 @@ class ReconcileLedger(Request):
 
     subject: ClassVar[str] = "rpc.billing.reconcile.v1"
     reply_model: ClassVar = LedgerReconciliation
+    callers: ClassVar = ("payments",)
     topup_ids: list[str] = Field(default_factory=list, max_length=1000)
     refund_ids: list[str] = Field(default_factory=list, max_length=1000)

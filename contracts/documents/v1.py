@@ -6,7 +6,6 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from contracts.base import Event, Reply, Request, View
-from contracts.billing.v1 import RefundRecorded, TopupCredited
 from contracts.subjects import DOCUMENTS
 
 DocumentKind = Literal["invoice", "credit_note", "statement"]
@@ -80,12 +79,37 @@ class DocumentsReconciliation(Reply):
     issued: list[str] = []  # document numbers issued by this call
 
 
+class CreditedTopup(View):
+    """What an invoice is made from (the fields of billing's TopupCredited)."""
+
+    tenant_id: str
+    topup_id: str
+    amount_cents: int
+    bonus_cents: int
+    payment_reference: str
+    paid_at: datetime
+    transaction_id: str
+
+
+class RecordedRefund(View):
+    """What a credit note is made from (the fields of billing's RefundRecorded)."""
+
+    tenant_id: str
+    refund_id: str
+    topup_id: str
+    amount_cents: int
+    bonus_reversed_cents: int
+    refunded_at: datetime
+    transaction_id: str
+
+
 class ReconcileDocuments(Request):
     """Every credited top-up has an invoice and every recorded refund a credit note: check, and issue
-    what is missing from these facts (as the events would have)."""
+    what is missing from these facts (as billing's events would have)."""
 
     subject: ClassVar[str] = "rpc.documents.reconcile.v1"
     reply_model: ClassVar = DocumentsReconciliation
-    credits: list[TopupCredited] = Field(default_factory=list, max_length=200)
-    refunds: list[RefundRecorded] = Field(default_factory=list, max_length=200)
+    callers: ClassVar = ("payments",)
+    credits: list[CreditedTopup] = Field(default_factory=list, max_length=200)
+    refunds: list[RecordedRefund] = Field(default_factory=list, max_length=200)
     heal: bool = True

@@ -51,6 +51,7 @@ class TopupExpired(Event):
 
     subject: ClassVar[str] = "payments.topup.expired.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
+    durables: ClassVar = ("billing-autotopup-expired",)
     topup_id: str
     source: TopupSource = "checkout"
     trigger_id: str | None = None

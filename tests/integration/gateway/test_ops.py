@@ -12,7 +12,8 @@ async def test_health_readiness_and_metrics(stack):
         _, auth = await create_tenant(s.http)
         assert (await s.http.get("/healthz")).json() == {"status": "ok"}
         ready = await s.http.get("/readyz")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"nats": "ok", "database": "ok"}
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"nats": "ok", "database": "ok", "consumers": "ok"}
         await s.http.get("/v1/balance", headers=auth)
         before = gauge((await s.http.get("/metrics")).text, "sse_open_connections")
         async with s.http.stream("GET", "/v1/stream", headers=auth) as response:

@@ -36,7 +36,9 @@ def built(service: str, tmp_path):
     app = importlib.import_module(f"services.{service}.app")
     settings_cls = getattr(importlib.import_module(f"services.{service}.config"), SETTINGS[service])
     extra = {"documents_store": str(tmp_path / "docs")} if service == "documents" else {}
-    return app.build(settings_cls(app_env="test", var_dir=str(tmp_path), **extra))
+    # building connects to nothing: the URL only has to be PostgreSQL's
+    return app.build(settings_cls(app_env="test", var_dir=str(tmp_path), database_url="postgresql://build@127.0.0.1:1/x",
+                                  **extra))
 
 
 @pytest.mark.parametrize("service", SERVICES)
