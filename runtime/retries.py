@@ -37,7 +37,7 @@ log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 UNEXPECTED_ATTEMPTS = 5  # deliveries of a message failing for an unclassified reason before the DLQ
-MESSAGE_DELAYS_S = (0.5, 1, 2, 5, 10, 20, 30, 60)  # a message waiting on its prerequisite, by delivery
+MESSAGE_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30, 60)  # a message waiting on its prerequisite, by delivery
 PAUSE_MIN_S, PAUSE_MAX_S = 0.5, 5.0  # the consumer's pause while a dependency is away
 DLQ_PUBLISH_TIMEOUT_S = 5.0
 

@@ -42,7 +42,7 @@ def register(broker, consumers: list, *, deps: Deps, spawn: Spawn) -> None:
 
     @rpc(broker, ReconcileDocuments, queue=queue)
     async def on_reconcile_documents(req: ReconcileDocuments):
-        return await use_cases.reconcile(deps=deps, credits=req.credits, refunds=req.refunds, heal=req.heal)
+        return await use_cases.reconcile(deps=deps, sources=req.credits, refunded=req.refunds, heal=req.heal)
 
     @rpc(broker, ListDocuments, queue=queue)
     async def on_list_documents(req: ListDocuments):

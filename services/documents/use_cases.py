@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from contracts.billing.v1 import AccountProfile, RefundRecorded, TopupCredited
-from contracts.documents.v1 import DocumentsReconciliation
+from contracts.documents.v1 import CreditedTopup, DocumentsReconciliation, RecordedRefund
 from runtime.failures import PrerequisiteMissing
 from runtime.inbox import claim_new
 from services.documents import profiles
@@ -20,7 +20,7 @@ async def _buyers(deps: Deps, tenant_ids) -> dict[str, AccountProfile]:
     return await profiles.load(db=deps.db, nc=deps.nats(), tenant_ids=tenant_ids, timeout=deps.billing_timeout_s)
 
 
-async def issue_invoices(*, deps: Deps, events: list[TopupCredited]) -> list[str]:
+async def issue_invoices(*, deps: Deps, events: list[TopupCredited] | list[CreditedTopup]) -> list[str]:
     """One invoice per top-up id, however often and concurrently its event arrives."""
     credited = list({e.topup_id: e for e in events if e.amount_cents > 0}.values())
     if not credited:
@@ -31,7 +31,7 @@ async def issue_invoices(*, deps: Deps, events: list[TopupCredited]) -> list[str
     def draft(e: TopupCredited) -> Draft:
         buyer = buyers[e.tenant_id]
         return Draft(tenant_id=e.tenant_id, kind="invoice", source_key=e.topup_id, topup_id=e.topup_id,
-                     correlation_id=e.event_id, build=lambda number: InvoiceData(
+                     correlation_id=getattr(e, "event_id", None), build=lambda number: InvoiceData(
                          number=number, issue_date=today, supply_date=deps.local_date(e.paid_at),
                          seller=deps.seller, buyer=profiles.buyer(buyer), gross_cents=e.amount_cents,
                          bonus_cents=e.bonus_cents, payment_reference=e.payment_reference,
@@ -59,7 +59,7 @@ def refund_reason(refund: RefundRecorded, locale: str) -> str:
     return text
 
 
-async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded]) -> list[str]:
+async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded] | list[RecordedRefund]) -> list[str]:
     """One credit note per refund id, referring to the top-up's invoice. Waits (PrerequisiteMissing,
     retried until it succeeds) while that invoice does not exist yet."""
     refunds = list({e.refund_id: e for e in events if e.amount_cents > 0}.values())
@@ -76,7 +76,7 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded]) -> lis
     def draft(r: RefundRecorded) -> Draft:
         buyer, invoice = buyers[r.tenant_id], originals[r.topup_id]
         return Draft(tenant_id=r.tenant_id, kind="credit_note", source_key=r.refund_id, topup_id=r.topup_id,
-                     correlation_id=r.event_id, build=lambda number: CreditNoteData(
+                     correlation_id=getattr(r, "event_id", None), build=lambda number: CreditNoteData(
                          number=number, issue_date=today, original_invoice_number=invoice.number,
                          original_invoice_date=invoice.issue_date, seller=deps.seller,
                          buyer=profiles.buyer(buyer), refunded_gross_cents=r.amount_cents,
@@ -89,10 +89,11 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded]) -> lis
         return await issue(session, drafts, kind="credit_note", issue_date=today, issuer=deps.issuer)
 
 
-async def reconcile(*, deps: Deps, credits: list[TopupCredited], refunds: list[RefundRecorded],
+async def reconcile(*, deps: Deps, sources: list[CreditedTopup], refunded: list[RecordedRefund],
                     heal: bool) -> DocumentsReconciliation:
     """Every credited top-up has an invoice, every recorded refund its credit note: answer what was
     missing and, when healing, issue it through the same idempotent use cases as the events."""
+    credits, refunds = sources, refunded
     invoiced = await _issued_sources(deps, "invoice", [c.topup_id for c in credits])
     credited_back = await _issued_sources(deps, "credit_note", [r.refund_id for r in refunds if r.amount_cents > 0])
     no_invoice = [c for c in credits if c.topup_id not in invoiced and c.amount_cents > 0]

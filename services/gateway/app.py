@@ -21,6 +21,7 @@ from services.gateway.api.routes import (
     payments,
     portal_auth,
     push_config,
+    reconciliation,
     stream,
 )
 from services.gateway.config import GatewaySettings
@@ -69,8 +70,8 @@ def create_http_app(state: GatewayState) -> FastAPI:
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
-    for module in (admin, account, payments, billing_settings, documents, notifications, stream, portal_auth,
-                   password_reset):
+    for module in (admin, reconciliation, account, payments, billing_settings, documents, notifications, stream,
+                   portal_auth, password_reset):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)

@@ -34,8 +34,8 @@ import structlog
 from prometheus_client import Counter
 
 from contracts.base import utcnow
-from contracts.billing.v1 import ReconcileLedger, RefundRecorded, TopupCredited
-from contracts.documents.v1 import ReconcileDocuments
+from contracts.billing.v1 import ReconcileLedger
+from contracts.documents.v1 import CreditedTopup, ReconcileDocuments, RecordedRefund
 from contracts.payments.v1 import Discrepancy, ReconciliationReport
 from runtime import outbox
 from runtime.db import Database
@@ -177,11 +177,11 @@ class Reconciler:
         """Credited but not invoiced, recorded but without credit note: issued now."""
         paid, credits = ledger["credits"]
         refunds, recorded = ledger["refunds"]
-        facts_credited = [TopupCredited(tenant_id=c.tenant_id, topup_id=c.topup_id, amount_cents=c.amount_cents,
+        facts_credited = [CreditedTopup(tenant_id=c.tenant_id, topup_id=c.topup_id, amount_cents=c.amount_cents,
                                         bonus_cents=c.bonus_cents, payment_reference=paid[c.topup_id].payment_intent_id
                                         or "", paid_at=paid[c.topup_id].updated_at, transaction_id=c.transaction_id)
                           for c in credits.values() if c.topup_id in paid]
-        facts_refunded = [RefundRecorded(tenant_id=refunds[r.refund_id][1].tenant_id, refund_id=r.refund_id,
+        facts_refunded = [RecordedRefund(tenant_id=refunds[r.refund_id][1].tenant_id, refund_id=r.refund_id,
                                          topup_id=refunds[r.refund_id][1].id, amount_cents=r.amount_cents,
                                          bonus_reversed_cents=r.bonus_reversed_cents,
                                          refunded_at=refunds[r.refund_id][0].refunded_at,

@@ -77,7 +77,8 @@ class Stack:
 @asynccontextmanager
 async def open_stack(*, nats_url: str, database_url: str, new_schema, emulator: Emulator, tmp_path: Path,
                      billing_overrides: dict | None = None, with_payments: bool = True,
-                     with_documents: bool = False, payments_api_base: str | None = None):
+                     with_documents: bool = False, payments_api_base: str | None = None,
+                     payments_overrides: dict | None = None):
     """Billing, payments (unless run elsewhere), gateway (HTTP) and optionally documents, in-process;
     the emulator delivers its signed webhooks to the gateway's real POST /webhooks/stripe."""
     async with AsyncExitStack() as stack:
@@ -89,7 +90,7 @@ async def open_stack(*, nats_url: str, database_url: str, new_schema, emulator: 
         if with_payments:
             pay = payments(nats_url, database_url, new_schema("pay"),
                            stripe_api_base=payments_api_base or emulator.base_url,
-                           stripe_webhook_secret=WEBHOOK_SECRET)
+                           stripe_webhook_secret=WEBHOOK_SECRET, **(payments_overrides or {}))
             await stack.enter_async_context(running(pay))
         if with_documents:
             from services.documents.app import build

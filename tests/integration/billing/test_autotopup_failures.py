@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from contracts.payments.v1 import TopupExpired
 from runtime.messaging import ServiceError
 from tests.integration.billing.autotopup_support import (
     HOLD,
@@ -14,6 +15,7 @@ from tests.integration.billing.autotopup_support import (
     configure,
     declined,
     enable_when_card_known,
+    publish,
     sca,
     view,
 )
@@ -93,6 +95,30 @@ async def test_sca_paused_rule_resumes_when_a_new_default_card_is_saved(nats_url
         await eventually(lambda: _equals(balance(nc, tenant_id), 4500))  # the monitor charged the new card
         assert [r.payment_method_id for _, r in payments.requests] == ["pm_old", "pm_new"]
         assert (await view(nc, tenant_id)).state == "idle"
+        await payments.stop()
+
+
+async def test_sca_paused_rule_whose_link_expired_resumes_its_normal_path_without_counting_a_failure(
+        nats_url, database_url, new_schema, tenant_id):
+    """The customer never used the 24 h link: the paused charge is given up (not a failure), and the
+    next decision point tries one new off-session charge (docs/architecture.md, auto top-up)."""
+    async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
+        js = nc.jetstream()
+        payments = await EmulatedPayments(js, sca()).start()
+        await payments.save_default_card(tenant_id)
+        await enable_when_card_known(nc, tenant_id, threshold=1000)
+        await publish_usage(js, usage_id=f"{tenant_id}-u", tenant_id=tenant_id, amount_cents=500)
+        await eventually(lambda: _when(view(nc, tenant_id), lambda v: v.state == "paused"))
+        first = payments.requests[0][1]
+
+        payments.answer = PAID
+        await publish(js, TopupExpired(tenant_id=tenant_id, topup_id=f"top_{first.trigger_id}"[:40], source="auto",
+                                       trigger_id=first.trigger_id))
+
+        await eventually(lambda: _equals(balance(nc, tenant_id), 4500))  # a new charge, same card, paid
+        rule = await view(nc, tenant_id)
+        assert (rule.state, rule.consecutive_failures, rule.action_url) == ("idle", 0, None)
+        assert [r.trigger_id != first.trigger_id for _, r in payments.requests] == [False, True]
         await payments.stop()
 
 

@@ -1,3 +1,5 @@
+from prometheus_client import REGISTRY
+
 from tests.integration.documents.conftest import (
     documents_of,
     fake_billing,
@@ -9,6 +11,7 @@ from tests.integration.documents.conftest import (
     this_year,
     topup,
 )
+from tests.integration.runtime.test_reliability import stream_messages
 from tests.support.stack import eventually, nats_client, running
 
 
@@ -33,3 +36,38 @@ async def test_refund_before_its_invoice_waits_then_refers_to_the_invoice(docume
         # newest first: the credit note leads the list
         assert [d.kind for d in await documents_of(nc, tenant_id)] == ["credit_note", "invoice"]
 
+
+
+async def test_a_refund_whose_invoice_comes_after_the_old_retry_budget_is_not_dead_lettered(
+        documents_service, nats_url, tenant_id):
+    """The credit note waits for its invoice (PrerequisiteMissing) beyond the five deliveries that used
+    to send it to the DLQ; the other refunds of its batch are not held up."""
+    retried_before = REGISTRY.get_sample_value(
+        "messages_retried_total", {"consumer": "documents-refund-recorded", "kind": "transient"}) or 0
+    async with running(documents_service()), nats_client(nats_url) as nc, \
+            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+        js = nc.jetstream()
+        late, early = f"tp_late_{tenant_id}", f"tp_early_{tenant_id}"
+        await publish(js, topup(tenant_id, early, amount_cents=5_000))
+        await eventually(lambda: documents_of(nc, tenant_id, "invoice"), timeout=30)
+        await publish(js, refund(tenant_id, late, f"re_late_{tenant_id}", amount_cents=1_000))
+        await publish(js, refund(tenant_id, early, f"re_early_{tenant_id}", amount_cents=2_000))
+
+        [note] = await eventually(lambda: documents_of(nc, tenant_id, "credit_note"), timeout=30)
+        assert note.total_cents == 2_000  # the refund whose invoice exists is not held up
+
+        def retried() -> float:
+            return (REGISTRY.get_sample_value(
+                "messages_retried_total", {"consumer": "documents-refund-recorded", "kind": "transient"}) or 0) \
+                - retried_before
+
+        await eventually(lambda: retried() >= 5, timeout=30)
+        assert await stream_messages(js, "DLQ", "dlq.>") == []
+        await publish(js, topup(tenant_id, late, amount_cents=3_000))
+        notes = await eventually(lambda: _when_two(documents_of(nc, tenant_id, "credit_note")), timeout=40)
+        assert sorted(n.total_cents for n in notes) == [1_000, 2_000]
+
+
+async def _when_two(awaitable):
+    found = await awaitable
+    return found if len(found) == 2 else None

@@ -62,3 +62,13 @@ async def stripe(stripe_emulator: Emulator) -> AsyncIterator[StripeAdapter]:
     adapter = StripeAdapter(api_key=stripe_emulator.api_key, api_base=stripe_emulator.base_url)
     yield adapter
     await adapter.aclose()
+
+
+@pytest.fixture
+def faulty_stripe(stripe_emulator: Emulator) -> Iterator[Emulator]:
+    """The session's emulator, with whatever a test breaks (faults, pending refunds, processing
+    charges) repaired afterwards."""
+    yield stripe_emulator
+    stripe_emulator.clear_faults()
+    stripe_emulator.pending_refunds(False)
+    stripe_emulator.processing_charges(False)
