@@ -4,8 +4,8 @@ Every RECONCILE_INTERVAL_S (the first run within a minute of start-up; one repli
 period claim in payments' database) it looks at the last RECONCILE_LOOKBACK_S, leaving alone what is
 younger than RECONCILE_GRACE_S (webhooks and events still on their way):
 
-1. Stripe's PaymentIntents of our top-ups (metadata `topup_id`): a succeeded one whose top-up is not
-   `succeeded` here is settled — `payment_not_settled` (a lost webhook).
+1. Stripe's PaymentIntents of our top-ups (our customers', with metadata `topup_id`): a succeeded
+   one whose top-up is not `succeeded` here is settled — `payment_not_settled` (a lost webhook).
 2. Stripe's refunds of those payments: a succeeded one payments never recorded is recorded —
    `refund_not_recorded` (a lost or parked `charge.refunded`, a refund stuck `pending` here).
 3. The ledger (rpc.billing.reconcile.v1): a succeeded top-up it never credited gets its TopupPaid
@@ -100,7 +100,8 @@ class Reconciler:
         window = Window(since=now - timedelta(seconds=self.lookback_s), until=now - timedelta(seconds=self.grace_s))
         run = Run()
         intents = await self.adapter.list_payment_intents(created_since=window.since)
-        ours = {(i.get("metadata") or {}).get("topup_id"): i for i in intents if _ours(i, window)}
+        customers = await self._customers()
+        ours = {(i.get("metadata") or {}).get("topup_id"): i for i in intents if _ours(i, window, customers)}
         await self._payments(run, ours)
         await self._refunds(run, window, ours)
         credited = await self._ledger(run, window)
@@ -215,6 +216,11 @@ class Reconciler:
         async with self.db.sessions() as session:
             return {r.id: (r, t) for r, t in (await session.execute(query)).all()}
 
+    async def _customers(self) -> set[str]:
+        """Our tenants' Stripe customers: the account may hold other payments than ours."""
+        async with self.db.sessions() as session:
+            return set((await session.execute(sa.select(repository.customers.c.customer_id))).scalars())
+
     async def last_report(self) -> ReconciliationReport | None:
         query = sa.select(ReconciliationRun).order_by(ReconciliationRun.id.desc()).limit(1)
         async with self.db.sessions() as session:
@@ -222,8 +228,9 @@ class Reconciler:
         return None if row is None else ReconciliationReport.model_validate(row.report)
 
 
-def _ours(intent: dict, window: Window) -> bool:
-    return bool((intent.get("metadata") or {}).get("topup_id")) and _created(intent) < window.until
+def _ours(intent: dict, window: Window, customers: set[str]) -> bool:
+    return bool((intent.get("metadata") or {}).get("topup_id")) and _id(intent.get("customer")) in customers \
+        and _created(intent) < window.until
 
 
 def _created(obj: dict) -> datetime:
