@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core poppler-utils
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint asyncapi nats-auth install system-deps browser-deps postgres-deps demo-usage clean
+.PHONY: run test chaos bench lint asyncapi nats-auth install system-deps browser-deps postgres-deps demo-usage clean
 
 install: $(STAMP)
 
@@ -50,6 +50,11 @@ demo-usage: install
 
 test: system-deps browser-deps install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fault-injection run alone (it is part of `make test` too): outages of PostgreSQL, Stripe and
+# NATS, lost webhooks and killed services, then every money invariant checked.
+chaos: system-deps install
+	$(PY) -m pytest tests/chaos -m chaos -s $(PYTEST_ARGS)
 
 bench: system-deps install
 	$(PY) -m bench
