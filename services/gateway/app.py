@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
+from services.gateway import client_address
 from services.gateway.api import errors
 from services.gateway.api.routes import (
     account,
@@ -51,11 +52,14 @@ class GatewayState:
 
 
 class GatewayApp(FastAPI):
-    """Keeps the server's own `send` in the scope: the SSE fast path writes to its socket (stream.py)."""
+    """Keeps the server's own `send` in the scope: the SSE fast path writes to its socket (stream.py).
+    The client is the socket's peer again: TRUSTED_PROXIES, not uvicorn, decides whom to believe."""
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             scope[stream.RAW_SEND] = send
+            if (peer := client_address.socket_peer(send)) is not None:
+                scope["client"] = peer
         await super().__call__(scope, receive, send)
 
 

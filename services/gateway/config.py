@@ -1,8 +1,10 @@
+from functools import cached_property
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from runtime.settings import ServiceSettings, database_field
+from services.gateway import client_address
 
 
 class GatewaySettings(ServiceSettings):
@@ -29,6 +31,18 @@ class GatewaySettings(ServiceSettings):
     # Where emailed links (password reset) point; never taken from the request's Host header.
     portal_base_url: str = "http://127.0.0.1:8000"
     password_reset_ttl_s: int = Field(default=3600, ge=60)
+    # CIDRs of the proxies in front of the gateway (the ingress) whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        client_address.parse_networks(value)
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[client_address.Network, ...]:
+        return client_address.parse_networks(self.trusted_proxies)
 
     @property
     def http_port(self) -> int:

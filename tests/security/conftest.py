@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 
+from tests.integration.gateway.conftest import stack, stripe_emulator  # noqa: F401  (in-process stacks)
 from tests.integration.scale.procs import ServiceProcess
 
 ADMIN_TOKEN = "security-tests-admin-token"

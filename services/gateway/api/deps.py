@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from services.gateway import credentials
+from services.gateway import client_address, credentials
 from services.gateway.api.errors import ApiError
 
 SESSION_COOKIE = "pp_session"
@@ -98,7 +98,10 @@ async def require_admin(request: Request) -> None:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address for per-IP limits: X-Forwarded-For counts only from TRUSTED_PROXIES."""
+    return client_address.client_address(request.client.host if request.client else None,
+                                         request.headers.getlist("x-forwarded-for"),
+                                         state(request).settings.trusted_proxy_networks)
 
 
 CurrentTenant = Annotated[str, Depends(current_tenant)]
