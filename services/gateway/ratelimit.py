@@ -1,12 +1,14 @@
 """Fixed-window rate limits shared by every gateway replica through a NATS key-value bucket.
 
 The counter for (caller, minute) is raised by compare-and-set on the key's revision, so no
-increment is ever lost, and a request is allowed only once *its own* increment landed at or below
-the limit: at most `limit` requests pass per window, however many replicas and concurrent requests
-there are. A count read at or above the limit refuses without writing (counts only grow within a
-window), so once a caller is over its limit the storm costs one read, not a compare-and-set race.
-A request that keeps losing the race until `contention_s` has passed is refused too: contention is
-a sign of many concurrent requests from one caller, never a reason to let one through.
+increment is ever lost, and a request is allowed only if *its own* increment landed at or below the
+limit: at most `limit` requests pass per window, however many replicas and concurrent requests.
+
+Within one replica, the concurrent requests of one caller are counted together: one of them
+drives the compare-and-set for all that wait (adding as many as still fit under the limit), so
+only replicas, never requests, race for a key. A count read at or above the limit refuses without
+writing (counts only grow within a window). A driver that keeps losing the race for
+`contention_s` refuses its batch: contention is never a reason to let a request through.
 
 Only when NATS is unreachable (not merely contended) does a replica count alone, in its own memory:
 the limit then holds per replica (at most `limit` × replicas per window) instead of not at all, and
@@ -40,6 +42,8 @@ class RateLimiter:
         self.contention_s = contention_s
         self.kv = None
         self._last: dict[str, tuple[int, int]] = {}  # key → (count, revision) this replica last wrote
+        self._waiting: dict[str, list[asyncio.Future]] = {}  # key → requests its driver has yet to count
+        self._drivers: set[asyncio.Task] = set()
         self._local: dict[str, int] = {}  # key → count, only while NATS is unreachable
         self._local_window = ""
 
@@ -56,7 +60,7 @@ class RateLimiter:
         """Count one request of `caller`; 429 `rate_limited` beyond `limit` (default: the per-minute limit)."""
         limit = limit or self.limit
         key, retry_after = _window_key(caller)
-        if not await self._admit(key, limit):
+        if self.kv is not None and not await self._admit(key, limit):
             raise ApiError(429, "rate_limited", f"more than {limit} requests per minute",
                            {"Retry-After": str(retry_after)})
 
@@ -73,43 +77,69 @@ class RateLimiter:
         return count >= limit
 
     async def _admit(self, key: str, limit: int) -> bool:
-        if self.kv is None:
-            return True  # not started: only in tests that build the app without NATS
-        try:
-            return await self._increment_below(key, limit)
-        except Exception as exc:  # NATS unreachable, timed out, bucket gone: not contention
-            log.warning("ratelimit.unavailable", error=repr(exc))
-            return self._count_locally(key, limit)
+        admitted = asyncio.get_running_loop().create_future()
+        if key in self._waiting:  # another request of this caller is being counted: join its driver
+            self._waiting[key].append(admitted)
+        else:
+            self._waiting[key] = [admitted]
+            # A task of its own: a request that is cancelled must not strand the others it counts for.
+            driver = asyncio.create_task(self._drive(key, limit), name="ratelimit")
+            self._drivers.add(driver)
+            driver.add_done_callback(self._drivers.discard)
+        return await admitted
 
-    async def _increment_below(self, key: str, limit: int) -> bool:
-        known = self._last.pop(key, None)
+    async def _drive(self, key: str, limit: int) -> None:
+        waiting = self._waiting[key]
+        try:
+            while waiting:
+                batch = waiting[:]
+                del waiting[:]
+                try:
+                    granted = await self._increment_below(key, limit, len(batch))
+                except Exception as exc:  # NATS unreachable, timed out, bucket gone: not contention
+                    log.warning("ratelimit.unavailable", error=repr(exc))
+                    granted = self._count_locally(key, limit, len(batch))
+                for n, admitted in enumerate(batch):
+                    if not admitted.done():
+                        admitted.set_result(n < granted)
+        finally:
+            self._waiting.pop(key, None)
+            for admitted in waiting:  # only if the driver itself failed unexpectedly
+                if not admitted.done():
+                    admitted.set_result(False)
+
+    async def _increment_below(self, key: str, limit: int, wanted: int) -> int:
+        """Add up to `wanted` to the shared count without passing `limit`; answer how many were added."""
+        known = self._last.get(key)
         if known is not None:  # usually this replica wrote last: one round trip, no read
             if known[0] >= limit:
-                self._last[key] = known
-                return False
+                return 0
+            granted = min(wanted, limit - known[0])
             try:
-                self._remember(key, known[0] + 1, await self.kv.update(key, str(known[0] + 1).encode(), last=known[1]))
-                return True
+                self._remember(key, known[0] + granted,
+                               await self.kv.update(key, str(known[0] + granted).encode(), last=known[1]))
+                return granted
             except KeyWrongLastSequenceError:
                 pass
         deadline, attempt = time.monotonic() + self.contention_s, 0
         while True:
             count, revision = await self._read(key)
             if count >= limit:
-                return False
+                return 0
+            granted = min(wanted, limit - count)
             try:
                 if revision == 0:
-                    new_revision = await self.kv.create(key, b"1")
+                    new_revision = await self.kv.create(key, str(granted).encode())
                 else:
-                    new_revision = await self.kv.update(key, str(count + 1).encode(), last=revision)
-                self._remember(key, count + 1, new_revision)
-                return True
+                    new_revision = await self.kv.update(key, str(count + granted).encode(), last=revision)
+                self._remember(key, count + granted, new_revision)
+                return granted
             except KeyWrongLastSequenceError:
                 if time.monotonic() > deadline:
-                    REFUSED_UNDER_CONTENTION.inc()
-                    return False
+                    REFUSED_UNDER_CONTENTION.inc(wanted)
+                    return 0
                 attempt += 1
-                # Spread the losers out, or they collide again on the next round.
+                # Spread the replicas out, or they collide again on the next round.
                 await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
 
     async def _read(self, key: str) -> tuple[int, int]:
@@ -125,13 +155,14 @@ class RateLimiter:
             self._last.clear()
         self._last[key] = (count, revision)
 
-    def _count_locally(self, key: str, limit: int) -> bool:
+    def _count_locally(self, key: str, limit: int, wanted: int) -> int:
         window = key.rsplit(".", 1)[1]
         if window != self._local_window:  # a new minute: the old counts are over
             self._local, self._local_window = {}, window
-        self._local[key] = self._local.get(key, 0) + 1
-        COUNTED_LOCALLY.inc()
-        return self._local[key] <= limit
+        count = self._local.get(key, 0)
+        self._local[key] = count + wanted
+        COUNTED_LOCALLY.inc(wanted)
+        return max(0, min(wanted, limit - count))
 
 
 def _window_key(caller: str) -> tuple[str, int]:
