@@ -28,6 +28,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics
+from services.gateway.password_checks import PasswordChecks
 from services.gateway.portal import router as portal_router
 from services.gateway.portal import static_app
 from services.gateway.ratelimit import RateLimiter
@@ -44,6 +45,7 @@ class GatewayState:
     limiter: RateLimiter
     key_usage: KeyUsage
     key_cache: KeyCache
+    password_checks: PasswordChecks
     service: Service | None = None
 
     @property
@@ -93,6 +95,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
         limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute, replicas=settings.nats_stream_replicas),
         key_usage=KeyUsage(db),
         key_cache=KeyCache(db),
+        password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
+                                       wait_s=settings.password_check_wait_s),
     )
 
     async def started(service: Service) -> None:
@@ -102,6 +106,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()
+        state.password_checks.close()
 
     service = Service(
         settings=settings, db=db, broker=make_broker(settings.nats_servers, name="gateway"),

@@ -31,6 +31,10 @@ class GatewaySettings(ServiceSettings):
     # Where emailed links (password reset) point; never taken from the request's Host header.
     portal_base_url: str = "http://127.0.0.1:8000"
     password_reset_ttl_s: int = Field(default=3600, ge=60)
+    # argon2 holds 64 MiB per password check: at most budget ÷ 64 run at once (at least one); a
+    # login waits this long for a free slot, then answers 503 with Retry-After.
+    password_checks_memory_mib: int = Field(default=128, ge=1)
+    password_check_wait_s: float = Field(default=3.0, gt=0)
     # CIDRs of the proxies in front of the gateway (the ingress) whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
 

@@ -23,6 +23,7 @@ from services.gateway.tables import ApiKey, PortalSession, PortalUser
 KEY_PREFIX = "ppk_"
 PREFIX_LEN = 12
 _hasher = PasswordHasher()
+ARGON2_MEMORY_MIB = _hasher.memory_cost // 1024  # what one hash or check holds while it runs (64)
 
 
 def digest(secret: str) -> str:
@@ -99,6 +100,6 @@ async def find_user(session: AsyncSession, email: str) -> PortalUser | None:
     return result.scalar_one_or_none()
 
 
-def new_user(*, tenant_id: str, email: str, password: str) -> PortalUser:
+def new_user(*, tenant_id: str, email: str, password_hash: str) -> PortalUser:
     return PortalUser(id=new_id("usr_")[:40], tenant_id=tenant_id, email=email.strip().lower(),
-                      password_hash=hash_password(password), created_at=utcnow())
+                      password_hash=password_hash, created_at=utcnow())

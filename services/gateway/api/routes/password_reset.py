@@ -8,15 +8,14 @@ Pages that show a token in their URL send no Referer.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.gateway import credentials, login_csrf, password_reset
+from services.gateway import login_csrf, password_reset
 from services.gateway.api.deps import SESSION_COOKIE, client_ip, cross_site, state
 from services.gateway.api.errors import ApiError
 from services.gateway.api.routes.portal_auth import HEADERS, NOTICE_COOKIE, _lang, env
+from services.gateway.password_checks import PasswordChecksBusy
 from services.gateway.portal.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
@@ -104,7 +103,11 @@ async def post_new_password(request: Request, token: str) -> Response:
     problem = password_reset.password_problem(password, str(form.get("password_repeat") or "")[:1024])
     if problem:
         return _new_password_page(request, token, status=422, error=problem)
-    hashed = await asyncio.to_thread(credentials.hash_password, password)  # argon2 off the event loop
+    try:
+        hashed = await gw.password_checks.hash(password)
+    except PasswordChecksBusy as exc:
+        return _new_password_page(request, token, status=503, error="reset.busy",
+                                  headers={"Retry-After": str(exc.retry_after_s)})
     async with gw.db.transaction() as session:
         user_id = await password_reset.complete_reset(session, token, password_hash=hashed)
     if user_id is None:  # spent by a concurrent submission meanwhile

@@ -1,0 +1,50 @@
+"""Equal-time answers: whether an email has a login must not show in how long the answer takes.
+
+Before the fix, a login with an empty password skipped argon2 for a known email (and ran the dummy
+check for an unknown one).
+"""
+
+import asyncio
+import statistics
+import time
+import uuid
+
+from tests.security.conftest import add_portal_user, login_form, post_login
+
+SAMPLES = 20
+MAX_RATIO = 1.2  # the slower median at most 20 % above the faster one
+
+
+async def _timed(call) -> float:
+    started = time.perf_counter()
+    await call
+    return time.perf_counter() - started
+
+
+async def _medians(known_calls, unknown_calls) -> tuple[float, float]:
+    """Interleaved, so that both kinds meet the same load; a pause lets work left behind settle."""
+    known, unknown = [], []
+    for known_call, unknown_call in zip(known_calls, unknown_calls, strict=True):
+        known.append(await _timed(known_call))
+        await asyncio.sleep(0.05)
+        unknown.append(await _timed(unknown_call))
+        await asyncio.sleep(0.05)
+    return statistics.median(known), statistics.median(unknown)
+
+
+def _report(what: str, known: float, unknown: float) -> None:
+    print(f"\n{what}: median known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms "
+          f"({(max(known, unknown) / min(known, unknown) - 1) * 100:.0f} % apart)")
+
+
+async def test_login_with_an_empty_password_takes_as_long_for_a_known_email(stack, database_url):
+    async with stack(with_billing=False) as s:
+        email = f"{uuid.uuid4().hex[:8]}@muster.example"
+        await add_portal_user(database_url, s.gateway.settings.db_schema, email=email, password="x" * 12)
+        form = await login_form(s.http)
+        await post_login(s.http, form, "warm-up@nowhere.example", "")
+        known, unknown = await _medians(
+            [post_login(s.http, form, email, "") for _ in range(SAMPLES)],
+            [post_login(s.http, form, f"nobody{n}@nowhere.example", "") for n in range(SAMPLES)])
+    _report("login, empty password", known, unknown)
+    assert max(known, unknown) / min(known, unknown) < MAX_RATIO
