@@ -11,7 +11,7 @@ import structlog
 SECRET_KEYS = re.compile(r"(secret|token|password|passwd|api_key|apikey|authorization|cookie|signature|reset_url)",
                          re.I)
 SECRET_VALUES = re.compile(
-    r"(sk_(live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pk_[A-Za-z0-9]{20,}|ppk_[A-Za-z0-9]{20,}|(?<=/password-reset/)[A-Za-z0-9_-]{20,})")
+    r"(sk_(live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pk_[A-Za-z0-9]{20,}|ppk_[A-Za-z0-9]{20,}|(?<=/password-reset/)[A-Za-z0-9_-]{20,}|(?<=#token=)[A-Za-z0-9_-]{20,})")
 
 
 def redact(_logger, _name, event_dict: dict) -> dict:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
-from services.gateway import client_address
+from services.gateway import client_address, handlers
 from services.gateway.api import errors
 from services.gateway.api.routes import (
     account,
@@ -29,9 +29,11 @@ from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics
 from services.gateway.password_checks import PasswordChecks
+from services.gateway.password_reset import purge_retired_links
 from services.gateway.portal import router as portal_router
 from services.gateway.portal import static_app
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.reset_requests import ResetRequests
 from services.gateway.sse import Hub
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -46,6 +48,7 @@ class GatewayState:
     key_usage: KeyUsage
     key_cache: KeyCache
     password_checks: PasswordChecks
+    reset_requests: ResetRequests
     service: Service | None = None
 
     @property
@@ -97,20 +100,24 @@ def build(settings: GatewaySettings | None = None) -> Service:
         key_cache=KeyCache(db),
         password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
                                        wait_s=settings.password_check_wait_s),
+        reset_requests=ResetRequests(db=db, settings=settings),
     )
+    broker = make_broker(settings.nats_servers, name="gateway")
+    handlers.register(broker, db=db, settings=settings)
 
     async def started(service: Service) -> None:
         await state.hub.start(service.js)
         await state.limiter.start(service.js)
         await state.key_cache.start(service.broker.connection)
+        await purge_retired_links(service.js)
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()
         state.password_checks.close()
 
     service = Service(
-        settings=settings, db=db, broker=make_broker(settings.nats_servers, name="gateway"),
-        migrations=MIGRATIONS, http_app=create_http_app(state), jobs=[state.key_usage.run],
+        settings=settings, db=db, broker=broker, migrations=MIGRATIONS, http_app=create_http_app(state),
+        jobs=[state.key_usage.run, state.reset_requests.run],
         on_started=started, on_stopping=stopping,
     )
     state.service = service

@@ -1,7 +1,8 @@
 """Equal-time answers: whether an email has a login must not show in how long the answer takes.
 
 Before the fix, a login with an empty password skipped argon2 for a known email (and ran the dummy
-check for an unknown one).
+check for an unknown one), and a password reset for a known address wrote a link and an event
+before answering while an unknown one answered at once.
 """
 
 import asyncio
@@ -9,7 +10,11 @@ import statistics
 import time
 import uuid
 
-from tests.security.conftest import add_portal_user, login_form, post_login
+import sqlalchemy as sa
+
+from services.gateway import credentials
+from services.gateway.tables import PasswordResetToken
+from tests.security.conftest import add_portal_user, form_token, login_form, post_login
 
 SAMPLES = 20
 MAX_RATIO = 1.2  # the slower median at most 20 % above the faster one
@@ -48,3 +53,28 @@ async def test_login_with_an_empty_password_takes_as_long_for_a_known_email(stac
             [post_login(s.http, form, f"nobody{n}@nowhere.example", "") for n in range(SAMPLES)])
     _report("login, empty password", known, unknown)
     assert max(known, unknown) / min(known, unknown) < MAX_RATIO
+
+
+async def test_password_reset_takes_as_long_for_a_known_address(stack, database_url):
+    async with stack(with_billing=False) as s:
+        password_hash = credentials.hash_password("x" * 12)
+        emails = [f"{uuid.uuid4().hex[:8]}@muster.example" for _ in range(SAMPLES)]  # each may get a link
+        for email in emails:
+            await add_portal_user(database_url, s.gateway.settings.db_schema, email=email,
+                                  password_hash=password_hash)
+        page = await s.http.get("/password-reset")
+        token, cookie = form_token(page.text), f"pp_reset_csrf={page.cookies['pp_reset_csrf']}"
+
+        def ask(email: str):
+            return s.http.post("/password-reset", data={"email": email, "csrf_token": token},
+                               headers={"Cookie": cookie})
+
+        assert (await ask("warm-up@nowhere.example")).status_code == 200
+        known, unknown = await _medians([ask(email) for email in emails],
+                                        [ask(f"nobody{n}@nowhere.example") for n in range(SAMPLES)])
+        async with s.gateway.db.sessions() as session:  # the known addresses did get their links
+            assert await session.scalar(sa.select(sa.func.count()).select_from(PasswordResetToken)) == SAMPLES
+    _report("password reset", known, unknown)
+    assert max(known, unknown) / min(known, unknown) < MAX_RATIO
+
+
