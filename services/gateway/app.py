@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
-from services.gateway import client_address, handlers
+from services.gateway import client_address, handlers, stream_sweep
 from services.gateway.api import errors
 from services.gateway.api.routes import (
     account,
@@ -34,6 +34,7 @@ from services.gateway.portal import router as portal_router
 from services.gateway.portal import static_app
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.reset_requests import ResetRequests
+from services.gateway.revocations import Revocations
 from services.gateway.sse import Hub
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -47,6 +48,7 @@ class GatewayState:
     limiter: RateLimiter
     key_usage: KeyUsage
     key_cache: KeyCache
+    revocations: Revocations
     password_checks: PasswordChecks
     reset_requests: ResetRequests
     service: Service | None = None
@@ -90,25 +92,32 @@ def create_http_app(state: GatewayState) -> FastAPI:
 def build(settings: GatewaySettings | None = None) -> Service:
     settings = settings or GatewaySettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
+    ended = Revocations()
     state = GatewayState(
         settings=settings,
         db=db,
         hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit,
-                max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s),
+                max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s,
+                replay_concurrency=settings.sse_replay_concurrency, replay_wait_s=settings.sse_replay_wait_s),
         limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute, replicas=settings.nats_stream_replicas),
         key_usage=KeyUsage(db),
-        key_cache=KeyCache(db),
+        key_cache=KeyCache(db, ended),
+        revocations=ended,
         password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
                                        wait_s=settings.password_check_wait_s),
         reset_requests=ResetRequests(db=db, settings=settings),
     )
+    ended.on_ended(state.hub.close_ended)
     broker = make_broker(settings.nats_servers, name="gateway")
     handlers.register(broker, db=db, settings=settings)
+
+    async def sweep_streams() -> None:
+        await stream_sweep.sweep_forever(hub=state.hub, db=db, ended=ended)
 
     async def started(service: Service) -> None:
         await state.hub.start(service.js)
         await state.limiter.start(service.js)
-        await state.key_cache.start(service.broker.connection)
+        await state.revocations.start(service.broker.connection)
         await purge_retired_links(service.js)
 
     async def stopping(_service: Service) -> None:
@@ -117,7 +126,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
 
     service = Service(
         settings=settings, db=db, broker=broker, migrations=MIGRATIONS, http_app=create_http_app(state),
-        jobs=[state.key_usage.run, state.reset_requests.run],
+        jobs=[state.key_usage.run, state.reset_requests.run, sweep_streams],
         on_started=started, on_stopping=stopping,
     )
     state.service = service

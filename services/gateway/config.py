@@ -27,6 +27,12 @@ class GatewaySettings(ServiceSettings):
     # Signs the login form's CSRF token (no session exists yet); defaults to a key derived from the admin token.
     session_secret: str = ""
     sse_max_buffer_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Open streams of one tenant on one gateway process; beyond them 429.
+    sse_max_streams_per_tenant: int = Field(default=100, ge=1)
+    # `Last-Event-ID` replays that scan more than one fetch (500 messages) at once per process, and
+    # how long one waits for its turn before 503.
+    sse_replay_concurrency: int = Field(default=4, ge=1)
+    sse_replay_wait_s: float = Field(default=10.0, gt=0)
     low_balance_threshold_cents: int = 1000
     # Where emailed links (password reset) point; never taken from the request's Host header.
     portal_base_url: str = "http://127.0.0.1:8000"

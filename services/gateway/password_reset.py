@@ -94,8 +94,9 @@ async def usable(session: AsyncSession, token: str) -> bool:
     return row is not None and row.used_at is None and _aware(row.expires_at) > utcnow()
 
 
-async def complete_reset(session: AsyncSession, token: str, *, password_hash: str) -> str | None:
-    """Spend the link and set the password; answer the user id, or None when the link is not usable."""
+async def complete_reset(session: AsyncSession, token: str, *, password_hash: str) -> list[str] | None:
+    """Spend the link and set the password; answer the ended sessions' hashes, or None when the link
+    is not usable."""
     now = utcnow()
     spent = await session.execute(
         sa.update(PasswordResetToken)
@@ -107,10 +108,11 @@ async def complete_reset(session: AsyncSession, token: str, *, password_hash: st
     if user_id is None:
         return None
     await session.execute(sa.update(PortalUser).where(PortalUser.id == user_id).values(password_hash=password_hash))
-    await session.execute(sa.delete(PortalSession).where(PortalSession.user_id == user_id))
+    ended = await session.execute(
+        sa.delete(PortalSession).where(PortalSession.user_id == user_id).returning(PortalSession.token_hash))
     await session.execute(sa.update(PasswordResetToken).where(
         PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None)).values(used_at=now))
-    return user_id
+    return list(ended.scalars())
 
 
 def password_problem(password: str, repeated: str) -> str | None:

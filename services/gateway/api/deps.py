@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from services.gateway import client_address, credentials
+from services.gateway import client_address, credentials, revocations
 from services.gateway.api.errors import ApiError
 
 SESSION_COOKIE = "pp_session"
@@ -22,8 +23,10 @@ class Principal:
     tenant_id: str
     via: str  # "api_key" or "session"
     rate_key: str
+    credential: str  # what ends everything this caller opens (revocations.py)
     csrf_token: str | None = None
     user_id: str | None = None
+    ends_at: datetime | None = None  # a session's expiry
 
 
 def state(request: Request):
@@ -38,15 +41,17 @@ async def principal_or_none(request: Request) -> Principal | None:
         tenant_id = await gw.key_cache.tenant_for(key)
         if tenant_id is None:
             return None
-        gw.key_usage.touch(key[: credentials.PREFIX_LEN])
-        return Principal(tenant_id, "api_key", rate_key=f"k:{key[: credentials.PREFIX_LEN]}")
+        prefix = key[: credentials.PREFIX_LEN]
+        gw.key_usage.touch(prefix)
+        return Principal(tenant_id, "api_key", rate_key=f"k:{prefix}", credential=revocations.api_key(prefix))
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         async with gw.db.sessions() as session:
             info = await credentials.session_for_token(session, token)
         if info:
             return Principal(info.tenant_id, "session", rate_key=f"u:{info.user_id}", csrf_token=info.csrf_token,
-                             user_id=info.user_id)
+                             user_id=info.user_id, credential=revocations.session(credentials.digest(token)),
+                             ends_at=info.expires_at)
     return None
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.gateway import login_csrf, password_reset
+from services.gateway import login_csrf, password_reset, revocations
 from services.gateway.api.deps import SESSION_COOKIE, client_ip, cross_site, state
 from services.gateway.api.errors import ApiError
 from services.gateway.api.routes.portal_auth import HEADERS, NOTICE_COOKIE, _lang, env
@@ -107,9 +107,10 @@ async def post_new_password(request: Request) -> Response:
         return _new_password_page(request, token, status=503, error="reset.busy",
                                   headers={"Retry-After": str(exc.retry_after_s)})
     async with gw.db.transaction() as session:
-        user_id = await password_reset.complete_reset(session, token, password_hash=hashed)
-    if user_id is None:  # spent by a concurrent submission meanwhile
+        ended = await password_reset.complete_reset(session, token, password_hash=hashed)
+    if ended is None:  # spent by a concurrent submission meanwhile
         return _new_password_page(request, status=400, error="reset.invalid")
+    await gw.revocations.announce(revocations.session(token_hash) for token_hash in ended)
     secure = gw.settings.cookie_secure
     response = RedirectResponse("/login", status_code=303,
                                 headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

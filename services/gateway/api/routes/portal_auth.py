@@ -118,6 +118,7 @@ async def post_logout(request: Request) -> Response:
     gw = state(request)
     async with gw.db.transaction() as session:
         await credentials.close_session(session, request.cookies[SESSION_COOKIE])
+    await gw.revocations.announce([principal.credential])  # its open streams end, on every replica
     response = RedirectResponse("/login", status_code=303, headers={"Cache-Control": "no-store"})
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=gw.settings.cookie_secure)
     return response
