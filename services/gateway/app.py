@@ -25,6 +25,7 @@ from services.gateway.api.routes import (
     stream,
 )
 from services.gateway.config import GatewaySettings
+from services.gateway.cookie_policy import CookiePolicy
 from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics
@@ -85,6 +86,8 @@ def create_http_app(state: GatewayState) -> FastAPI:
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
+    app.add_middleware(CookiePolicy, secure=state.settings.secure_cookies,
+                       prefixed=state.settings.app_env == "production")
     app.add_middleware(Metrics)
     return app
 

@@ -23,7 +23,7 @@ class GatewaySettings(ServiceSettings):
     request_timeout_s: float = Field(default=5.0, gt=0)
     max_body_bytes: int = 1_048_576
     session_ttl_s: int = 7 * 24 * 3600
-    cookie_secure: bool = False
+    cookie_secure: bool = False  # production turns it on whatever it says (`secure_cookies`)
     # Signs the login form's CSRF token (no session exists yet); defaults to a key derived from the admin token.
     session_secret: str = ""
     sse_max_buffer_bytes: int = Field(default=256 * 1024, ge=1024)
@@ -53,6 +53,10 @@ class GatewaySettings(ServiceSettings):
     @cached_property
     def trusted_proxy_networks(self) -> tuple[client_address.Network, ...]:
         return client_address.parse_networks(self.trusted_proxies)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or self.app_env == "production"
 
     @property
     def http_port(self) -> int:

@@ -36,7 +36,7 @@ def _page(request: Request, template: str, *, status: int = 200, headers: dict |
     response = HTMLResponse(body, status_code=status,
                             headers={**HEADERS, "Referrer-Policy": "no-referrer", **(headers or {})})
     response.set_cookie(CSRF_COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path=PATH, httponly=True,
-                        samesite="lax", secure=state(request).settings.cookie_secure)
+                        samesite="lax")
     return response
 
 
@@ -111,11 +111,10 @@ async def post_new_password(request: Request) -> Response:
     if ended is None:  # spent by a concurrent submission meanwhile
         return _new_password_page(request, status=400, error="reset.invalid")
     await gw.revocations.announce(revocations.session(token_hash) for token_hash in ended)
-    secure = gw.settings.cookie_secure
     response = RedirectResponse("/login", status_code=303,
                                 headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     response.set_cookie(NOTICE_COOKIE, "password_changed", max_age=120, path="/login", httponly=True,
-                        samesite="lax", secure=secure)
+                        samesite="lax")
     response.delete_cookie(CSRF_COOKIE, path=PATH)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

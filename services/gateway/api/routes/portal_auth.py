@@ -63,7 +63,7 @@ def login_page(request: Request, *, status: int = 200, error: str | None = None,
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/login")
     response.set_cookie(login_csrf.COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path="/login", httponly=True,
-                        samesite="lax", secure=state(request).settings.cookie_secure)
+                        samesite="lax")
     return response
 
 
@@ -102,7 +102,7 @@ async def post_login(request: Request) -> Response:
         token, _ = await credentials.open_session(session, user=user, ttl_s=gw.settings.session_ttl_s)
     response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
     response.set_cookie(SESSION_COOKIE, token, max_age=gw.settings.session_ttl_s, path="/", httponly=True,
-                        samesite="lax", secure=gw.settings.cookie_secure)
+                        samesite="lax")
     response.delete_cookie(login_csrf.COOKIE, path="/login")
     return response
 
@@ -120,7 +120,7 @@ async def post_logout(request: Request) -> Response:
         await credentials.close_session(session, request.cookies[SESSION_COOKIE])
     await gw.revocations.announce([principal.credential])  # its open streams end, on every replica
     response = RedirectResponse("/login", status_code=303, headers={"Cache-Control": "no-store"})
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=gw.settings.cookie_secure)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
 
