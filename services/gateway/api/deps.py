@@ -95,10 +95,18 @@ async def current_tenant(principal: Annotated[Principal, Depends(current_princip
 
 
 async def require_admin(request: Request) -> None:
-    token = state(request).settings.gateway_admin_token
+    """The admin token (compared as bytes: any header decodes). Failed attempts are limited per client
+    (ADMIN_AUTH_FAILURES_PER_MINUTE); once over, even the right token waits for the next window, or
+    guessing would go on behind the 429s. Successful admin calls are never limited (API.md)."""
+    gw = state(request)
+    caller, limit = f"admin-auth:{client_ip(request)}", gw.settings.admin_auth_failures_per_minute
+    if await gw.limiter.exceeded(caller, limit=limit):
+        await gw.limiter.check(caller, limit=limit)  # over the limit: raises 429 with Retry-After
+    token = gw.settings.gateway_admin_token
     auth = request.headers.get("authorization", "")
     sent = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not token or not sent or not hmac.compare_digest(sent, token):
+    if not token or not sent or not hmac.compare_digest(sent.encode(), token.encode()):
+        await gw.limiter.check(caller, limit=limit)
         raise ApiError(401, "unauthenticated", "admin token required", {"WWW-Authenticate": "Bearer"})
 
 
