@@ -7,6 +7,8 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime import logs
+
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 
 
@@ -41,6 +43,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     timezone: str = "Europe/Berlin"
+
+    @model_validator(mode="after")
+    def _keep_secrets_out_of_logs(self) -> ServiceSettings:
+        """The value of every setting named like a secret is redacted wherever a log line quotes it."""
+        logs.redact_values([value for name, value in self if isinstance(value, str) and logs.SECRET_KEYS.search(name)])
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:
