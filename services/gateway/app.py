@@ -16,6 +16,7 @@ from services.gateway.api.routes import (
     account,
     admin,
     billing_settings,
+    docs,
     documents,
     notifications,
     password_reset,
@@ -28,7 +29,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.cookie_policy import CookiePolicy
 from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
-from services.gateway.middleware import BodyLimit, Metrics
+from services.gateway.middleware import BodyLimit, Metrics, with_security_headers
 from services.gateway.password_checks import PasswordChecks
 from services.gateway.password_reset import purge_retired_links
 from services.gateway.portal import router as portal_router
@@ -61,13 +62,15 @@ class GatewayState:
 
 class GatewayApp(FastAPI):
     """Keeps the server's own `send` in the scope: the SSE fast path writes to its socket (stream.py).
-    The client is the socket's peer again: TRUSTED_PROXIES, not uvicorn, decides whom to believe."""
+    The client is the socket's peer again: TRUSTED_PROXIES, not uvicorn, decides whom to believe.
+    Every response gets the security headers, those Starlette answers itself included."""
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             scope[stream.RAW_SEND] = send
             if (peer := client_address.socket_peer(send)) is not None:
                 scope["client"] = peer
+            send = with_security_headers(send)
         await super().__call__(scope, receive, send)
 
 
@@ -76,13 +79,14 @@ def create_http_app(state: GatewayState) -> FastAPI:
         title="Prepaid Balance Portal API",
         version="1.0.0",
         description="Balance, top-ups, payment methods, auto top-up, documents, notifications and live events.",
+        docs_url=None, redoc_url=None,  # /docs is docs.router, with its own Content-Security-Policy
     )
     app.state.gateway = state
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
     for module in (admin, account, payments, billing_settings, documents, notifications, stream, portal_auth,
-                   password_reset):
+                   password_reset, docs):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
