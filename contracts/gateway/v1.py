@@ -18,6 +18,7 @@ class PasswordResetIssued(Event):
 
     subject: ClassVar[str] = "gateway.password_reset.issued.v1"
     stream: ClassVar[str | None] = GATEWAY.name
+    durables: ClassVar = ("notify-password-reset-link",)  # its reader (the NATS permission matrix)
     reset_id: str
 
 
@@ -35,4 +36,5 @@ class GetPasswordResetLink(Request):
 
     subject: ClassVar[str] = "rpc.gateway.password_reset.link.v1"
     reply_model: ClassVar = PasswordResetLink
+    callers: ClassVar = ("notify",)  # the only NATS user allowed to ask
     reset_id: str

@@ -31,7 +31,6 @@ from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics, with_security_headers
 from services.gateway.password_checks import PasswordChecks
-from services.gateway.password_reset import purge_retired_links
 from services.gateway.portal import router as portal_router
 from services.gateway.portal import static_app
 from services.gateway.ratelimit import RateLimiter
@@ -125,7 +124,6 @@ def build(settings: GatewaySettings | None = None) -> Service:
         await state.hub.start(service.js)
         await state.limiter.start(service.js)
         await state.revocations.start(service.broker.connection)
-        await purge_retired_links(service.js)
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()

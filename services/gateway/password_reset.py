@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import new_id, utcnow
 from contracts.gateway.v1 import PasswordResetIssued, PasswordResetLink
-from contracts.subjects import GATEWAY
 from runtime import outbox
 from services.gateway import credentials
 from services.gateway.tables import PasswordResetToken, PortalSession, PortalUser
@@ -31,7 +30,6 @@ from services.gateway.tables import PasswordResetToken, PortalSession, PortalUse
 log = structlog.get_logger(__name__)
 KEY_PURPOSE = "password-reset"
 NEW_PASSWORD_PATH = "/password-reset/new"
-RETIRED_SUBJECT = "gateway.password_reset.requested.v1"  # carried whole links: purged at start
 MAX_OUTSTANDING = 5  # unspent, unexpired links per user: more requests send nothing (mail bombing)
 MIN_PASSWORD, MAX_PASSWORD = 8, 200
 
@@ -122,14 +120,6 @@ def password_problem(password: str, repeated: str) -> str | None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         return "reset.length"
     return None
-
-
-async def purge_retired_links(js) -> None:
-    """Links sent the old way (whole, in the event) stay in the GATEWAY stream for 7 days: drop them."""
-    try:
-        await js.purge_stream(GATEWAY.name, subject=RETIRED_SUBJECT)
-    except Exception as exc:  # nothing to purge, or no right to: the operator can (docs/operations.md)
-        log.warning("password_reset.purge_failed", error=repr(exc))
 
 
 def _aware(moment):

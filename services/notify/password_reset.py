@@ -22,7 +22,7 @@ from services.notify.channels.email import SmtpSettings, send_email
 from services.notify.channels.result import Outcome
 from services.notify.channels.templates import render_password_reset
 
-CONSUMER = "notify-password-reset-link"
+CONSUMER = PasswordResetIssued.durables[0]
 log = structlog.get_logger(__name__)
 AskGateway = Callable[[GetPasswordResetLink], Awaitable[PasswordResetLink]]
 
