@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runtime import logs
@@ -47,7 +47,9 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _keep_secrets_out_of_logs(self) -> ServiceSettings:
         """The value of every setting named like a secret is redacted wherever a log line quotes it."""
-        logs.redact_values([value for name, value in self if isinstance(value, str) and logs.SECRET_KEYS.search(name)])
+        values = [value.get_secret_value() if isinstance(value, SecretStr) else value for name, value in self
+                  if logs.SECRET_KEYS.search(name)]
+        logs.redact_values([value for value in values if isinstance(value, str)])
         return self
 
     @model_validator(mode="after")
