@@ -4,17 +4,11 @@ Before the fix a token with a non-ASCII character made `hmac.compare_digest` rai
 and failed admin authentication was never limited (the admin token is exempt from the API limit).
 """
 
-import asyncio
-import time
 
 import httpx
 
+from tests.security.conftest import fresh_window
 from tests.support.stack import ADMIN
-
-
-async def _fresh_window() -> None:
-    if time.time() % 60 > 50:
-        await asyncio.sleep(61 - time.time() % 60)
 
 
 async def test_a_non_ascii_admin_token_is_refused_not_an_error(stack):
@@ -33,7 +27,7 @@ async def test_failed_admin_authentication_is_limited_per_client(stack):
                                      base_url="http://gateway")
 
         async with client_at("198.51.100.20") as guesser, client_at("198.51.100.21") as operator:
-            await _fresh_window()
+            await fresh_window()
             guesses = [(await guesser.get("/admin/v1/tenants/nope/api-keys",
                                           headers={"Authorization": f"Bearer guess-{n}"})).status_code
                        for n in range(5)]

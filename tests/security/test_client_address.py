@@ -5,21 +5,16 @@ bucket with a spoofed header) and from nobody else (so behind the ingress every 
 shared the ingress's bucket: one attacker could lock everyone out of /login).
 """
 
-import asyncio
-import time
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
 from services.gateway.config import GatewaySettings
+from tests.security.conftest import fresh_window
 
 WRONG_KEY = {"Authorization": "Bearer ppk_wrong_key_0000000000"}
 
-
-async def _fresh_window() -> None:
-    if time.time() % 60 > 50:
-        await asyncio.sleep(61 - time.time() % 60)
 
 
 async def _statuses(client: httpx.AsyncClient, forwarded_for: list[str]) -> list[int]:
@@ -29,7 +24,7 @@ async def _statuses(client: httpx.AsyncClient, forwarded_for: list[str]) -> list
 
 async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(stack):
     async with stack(rate_limit_per_minute=3, with_billing=False) as s:  # TRUSTED_PROXIES unset
-        await _fresh_window()
+        await fresh_window()
         spoofed = [f"198.51.100.{n}" for n in range(5)]  # a new "client" for every request
         assert await _statuses(s.http, spoofed) == [401, 401, 401, 429, 429]
 
@@ -40,7 +35,7 @@ async def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(stack):
         ingress = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.3.7", 40000)),
                                     base_url="http://gateway")
         async with ingress:
-            await _fresh_window()
+            await fresh_window()
             # The attacker's own header value comes first; the ingress (and a second proxy) append.
             attacker = await _statuses(ingress, [f"6.6.6.{n}, 203.0.113.66, 10.0.9.9" for n in range(4)])
             victim = await _statuses(ingress, ["203.0.113.7"])

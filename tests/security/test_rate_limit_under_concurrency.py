@@ -5,23 +5,18 @@ hundreds of concurrent requests got far more than 5 answers that were not 429.
 """
 
 import asyncio
-import time
 
 import httpx
 import pytest
 
 from services.gateway.api.errors import ApiError
 from services.gateway.ratelimit import RateLimiter
+from tests.security.conftest import fresh_window
 
 LIMIT = 20
 REQUESTS = 300
 WRONG_KEY = {"Authorization": "Bearer ppk_wrong_key_0000000000"}
 
-
-async def _fresh_window() -> None:
-    """Counting windows are calendar minutes: do not straddle one."""
-    if time.time() % 60 > 50:
-        await asyncio.sleep(61 - time.time() % 60)
 
 
 async def test_300_concurrent_requests_across_two_replicas_let_exactly_the_limit_through(gateway_processes):
@@ -29,7 +24,7 @@ async def test_300_concurrent_requests_across_two_replicas_let_exactly_the_limit
     limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
     clients = [httpx.AsyncClient(base_url=p.base_url, timeout=30, limits=limits) for p in replicas]
     try:
-        await _fresh_window()
+        await fresh_window()
         # Unauthenticated callers are limited per IP: every request here is the same caller.
         answers = await asyncio.gather(*(clients[i % 2].get("/v1/balance", headers=WRONG_KEY)
                                          for i in range(REQUESTS)))
@@ -52,7 +47,7 @@ class _UnreachableBucket:
 async def test_with_nats_unreachable_each_replica_still_holds_the_limit_alone():
     limiter = RateLimiter(limit_per_minute=3)
     limiter.kv = _UnreachableBucket()
-    await _fresh_window()
+    await fresh_window()
     for _ in range(3):
         await limiter.check("ip:203.0.113.9")
     with pytest.raises(ApiError) as refused:
