@@ -123,7 +123,9 @@ def main() -> int:
 
 
 def scenario(args, tenant_count: int) -> int:
-    with stack() as (base, gateway, nats_url):
+    # The per-tenant cap (SSE_MAX_STREAMS_PER_TENANT, 100 by default) would refuse the worst case.
+    per_tenant = str(-(-args.connections // tenant_count))
+    with stack(SSE_MAX_STREAMS_PER_TENANT=per_tenant) as (base, gateway, nats_url):
         from bench._gateway_stack import create_tenant
 
         tenants = [create_tenant(base) for _ in range(tenant_count)]

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime import logs
 from runtime.db import async_url
 
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
@@ -82,6 +83,14 @@ class ServiceSettings(BaseSettings):
     @property
     def nats_authenticated(self) -> bool:
         return bool(self.nats_user or self.nats_creds)
+
+    @model_validator(mode="after")
+    def _keep_secrets_out_of_logs(self) -> ServiceSettings:
+        """The value of every setting named like a secret is redacted wherever a log line quotes it."""
+        values = [value.get_secret_value() if isinstance(value, SecretStr) else value for name, value in self
+                  if logs.SECRET_KEYS.search(name)]
+        logs.redact_values([value for value in values if isinstance(value, str)])
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
+from services.gateway import client_address, handlers, stream_sweep
 from services.gateway.api import errors
 from services.gateway.api.routes import (
     account,
     admin,
     billing_settings,
+    docs,
     documents,
     notifications,
     password_reset,
@@ -25,12 +27,16 @@ from services.gateway.api.routes import (
     stream,
 )
 from services.gateway.config import GatewaySettings
+from services.gateway.cookie_policy import CookiePolicy
 from services.gateway.key_cache import KeyCache
 from services.gateway.key_usage import KeyUsage
-from services.gateway.middleware import BodyLimit, Metrics
+from services.gateway.middleware import BodyLimit, Metrics, with_security_headers
+from services.gateway.password_checks import PasswordChecks
 from services.gateway.portal import router as portal_router
 from services.gateway.portal import static_app
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.reset_requests import ResetRequests
+from services.gateway.revocations import Revocations
 from services.gateway.sse import Hub
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -44,6 +50,9 @@ class GatewayState:
     limiter: RateLimiter
     key_usage: KeyUsage
     key_cache: KeyCache
+    revocations: Revocations
+    password_checks: PasswordChecks
+    reset_requests: ResetRequests
     service: Service | None = None
 
     @property
@@ -52,11 +61,16 @@ class GatewayState:
 
 
 class GatewayApp(FastAPI):
-    """Keeps the server's own `send` in the scope: the SSE fast path writes to its socket (stream.py)."""
+    """Keeps the server's own `send` in the scope: the SSE fast path writes to its socket (stream.py).
+    The client is the socket's peer again: TRUSTED_PROXIES, not uvicorn, decides whom to believe.
+    Every response gets the security headers, those Starlette answers itself included."""
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             scope[stream.RAW_SEND] = send
+            if (peer := client_address.socket_peer(send)) is not None:
+                scope["client"] = peer
+            send = with_security_headers(send)
         await super().__call__(scope, receive, send)
 
 
@@ -65,16 +79,19 @@ def create_http_app(state: GatewayState) -> FastAPI:
         title="Prepaid Balance Portal API",
         version="1.0.0",
         description="Balance, top-ups, payment methods, auto top-up, documents, notifications and live events.",
+        docs_url=None, redoc_url=None,  # /docs is docs.router, with its own Content-Security-Policy
     )
     app.state.gateway = state
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
     for module in (admin, reconciliation, account, payments, billing_settings, documents, notifications, stream,
-                   portal_auth, password_reset):
+                   portal_auth, password_reset, docs):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
+    app.add_middleware(CookiePolicy, secure=state.settings.secure_cookies,
+                       prefixed=state.settings.app_env == "production")
     app.add_middleware(Metrics)
     return app
 
@@ -82,27 +99,40 @@ def create_http_app(state: GatewayState) -> FastAPI:
 def build(settings: GatewaySettings | None = None) -> Service:
     settings = settings or GatewaySettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
+    ended = Revocations()
     state = GatewayState(
         settings=settings,
         db=db,
         hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit,
-                max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s),
+                max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s,
+                replay_concurrency=settings.sse_replay_concurrency, replay_wait_s=settings.sse_replay_wait_s),
         limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute, replicas=settings.nats_stream_replicas),
         key_usage=KeyUsage(db),
-        key_cache=KeyCache(db),
+        key_cache=KeyCache(db, ended),
+        revocations=ended,
+        password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
+                                       wait_s=settings.password_check_wait_s),
+        reset_requests=ResetRequests(db=db, settings=settings),
     )
+    ended.on_ended(state.hub.close_ended)
+    broker = make_broker(settings, name="gateway")
+    handlers.register(broker, db=db, settings=settings)
+
+    async def sweep_streams() -> None:
+        await stream_sweep.sweep_forever(hub=state.hub, db=db, ended=ended)
 
     async def started(service: Service) -> None:
         await state.hub.start(service.js)
         await state.limiter.start(service.js)
-        await state.key_cache.start(service.broker.connection)
+        await state.revocations.start(service.broker.connection)
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()
+        state.password_checks.close()
 
     service = Service(
-        settings=settings, db=db, broker=make_broker(settings, name="gateway"),
-        migrations=MIGRATIONS, http_app=create_http_app(state), jobs=[state.key_usage.run],
+        settings=settings, db=db, broker=broker, migrations=MIGRATIONS, http_app=create_http_app(state),
+        jobs=[state.key_usage.run, state.reset_requests.run, sweep_streams],
         on_started=started, on_stopping=stopping,
     )
     state.service = service

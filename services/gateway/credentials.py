@@ -23,6 +23,7 @@ from services.gateway.tables import ApiKey, PortalSession, PortalUser
 KEY_PREFIX = "ppk_"
 PREFIX_LEN = 12
 _hasher = PasswordHasher()
+ARGON2_MEMORY_MIB = _hasher.memory_cost // 1024  # what one hash or check holds while it runs (64)
 
 
 def digest(secret: str) -> str:
@@ -69,6 +70,7 @@ class SessionInfo:
     tenant_id: str
     user_id: str
     csrf_token: str
+    expires_at: datetime | None = None
 
 
 async def open_session(session: AsyncSession, *, user: PortalUser, ttl_s: int) -> tuple[str, SessionInfo]:
@@ -77,7 +79,7 @@ async def open_session(session: AsyncSession, *, user: PortalUser, ttl_s: int) -
     now = utcnow()
     session.add(PortalSession(token_hash=digest(token), user_id=user.id, tenant_id=user.tenant_id, csrf_token=csrf,
                               expires_at=now + timedelta(seconds=ttl_s), created_at=now))
-    return token, SessionInfo(user.tenant_id, user.id, csrf)
+    return token, SessionInfo(user.tenant_id, user.id, csrf, now + timedelta(seconds=ttl_s))
 
 
 async def session_for_token(session: AsyncSession, token: str, *, now: datetime | None = None) -> SessionInfo | None:
@@ -87,7 +89,7 @@ async def session_for_token(session: AsyncSession, token: str, *, now: datetime 
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)
     if expires <= (now or utcnow()):
         return None
-    return SessionInfo(row.tenant_id, row.user_id, row.csrf_token)
+    return SessionInfo(row.tenant_id, row.user_id, row.csrf_token, expires)
 
 
 async def close_session(session: AsyncSession, token: str) -> None:
@@ -99,6 +101,24 @@ async def find_user(session: AsyncSession, email: str) -> PortalUser | None:
     return result.scalar_one_or_none()
 
 
-def new_user(*, tenant_id: str, email: str, password: str) -> PortalUser:
+def new_user(*, tenant_id: str, email: str, password_hash: str) -> PortalUser:
     return PortalUser(id=new_id("usr_")[:40], tenant_id=tenant_id, email=email.strip().lower(),
-                      password_hash=hash_password(password), created_at=utcnow())
+                      password_hash=password_hash, created_at=utcnow())
+
+
+async def still_valid(session: AsyncSession, *, key_prefixes: set[str], session_hashes: set[str]) -> set[str]:
+    """Which of these API keys are unrevoked and which sessions unexpired (prefixes and hashes as given)."""
+    valid: set[str] = set()
+    for chunk in _chunks(key_prefixes):
+        valid |= set((await session.execute(
+            sa.select(ApiKey.prefix).where(ApiKey.prefix.in_(chunk), ApiKey.revoked_at.is_(None)))).scalars())
+    for chunk in _chunks(session_hashes):
+        valid |= set((await session.execute(
+            sa.select(PortalSession.token_hash).where(PortalSession.token_hash.in_(chunk),
+                                                      PortalSession.expires_at > utcnow()))).scalars())
+    return valid
+
+
+def _chunks(values: set[str], size: int = 1000) -> list[list[str]]:
+    ordered = sorted(values)
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]

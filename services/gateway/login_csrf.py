@@ -13,17 +13,15 @@ import hmac
 import secrets
 import time
 
+from services.gateway import keys
+
 COOKIE = "pp_login_csrf"
 MAX_AGE_S = 2 * 3600
-_process_key = secrets.token_bytes(32)
 
 
 def signing_key(settings) -> bytes:
     """Shared by every replica when SESSION_SECRET or the admin token is set; else per process."""
-    secret = settings.session_secret or settings.gateway_admin_token
-    if not secret:
-        return _process_key
-    return hashlib.sha256(b"pp-login-csrf\0" + secret.encode()).digest()
+    return keys.derived_key(settings, "login-csrf")
 
 
 def new_nonce() -> str:

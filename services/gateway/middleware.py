@@ -1,10 +1,11 @@
-"""ASGI middleware: body size limit and request metrics."""
+"""ASGI middleware: body size limit, request metrics and the security headers of every response."""
 
 from __future__ import annotations
 
 import time
 
 from prometheus_client import Histogram
+from starlette.datastructures import MutableHeaders
 
 from services.gateway.api.errors import error_json
 
@@ -75,3 +76,37 @@ class Metrics:
             if path != "/v1/stream":
                 REQUEST_SECONDS.labels(scope["method"], path, str(status["code"])).observe(
                     time.perf_counter() - started)
+
+
+
+PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+PDF_POLICY = "default-src 'none'; frame-ancestors 'none'"
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
+
+def with_security_headers(send):
+    """`send`, adding `nosniff` and a Content-Security-Policy to a response that does not bring its own.
+
+    Wrapped around the server's own `send` (GatewayApp), so it covers every response, errors that
+    Starlette answers itself included. Pages bring their policy (the portal's, `/docs`); anything
+    else gets one by what it is: scripts and styles the portal's; a PDF `default-src 'none'`
+    (Chrome's viewer will not open inside a sandboxed document); every other body (JSON, XML, CSV)
+    is sandboxed too, so that a document a browser is talked into rendering runs nothing on our origin.
+    """
+
+    async def send_with_headers(message):
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(raw=list(message.get("headers", [])))
+            headers.setdefault("x-content-type-options", "nosniff")
+            headers.setdefault("content-security-policy", _policy(headers.get("content-type", "")))
+            message = {**message, "headers": headers.raw}
+        await send(message)
+
+    return send_with_headers
+
+
+def _policy(content_type: str) -> str:
+    media = content_type.split(";")[0].strip().lower()
+    if media in ("text/html", "text/css", "text/javascript", "application/javascript"):
+        return PAGE_POLICY
+    return PDF_POLICY if media == "application/pdf" else OTHER_POLICY

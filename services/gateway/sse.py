@@ -9,15 +9,23 @@ Fan-out cost is what limits 10,000 streams per process, so a message is encoded 
 HTTP chunk) and written to each client's socket directly (`sse_clients.Client`); one timer sends
 every client's heartbeat. A client whose unsent bytes exceed the limit is disconnected rather than
 buffered without bound; it resumes with `Last-Event-ID`.
+
+A stream ends with the credential that opened it (`close_ended`, fed by `Revocations`) and with its
+session's expiry (checked at each heartbeat). A replay scans the PORTAL stream from the client's
+last id: one that spans more than `REPLAY_FREE_MESSAGES` waits for one of `replay_concurrency`
+slots, at most `replay_wait_s`, so that resuming from far back cannot be multiplied into a scan
+of the whole stream per connection; short resumes (a reconnect) never wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -26,6 +34,11 @@ from contracts.subjects import PORTAL
 from services.gateway.sse_clients import FANNED_OUT, FANOUT_SECONDS, HEARTBEAT, OPEN_STREAMS, Client, Item
 
 log = structlog.get_logger(__name__)
+REPLAY_FREE_MESSAGES = 500  # one fetch: what a reconnect after a short break scans
+
+
+class ReplayBusy(Exception):
+    """Every replay slot stayed taken for `replay_wait_s`."""
 
 
 @dataclass
@@ -34,8 +47,12 @@ class Hub:
     replay_limit: int = 10_000
     max_buffer_bytes: int = 256 * 1024
     heartbeat_s: float = 15.0
+    replay_concurrency: int = 4
+    replay_wait_s: float = 10.0
     js: object = None
     clients: dict[str, set[Client]] = field(default_factory=lambda: defaultdict(set))
+    by_credential: dict[str, set[Client]] = field(default_factory=lambda: defaultdict(set))
+    _replay_slots: asyncio.Semaphore | None = None
     _sub: object = None
     _heartbeat: asyncio.Task | None = None
 
@@ -74,18 +91,25 @@ class Hub:
             FANNED_OUT.inc(delivered)
 
     async def _beat(self) -> None:
-        """Every client gets `: heartbeat` each `heartbeat_s`; closed sockets are noticed here too."""
+        """Every client gets `: heartbeat` each `heartbeat_s`; closed sockets and sessions that
+        expired meanwhile are noticed here too."""
         while True:
             await asyncio.sleep(self.heartbeat_s)
+            now = datetime.now(UTC)
             for group in list(self.clients.values()):
                 for n, client in enumerate(list(group)):
+                    if client.ends_at is not None and client.ends_at <= now:
+                        client.close()
+                        continue
                     client.deliver(HEARTBEAT)
                     if n % 1000 == 999:
                         await asyncio.sleep(0)  # let live messages through during a long sweep
 
-    def register(self, tenant_id: str) -> Client:
-        client = Client(tenant_id, queue_size=self.queue_size, max_buffer_bytes=self.max_buffer_bytes)
+    def register(self, tenant_id: str, *, credential: str = "", ends_at: datetime | None = None) -> Client:
+        client = Client(tenant_id, queue_size=self.queue_size, max_buffer_bytes=self.max_buffer_bytes,
+                        credential=credential, ends_at=ends_at)
         self.clients[tenant_id].add(client)
+        self.by_credential[credential].add(client)
         OPEN_STREAMS.inc()
         return client
 
@@ -96,6 +120,20 @@ class Hub:
             OPEN_STREAMS.dec()
             if not group:
                 self.clients.pop(client.tenant_id, None)
+        opened_with = self.by_credential.get(client.credential)
+        if opened_with is not None:
+            opened_with.discard(client)
+            if not opened_with:
+                self.by_credential.pop(client.credential, None)
+
+    def open_streams(self, tenant_id: str) -> int:
+        return len(self.clients.get(tenant_id, ()))
+
+    def close_ended(self, ended: set[str]) -> None:
+        """Close every stream opened with one of these credentials (they unregister as they go)."""
+        for credential in ended:
+            for client in list(self.by_credential.get(credential, ())):
+                client.close()
 
     async def last_seq(self) -> int:
         return (await self.js.stream_info(PORTAL.name)).state.last_seq
@@ -104,6 +142,26 @@ class Hub:
         """The tenant's messages with after < seq <= upto, oldest first (at most `replay_limit` scanned)."""
         if upto <= after:
             return []
+        if upto - after <= REPLAY_FREE_MESSAGES:
+            return await self._scan(tenant_id, after=after, upto=upto)
+        async with self._replay_slot():
+            return await self._scan(tenant_id, after=after, upto=upto)
+
+    @contextlib.asynccontextmanager
+    async def _replay_slot(self):
+        if self._replay_slots is None:
+            self._replay_slots = asyncio.Semaphore(self.replay_concurrency)
+        try:
+            async with asyncio.timeout(self.replay_wait_s):
+                await self._replay_slots.acquire()
+        except TimeoutError:
+            raise ReplayBusy from None
+        try:
+            yield
+        finally:
+            self._replay_slots.release()
+
+    async def _scan(self, tenant_id: str, *, after: int, upto: int) -> list[Item]:
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1,
                                 inactive_threshold=30)
         psub = await self.js.pull_subscribe("portal.>", stream=PORTAL.name, config=config)

@@ -9,6 +9,7 @@ other server gets a bounded queue drained by the response task (`queue`).
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -39,10 +40,14 @@ HEARTBEAT = Item(-1, b": heartbeat\n\n")
 
 
 class Client:
-    __slots__ = ("backlog", "closed", "floor", "max_buffer_bytes", "queue", "queue_size", "tenant_id", "transport")
+    __slots__ = ("backlog", "closed", "credential", "ends_at", "floor", "max_buffer_bytes", "queue", "queue_size",
+                 "tenant_id", "transport")
 
-    def __init__(self, tenant_id: str, *, queue_size: int, max_buffer_bytes: int) -> None:
+    def __init__(self, tenant_id: str, *, queue_size: int, max_buffer_bytes: int, credential: str = "",
+                 ends_at: datetime | None = None) -> None:
         self.tenant_id = tenant_id
+        self.credential = credential  # what opened the stream: it ends with it (revocations.py)
+        self.ends_at = ends_at
         self.queue_size = queue_size
         self.max_buffer_bytes = max_buffer_bytes
         self.floor = 0

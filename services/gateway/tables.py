@@ -45,10 +45,12 @@ class PortalSession(SQLModel, table=True):
 
 
 class PasswordResetToken(SQLModel, table=True):
-    """A single-use reset link: only the SHA-256 of its 256-bit token is kept."""
+    """A single-use reset link: only the SHA-256 of its token is kept; `id` is what the bus may carry."""
 
     __tablename__ = "password_reset_tokens"
     token_hash: str = Field(primary_key=True, max_length=64)
+    id: str | None = Field(default=None, max_length=40, unique=True)
+    locale: str | None = Field(default=None, max_length=2)  # of the mail
     user_id: str = Field(max_length=64, index=True)
     expires_at: datetime = Field(sa_type=TS)
     used_at: datetime | None = Field(default=None, sa_type=TS)

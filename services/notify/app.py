@@ -28,7 +28,8 @@ def channels_factory(settings: NotifySettings, broker):
     vapid = VapidSettings(private_key=settings.vapid_key(), subject=settings.vapid_subject)
 
     def make() -> Channels:
-        return Channels(smtp=smtp, sms=SmsSender(twilio), push=PushSender(vapid),
+        return Channels(smtp=smtp, sms=SmsSender(twilio),
+                        push=PushSender(vapid, allow_private=bool(settings.webhook_allow_private)),
                         webhooks=WebhookSender(timeout_s=settings.webhook_timeout_s,
                                                allow_private=bool(settings.webhook_allow_private)),
                         nats=lambda: broker.connection, document_wait_s=settings.notify_document_wait_s)

@@ -58,6 +58,7 @@ class Channels:
 
     async def aclose(self) -> None:
         await self.sms.aclose()
+        await self.push.aclose()
         await self.webhooks.aclose()
 
     async def _email(self, c: Claimed) -> DeliveryResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contracts.billing.v1 import AccountUpdated
-from contracts.gateway.v1 import PasswordResetRequested
+from contracts.gateway.v1 import GetPasswordResetLink, PasswordResetIssued
 from contracts.notify.v1 import (
     AddPushSubscription,
     CreateWebhookEndpoint,
@@ -18,6 +18,7 @@ from contracts.notify.v1 import (
 )
 from contracts.portal.v1 import PortalEvent
 from runtime.handlers import batch_consumer, event_consumer, rpc
+from runtime.messaging import request
 from services.notify import endpoints, password_reset, preferences, use_cases
 from services.notify.channels.push import application_server_key, load_vapid_key
 
@@ -38,9 +39,12 @@ def register(broker, consumers: list, *, db, settings, scheduler) -> None:
 
     smtp = settings.smtp()
 
-    @event_consumer(consumers, PasswordResetRequested, durable=password_reset.CONSUMER)
-    async def on_password_reset_requested(events: list[PasswordResetRequested]) -> None:
-        await password_reset.send_reset_links(db=db, smtp=smtp, events=events)
+    async def ask_gateway(req: GetPasswordResetLink):
+        return await request(broker.connection, req, timeout=5)
+
+    @event_consumer(consumers, PasswordResetIssued, durable=password_reset.CONSUMER)
+    async def on_password_reset_issued(events: list[PasswordResetIssued]) -> None:
+        await password_reset.send_reset_links(db=db, smtp=smtp, ask_gateway=ask_gateway, events=events)
 
     @rpc(broker, GetPreferences, queue=queue)
     async def on_get_preferences(req: GetPreferences):

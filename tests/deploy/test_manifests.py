@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -648,6 +649,19 @@ def test_only_the_gateway_is_exposed(target):
         for rule in ingress["spec"]["rules"]:
             for path in rule["http"]["paths"]:
                 assert path["backend"]["service"]["name"] == "gateway"
+
+
+@every_target
+def test_a_secret_goes_only_to_the_services_that_read_it(target):
+    gateway_env = {entry["name"] for entry in pod_spec(one(target, "Deployment", "gateway"))["containers"][0]["env"]}
+    assert not gateway_env & {"STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY"}  # payments verifies Stripe's webhooks
+
+
+@every_target
+def test_the_gateway_believes_forwarded_addresses_from_its_ingress_only(target):
+    proxies = config(target, "gateway-config")["TRUSTED_PROXIES"]
+    networks = [ipaddress.ip_network(cidr.strip()) for cidr in proxies.split(",")]
+    assert networks and all(network.prefixlen >= 8 for network in networks), proxies
 
 
 def nginx_location(config_text: str, location: str) -> str:

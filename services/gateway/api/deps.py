@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
-from services.gateway import credentials
+from services.gateway import client_address, credentials, revocations
 from services.gateway.api.errors import ApiError
 
 SESSION_COOKIE = "pp_session"
@@ -22,8 +23,10 @@ class Principal:
     tenant_id: str
     via: str  # "api_key" or "session"
     rate_key: str
+    credential: str  # what ends everything this caller opens (revocations.py)
     csrf_token: str | None = None
     user_id: str | None = None
+    ends_at: datetime | None = None  # a session's expiry
 
 
 def state(request: Request):
@@ -38,15 +41,17 @@ async def principal_or_none(request: Request) -> Principal | None:
         tenant_id = await gw.key_cache.tenant_for(key)
         if tenant_id is None:
             return None
-        gw.key_usage.touch(key[: credentials.PREFIX_LEN])
-        return Principal(tenant_id, "api_key", rate_key=f"k:{key[: credentials.PREFIX_LEN]}")
+        prefix = key[: credentials.PREFIX_LEN]
+        gw.key_usage.touch(prefix)
+        return Principal(tenant_id, "api_key", rate_key=f"k:{prefix}", credential=revocations.api_key(prefix))
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         async with gw.db.sessions() as session:
             info = await credentials.session_for_token(session, token)
         if info:
             return Principal(info.tenant_id, "session", rate_key=f"u:{info.user_id}", csrf_token=info.csrf_token,
-                             user_id=info.user_id)
+                             user_id=info.user_id, credential=revocations.session(credentials.digest(token)),
+                             ends_at=info.expires_at)
     return None
 
 
@@ -90,15 +95,26 @@ async def current_tenant(principal: Annotated[Principal, Depends(current_princip
 
 
 async def require_admin(request: Request) -> None:
-    token = state(request).settings.gateway_admin_token
+    """The admin token (compared as bytes: any header decodes). Failed attempts are limited per client
+    (ADMIN_AUTH_FAILURES_PER_MINUTE); once over, even the right token waits for the next window, or
+    guessing would go on behind the 429s. Successful admin calls are never limited (API.md)."""
+    gw = state(request)
+    caller, limit = f"admin-auth:{client_ip(request)}", gw.settings.admin_auth_failures_per_minute
+    if await gw.limiter.exceeded(caller, limit=limit):
+        await gw.limiter.check(caller, limit=limit)  # over the limit: raises 429 with Retry-After
+    token = gw.settings.gateway_admin_token
     auth = request.headers.get("authorization", "")
     sent = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    if not token or not sent or not hmac.compare_digest(sent, token):
+    if not token or not sent or not hmac.compare_digest(sent.encode(), token.encode()):
+        await gw.limiter.check(caller, limit=limit)
         raise ApiError(401, "unauthenticated", "admin token required", {"WWW-Authenticate": "Bearer"})
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address for per-IP limits: X-Forwarded-For counts only from TRUSTED_PROXIES."""
+    return client_address.client_address(request.client.host if request.client else None,
+                                         request.headers.getlist("x-forwarded-for"),
+                                         state(request).settings.trusted_proxy_networks)
 
 
 CurrentTenant = Annotated[str, Depends(current_tenant)]

@@ -262,4 +262,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reset.csrf": ("Das Formular ist abgelaufen. Bitte erneut senden.",
                    "The form has expired. Please submit it again."),
     "reset.limited": ("Zu viele Versuche. Bitte kurz warten.", "Too many attempts. Please wait a moment."),
+    "reset.busy": ("Gerade ist sehr viel los. Bitte in einem Moment erneut senden.",
+                   "Very busy right now. Please submit again in a moment."),
 }

@@ -1,24 +1,36 @@
-"""Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm payloads (RFC 8291), via pywebpush."""
+"""Web Push (RFC 8030) with VAPID (RFC 8292) and aes128gcm payloads (RFC 8291).
+
+pywebpush encrypts the payload and py_vapid signs the claims; the request itself goes through the
+SSRF guard webhooks use (`ssrf.guarded_client`), because a subscription's endpoint is a URL any
+browser can hand us: internal addresses are refused, the address checked is the one connected
+to, redirects are not followed and at most a KiB of the answer is read.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
+import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
+import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid
-from pywebpush import WebPushException, webpush_async
+from pywebpush import WebPusher, WebPushException
 
 from services.notify.channels.result import DeliveryResult, Outcome, Stopwatch, parse_retry_after
+from services.notify.channels.ssrf import UnsafeDestination, guarded_client, read_snippet, split_url
 from services.notify.channels.templates import render_short
 
 GONE_STATUSES = frozenset({404, 410})  # the browser unsubscribed or the subscription expired
+VAPID_CLAIMS_S = 12 * 3600  # how long a signed VAPID token is good for (RFC 8292: at most 24 h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +81,14 @@ def push_payload(event_type: str, locale: str | None, data: Mapping[str, Any]) -
 
 
 class PushSender:
-    def __init__(self, settings: VapidSettings, session: aiohttp.ClientSession | None = None) -> None:
+    """One per process (it pools connections). Close it with `aclose()`."""
+
+    def __init__(self, settings: VapidSettings, *, allow_private: bool = False,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._settings = settings
         self._vapid = load_vapid_key(settings.private_key)
-        self._session = session
+        self._client = guarded_client(timeout_s=settings.timeout_s, allow_private=allow_private,
+                                      ssl_context=ssl_context)
 
     async def send(
         self,
@@ -85,22 +101,38 @@ class PushSender:
         """Encrypt `payload` (JSON) for the subscription and hand it to its push service."""
         watch = Stopwatch()
         try:
-            response = await webpush_async(
-                subscription.as_info(),
-                data=json.dumps(payload, separators=(",", ":")),
-                vapid_private_key=self._vapid,
-                vapid_claims={"sub": self._settings.subject},  # aud and exp are filled in per call
-                content_encoding="aes128gcm",
-                timeout=self._settings.timeout_s,
-                ttl=self._settings.ttl_s if ttl_s is None else ttl_s,
-                headers={"Urgency": urgency} if urgency else None,
-                aiohttp_session=self._session,
-            )
-        except WebPushException as exc:
-            return _rejected(exc, watch.elapsed_ms())
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            split_url(subscription.endpoint)
+            body, headers = self._request(subscription, payload, ttl_s=ttl_s, urgency=urgency)
+            async with asyncio.timeout(self._settings.timeout_s):  # a total deadline, not one per read
+                async with self._client.stream("POST", subscription.endpoint, content=body,
+                                               headers=headers) as response:
+                    await read_snippet(response)
+        except UnsafeDestination as exc:
+            return DeliveryResult(Outcome.FAILED, watch.elapsed_ms(), error=f"refused: {exc}")
+        except (WebPushException, ValueError) as exc:  # keys the browser handed us that do not work
+            return DeliveryResult(Outcome.FAILED, watch.elapsed_ms(), error=f"{type(exc).__name__}: {exc}"[:300])
+        except (TimeoutError, httpx.TimeoutException):
+            return DeliveryResult(Outcome.RETRY, watch.elapsed_ms(),
+                                  error=f"timeout after {self._settings.timeout_s:g} s")
+        except httpx.HTTPError as exc:
             return DeliveryResult(Outcome.RETRY, watch.elapsed_ms(), error=f"{type(exc).__name__}: {exc}")
-        return DeliveryResult(Outcome.DELIVERED, watch.elapsed_ms(), status_code=response.status)
+        return _answered(response, watch.elapsed_ms())
+
+    def _request(self, subscription: PushSubscription, payload: Mapping[str, Any], *, ttl_s: int | None,
+                 urgency: str | None) -> tuple[bytes, dict[str, str]]:
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        body = WebPusher(subscription.as_info()).encode(data, "aes128gcm")["body"]
+        endpoint = urlsplit(subscription.endpoint)
+        claims = {"sub": self._settings.subject, "aud": f"{endpoint.scheme}://{endpoint.netloc}",
+                  "exp": int(time.time()) + VAPID_CLAIMS_S}
+        headers = {"TTL": str(self._settings.ttl_s if ttl_s is None else ttl_s), "Content-Encoding": "aes128gcm",
+                   "Content-Type": "application/octet-stream", **self._vapid.sign(claims)}
+        if urgency:
+            headers["Urgency"] = urgency
+        return body, headers
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
 
 def classify_push_status(status: int | None) -> Outcome:
@@ -111,14 +143,16 @@ def classify_push_status(status: int | None) -> Outcome:
     return Outcome.FAILED  # 400 bad request, 401/403 VAPID refused, 413 payload too large
 
 
-def _rejected(exc: WebPushException, duration_ms: int) -> DeliveryResult:
-    status = exc.status_code
+def _answered(response: httpx.Response, duration_ms: int) -> DeliveryResult:
+    status = response.status_code
+    if 200 <= status < 300:
+        return DeliveryResult(Outcome.DELIVERED, duration_ms, status_code=status)
     return DeliveryResult(
-        classify_push_status(status),
+        classify_push_status(status),  # redirects included: they are not followed
         duration_ms,
-        error=exc.message.splitlines()[0],
+        error=f"push service answered {status}",
         status_code=status,
-        retry_after_s=parse_retry_after(exc.retry_after),
+        retry_after_s=parse_retry_after(response.headers.get("retry-after")),
     )
 
 

@@ -1,9 +1,13 @@
-"""Keep customer-supplied webhook URLs away from our own network (SSRF).
+"""Keep customer-supplied URLs (webhook endpoints, browser push endpoints) away from our own network (SSRF).
 
 Checked twice: when an endpoint is created (`check_destination`) and on every send, where the
 check sits inside the connection itself (`guarded_transport`): the address that is validated
 is the address that is connected to, so a DNS answer that changes in between (rebinding)
-cannot slip through. `allow_private=True` is for development against loopback receivers.
+cannot slip through. `guarded_client` adds what every such call needs besides: no redirects
+(a public host could send us on to an internal one), no proxies from the environment, and
+`read_snippet` reads at most a KiB of any answer. Refusals never name the internal address
+(the customer reads them in the delivery log). `allow_private=True` is for development
+against loopback receivers.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ import httpx
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+SNIPPET_BYTES = 1024
+# IPv6 ranges that lead back to IPv4 or to a site: 6to4 (embeds any IPv4, private ones included),
+# the deprecated site-local range, and NAT64 (the local-use prefix and the well-known one).
+INSIDE_IPV6 = tuple(ipaddress.ip_network(n) for n in ("2002::/16", "fec0::/10", "64:ff9b:1::/48", "64:ff9b::/96"))
 
 
 class UnsafeDestination(ValueError):
@@ -31,6 +39,8 @@ class UnsafeDestination(ValueError):
 def is_public_address(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and any(address in network for network in INSIDE_IPV6):
+        return False
     internal = (
         address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
         or address.is_reserved or address.is_unspecified
@@ -58,9 +68,8 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 def refuse_internal(host: str, addresses: Iterable[IPAddress]) -> None:
-    internal = [str(address) for address in addresses if not is_public_address(address)]
-    if internal:
-        raise UnsafeDestination(f"{host} resolves to a non-public address ({', '.join(internal)})")
+    if any(not is_public_address(address) for address in addresses):
+        raise UnsafeDestination(f"{host} resolves to a non-public address")
 
 
 async def check_destination(url: str, *, allow_private: bool = False) -> None:
@@ -129,6 +138,29 @@ def guarded_transport(
         network_backend=GuardedNetworkBackend(allow_private=allow_private),
     )
     return transport
+
+
+def guarded_client(*, timeout_s: float, allow_private: bool = False, ssl_context: ssl.SSLContext | None = None,
+                   headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    """One per process (it pools connections): the guarded transport, no redirects, no proxies."""
+    return httpx.AsyncClient(
+        transport=guarded_transport(allow_private=allow_private, ssl_context=ssl_context),
+        timeout=timeout_s,
+        follow_redirects=False,
+        trust_env=False,  # no proxies from the environment: they would bypass the guard
+        headers=headers,
+    )
+
+
+async def read_snippet(response: httpx.Response) -> str:
+    """The first KiB of the answer (for the delivery log); the rest is never read."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= SNIPPET_BYTES:
+            break
+    return b"".join(chunks)[:SNIPPET_BYTES].decode("utf-8", errors="replace")
 
 
 @functools.cache

@@ -22,10 +22,9 @@ from typing import Any, Self
 import httpx
 
 from services.notify.channels.result import DeliveryResult, Outcome, Stopwatch, parse_retry_after
-from services.notify.channels.ssrf import UnsafeDestination, guarded_transport, split_url
+from services.notify.channels.ssrf import UnsafeDestination, guarded_client, read_snippet, split_url
 
 SECRET_PREFIX = "whsec_"
-SNIPPET_BYTES = 1024
 USER_AGENT = "billing-webhooks/1"
 
 
@@ -85,13 +84,8 @@ class WebhookSender:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._timeout_s = timeout_s
-        self._client = httpx.AsyncClient(
-            transport=guarded_transport(allow_private=allow_private, ssl_context=ssl_context),
-            timeout=timeout_s,
-            follow_redirects=False,
-            trust_env=False,  # no proxies from the environment: they would bypass the SSRF guard
-            headers={"user-agent": USER_AGENT, "content-type": "application/json"},
-        )
+        self._client = guarded_client(timeout_s=timeout_s, allow_private=allow_private, ssl_context=ssl_context,
+                                      headers={"user-agent": USER_AGENT, "content-type": "application/json"})
 
     async def send(self, *, url: str, secret: str, message: WebhookMessage) -> DeliveryResult:
         body, watch = message.body(), Stopwatch()
@@ -101,7 +95,7 @@ class WebhookSender:
                 async with self._client.stream(
                     "POST", url, content=body, headers=message.headers(secret, body)
                 ) as response:
-                    snippet = await _read_snippet(response)
+                    snippet = await read_snippet(response)
         except UnsafeDestination as exc:
             return DeliveryResult(Outcome.FAILED, watch.elapsed_ms(), error=f"refused: {exc}")
         except (TimeoutError, httpx.TimeoutException):
@@ -132,13 +126,3 @@ def _answered(response: httpx.Response, snippet: str, duration_ms: int) -> Deliv
         retry_after_s=parse_retry_after(retry_after),
     )
 
-
-async def _read_snippet(response: httpx.Response) -> str:
-    """The first KiB of the answer, for the delivery log; the rest is never read."""
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= SNIPPET_BYTES:
-            break
-    return b"".join(chunks)[:SNIPPET_BYTES].decode("utf-8", errors="replace")

@@ -13,11 +13,13 @@ from contracts.base import utcnow
 from devtools.smtp_sink import SmtpSink
 from services.gateway.tables import PasswordResetToken
 from tests.integration.gateway.test_portal_auth import PASSWORD, browser, form_token, log_in, portal_user
+from tests.integration.gateway.test_rate_limit import _fresh_window as fresh_window
 
 EMAIL = "anna@muster.example"
 NEW_PASSWORD = "a much better passphrase"
 BASE = "http://portal.test"
 SENT_DE = "Falls die Adresse zu einem Zugang gehört"
+NEW = "/password-reset/new"
 
 
 @pytest.fixture
@@ -39,16 +41,14 @@ async def ask_for_link(web, email: str):
 
 def link_in(mail) -> str:
     text = mail.message.get_body(("plain",)).get_content()
-    return re.search(r"https?://\S+/password-reset/[A-Za-z0-9_-]+", text).group(0)
+    return re.search(r"https?://\S+/password-reset/new#token=[A-Za-z0-9_-]+", text).group(0)
 
 
-async def set_password(web, path: str, password: str, repeat: str | None = None):
-    page = await web.get(path)
-    if page.status_code != 200:  # a refused link shows no form: take a valid token from the request form
-        page = await web.get("/password-reset")
-    token = form_token(page.text)
-    return await web.post(path, data={"password": password, "password_repeat": repeat or password,
-                                      "csrf_token": token})
+async def set_password(web, link: str, password: str, repeat: str | None = None):
+    """What the page's script does: the token from the link's fragment goes into the posted form."""
+    page = await web.get(NEW)
+    return await web.post(NEW, data={"token": urlsplit(link).fragment.removeprefix("token="), "password": password,
+                                     "password_repeat": repeat or password, "csrf_token": form_token(page.text)})
 
 
 async def test_emailed_link_sets_a_new_password_once_and_ends_old_sessions(stack, smtp):
@@ -66,16 +66,15 @@ async def test_emailed_link_sets_a_new_password_once_and_ends_old_sessions(stack
         assert mail.rcpt_tos == [EMAIL]  # the user's address, not the tenant's billing email
         assert mail.message["Subject"] == "Passwort zurücksetzen"
         link = link_in(mail)
-        assert link.startswith(BASE + "/password-reset/")
+        assert link.startswith(BASE + "/password-reset/new#token=")  # the token never in a path or query
         assert f'href="{link}"' in mail.message.get_body(("html",)).get_content()
-        path = urlsplit(link).path
 
-        form = await web.get(path)
+        form = await web.get(NEW)
         assert form.status_code == 200 and form.headers["referrer-policy"] == "no-referrer"
-        assert 'name="password_repeat"' in form.text
-        mismatch = await set_password(web, path, NEW_PASSWORD, "something else entirely")
+        assert 'name="password_repeat"' in form.text and '<script src="/static/password_reset.js">' in form.text
+        mismatch = await set_password(web, link, NEW_PASSWORD, "something else entirely")
         assert mismatch.status_code == 422 and "stimmen nicht überein" in mismatch.text
-        done = await set_password(web, path, NEW_PASSWORD)
+        done = await set_password(web, link, NEW_PASSWORD)
         assert done.status_code == 303 and done.headers["location"] == "/login"
         assert "Ihr Passwort wurde geändert" in (await web.get("/login")).text
         assert "Ihr Passwort wurde geändert" not in (await web.get("/login")).text  # shown once
@@ -85,8 +84,7 @@ async def test_emailed_link_sets_a_new_password_once_and_ends_old_sessions(stack
         assert (await log_in(web, EMAIL, NEW_PASSWORD)).status_code == 303
 
         async with browser(s) as again:  # the link works once
-            assert (await again.get(path)).status_code == 400
-            reused = await set_password(again, path, "yet another passphrase")
+            reused = await set_password(again, link, "yet another passphrase")
             assert reused.status_code == 400
             assert (await log_in(again, EMAIL, NEW_PASSWORD)).status_code == 303
 
@@ -110,27 +108,22 @@ async def test_unknown_address_gets_the_same_answer_and_no_email(stack, smtp):
 async def test_unknown_and_expired_links_are_refused(stack, smtp):
     async with with_mail(stack, smtp) as s, browser(s) as web:
         await portal_user(s, EMAIL)
-        unknown = f"/password-reset/{secrets.token_urlsafe(32)}"
-        assert (await web.get(unknown)).status_code == 400
+        unknown = f"{BASE}{NEW}#token={secrets.token_urlsafe(32)}"
         assert (await set_password(web, unknown, NEW_PASSWORD)).status_code == 400
 
         await ask_for_link(web, EMAIL)
         [mail] = await smtp.wait_for(1, timeout=10)
-        path = urlsplit(link_in(mail)).path
-        page = await web.get(path)
-        assert page.status_code == 200
         async with s.gateway.db.transaction() as session:  # an hour later
             await session.execute(sa.update(PasswordResetToken).values(expires_at=utcnow() - timedelta(seconds=1)))
-        refused = await web.post(path, data={"password": NEW_PASSWORD, "password_repeat": NEW_PASSWORD,
-                                             "csrf_token": form_token(page.text)})
+        refused = await set_password(web, link_in(mail), NEW_PASSWORD)
         assert refused.status_code == 400 and "abgelaufen" in refused.text
-        assert (await web.get(path)).status_code == 400
         assert (await log_in(web, EMAIL, PASSWORD)).status_code == 303  # the password is unchanged
 
 
 async def test_reset_forms_need_their_csrf_token_and_are_rate_limited(stack, smtp):
     async with with_mail(stack, smtp, rate_limit_per_minute=3) as s, browser(s) as web:
         await portal_user(s, EMAIL)
+        await fresh_window()  # the three requests must fall into one counting minute
         await web.get("/password-reset")
         assert (await web.post("/password-reset", data={"email": EMAIL})).status_code == 403
         page = await web.get("/password-reset")

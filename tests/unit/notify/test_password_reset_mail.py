@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from runtime.logs import redact
 from services.notify.channels.templates import render_password_reset
 
-URL = "https://portal.example/password-reset/abcDEF123_-abcDEF123_-xyz"
+URL = "https://portal.example/password-reset/new#token=abcDEF123_-abcDEF123_-xyz"
 EXPIRES = datetime(2026, 11, 26, 7, 30, tzinfo=UTC)
 
 
@@ -20,4 +20,4 @@ def test_reset_mail_links_and_names_the_expiry_in_both_languages() -> None:
 def test_reset_links_are_redacted_from_logs() -> None:
     event = redact(None, "info", {"event": "x", "reset_url": URL, "detail": f"failed for {URL}"})
     assert event["reset_url"] == "***"
-    assert "abcDEF123" not in event["detail"] and "/password-reset/***" in event["detail"]
+    assert "abcDEF123" not in event["detail"] and "/password-reset/new#token=***" in event["detail"]

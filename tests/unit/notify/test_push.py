@@ -20,6 +20,11 @@ from tests.support.push_endpoint import PushEndpoint
 SUBJECT = "mailto:billing@example.test"
 
 
+def local_sender(settings: VapidSettings) -> PushSender:
+    """The push service here listens on loopback, which the SSRF guard refuses outside development."""
+    return PushSender(settings, allow_private=True)
+
+
 @pytest.fixture
 def vapid_key() -> str:
     return generate_vapid_private_key()
@@ -39,7 +44,7 @@ async def test_push_arrives_encrypted_and_decrypts_to_the_message(
     subscription = PushSubscription.from_json(push_service.subscribe())
     payload = push_payload("topup.succeeded", "de", {"amount_cents": 5000, "balance_cents": 12_345})
 
-    result = await PushSender(VapidSettings(vapid_key, SUBJECT, ttl_s=600)).send(
+    result = await local_sender(VapidSettings(vapid_key, SUBJECT, ttl_s=600)).send(
         subscription, payload, urgency="high"
     )
 
@@ -63,7 +68,7 @@ async def test_vapid_key_from_a_pem_file_works(push_service: PushEndpoint, tmp_p
     push_service.vapid_public_key = application_server_key(load_vapid_key(str(pem)))
     subscription = PushSubscription.from_json(push_service.subscribe())
 
-    result = await PushSender(VapidSettings(str(pem), SUBJECT)).send(subscription, {"title": "hi"})
+    result = await local_sender(VapidSettings(str(pem), SUBJECT)).send(subscription, {"title": "hi"})
 
     assert result.outcome is Outcome.DELIVERED
     assert push_service.received[0].json == {"title": "hi"}
@@ -76,7 +81,7 @@ async def test_expired_subscription_tells_the_caller_to_delete_it(
     subscription = PushSubscription.from_json(push_service.subscribe())
     push_service.answer_status = 410
 
-    result = await PushSender(VapidSettings(vapid_key, SUBJECT)).send(subscription, {"title": "hi"})
+    result = await local_sender(VapidSettings(vapid_key, SUBJECT)).send(subscription, {"title": "hi"})
 
     assert result.outcome is Outcome.GONE and result.status_code == 410
 
@@ -86,7 +91,7 @@ async def test_unknown_subscription_is_gone_too(push_service: PushEndpoint, vapi
     known = push_service.subscribe()
     subscription = PushSubscription.from_json({**known, "endpoint": f"{push_service.url}/push/unknown"})
 
-    result = await PushSender(VapidSettings(vapid_key, SUBJECT)).send(subscription, {"title": "hi"})
+    result = await local_sender(VapidSettings(vapid_key, SUBJECT)).send(subscription, {"title": "hi"})
 
     assert result.outcome is Outcome.GONE and result.status_code == 404
 
@@ -95,7 +100,7 @@ async def test_unknown_subscription_is_gone_too(push_service: PushEndpoint, vapi
 async def test_push_signed_with_another_key_is_refused_permanently(push_service: PushEndpoint) -> None:
     subscription = PushSubscription.from_json(push_service.subscribe())
 
-    result = await PushSender(VapidSettings(generate_vapid_private_key(), SUBJECT)).send(
+    result = await local_sender(VapidSettings(generate_vapid_private_key(), SUBJECT)).send(
         subscription, {"title": "hi"}
     )
 
@@ -110,7 +115,7 @@ async def test_overloaded_push_service_is_retried_with_its_retry_after(
     subscription = PushSubscription.from_json(push_service.subscribe())
     push_service.answer_status, push_service.answer_headers = 503, {"Retry-After": "120"}
 
-    result = await PushSender(VapidSettings(vapid_key, SUBJECT)).send(subscription, {"title": "hi"})
+    result = await local_sender(VapidSettings(vapid_key, SUBJECT)).send(subscription, {"title": "hi"})
 
     assert result.outcome is Outcome.RETRY and result.status_code == 503
     assert result.retry_after_s == 120

@@ -118,7 +118,7 @@ def test_durables_are_named_after_a_service_and_unique():
 
 
 def test_the_gateway_bucket_and_broadcast_are_the_ones_in_its_code():
-    from services.gateway.key_cache import REVOKED_SUBJECT
+    from services.gateway.revocations import SUBJECT as REVOKED_SUBJECT
     from services.gateway.ratelimit import BUCKET
 
     assert BUCKET in KV_BUCKETS["gateway"]

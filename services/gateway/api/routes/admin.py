@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 
@@ -22,6 +20,7 @@ from services.gateway.api.schemas import (
     UserCreated,
     UserIn,
 )
+from services.gateway.password_checks import PasswordChecksBusy
 from services.gateway.tables import ApiKey, Tenant
 
 router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin], responses=COMMON_RESPONSES)
@@ -84,9 +83,11 @@ async def revoke_api_key(prefix: str, request: Request) -> Response:
 
 @router.post("/tenants/{tenant_id}/users", status_code=201, response_model=UserCreated)
 async def create_user(tenant_id: str, body: UserIn, request: Request) -> UserCreated:
-    # argon2 costs tens of milliseconds: hash in a worker thread, not on the event loop.
-    user = await asyncio.to_thread(credentials.new_user, tenant_id=tenant_id, email=body.email,
-                                   password=body.password)
+    try:
+        password_hash = await state(request).password_checks.hash(body.password)
+    except PasswordChecksBusy as exc:
+        raise ApiError(503, "unavailable", str(exc), {"Retry-After": str(exc.retry_after_s)}) from None
+    user = credentials.new_user(tenant_id=tenant_id, email=body.email, password_hash=password_hash)
     async with state(request).db.transaction() as session:
         await _existing_tenant(session, tenant_id)
         if await credentials.find_user(session, body.email) is not None:

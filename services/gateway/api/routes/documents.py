@@ -25,7 +25,9 @@ async def list_documents(tenant_id: CurrentTenant, request: Request,
 
 async def _file(request: Request, tenant_id: str, document_id: str, fmt: str) -> Response:
     reply = await ask(request, GetDocumentFile(tenant_id=tenant_id, document_id=document_id, format=fmt), timeout=15)
-    headers = {"Content-Disposition": f'inline; filename="{reply.filename}"'} if reply.filename else {}
+    # A PDF may open in the browser's viewer; XML is saved, never rendered on our origin.
+    disposition = "inline" if fmt == "pdf" else "attachment"
+    headers = {"Content-Disposition": f'{disposition}; filename="{reply.filename}"'} if reply.filename else {}
     return Response(base64.b64decode(reply.content_b64 or ""), media_type=reply.media_type, headers=headers)
 
 

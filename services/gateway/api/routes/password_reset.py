@@ -1,26 +1,28 @@
 """Password reset pages (issue 10): ask for a link by email, then set a new password with it.
 
-`POST /password-reset` gives the same answer whether or not the address belongs to a login (no
-account enumeration); the link is emailed by notify from the `PasswordResetRequested` event that is
-staged in the gateway's outbox. Both forms carry a signed double-submit token like the login form.
-Pages that show a token in their URL send no Referer.
+`POST /password-reset` gives the same answer, in the same time, whether or not the address belongs
+to a login (no account enumeration): the request is queued and worked off after the answer
+(`reset_requests`). Notify mails the link (`PasswordResetIssued`, then `GetPasswordResetLink`). The
+link carries its token in the URL fragment, never in a path or query that servers and proxies log;
+`/password-reset/new` posts it in the form. Both forms carry a signed double-submit token like the
+login form, and the pages send no Referer.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.gateway import credentials, login_csrf, password_reset
+from services.gateway import login_csrf, password_reset, revocations
 from services.gateway.api.deps import SESSION_COOKIE, client_ip, cross_site, state
 from services.gateway.api.errors import ApiError
 from services.gateway.api.routes.portal_auth import HEADERS, NOTICE_COOKIE, _lang, env
+from services.gateway.password_checks import PasswordChecksBusy
 from services.gateway.portal.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
 PATH = "/password-reset"
+NEW_PASSWORD = password_reset.NEW_PASSWORD_PATH
 CSRF_COOKIE = "pp_reset_csrf"
 
 
@@ -34,7 +36,7 @@ def _page(request: Request, template: str, *, status: int = 200, headers: dict |
     response = HTMLResponse(body, status_code=status,
                             headers={**HEADERS, "Referrer-Policy": "no-referrer", **(headers or {})})
     response.set_cookie(CSRF_COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path=PATH, httponly=True,
-                        samesite="lax", secure=state(request).settings.cookie_secure)
+                        samesite="lax")
     return response
 
 
@@ -66,54 +68,53 @@ async def post_request_form(request: Request) -> Response:
     email = str(form.get("email") or "")[:320]
     if not _form_ok(request, form):
         return _page(request, "password_reset.html", status=403, error="reset.csrf", email=email)
-    gw = state(request)
-    async with gw.db.transaction() as session:
-        await password_reset.request_reset(session, email=email, base_url=gw.settings.portal_base_url,
-                                           locale=_lang(request), ttl_s=gw.settings.password_reset_ttl_s)
+    # Queued, not done here: the work a known address causes must not show in the answer's timing.
+    state(request).reset_requests.submit(email=email, locale=_lang(request))
     return _page(request, "password_reset.html", sent=True)  # the same answer for any address
 
 
-def _new_password_page(request: Request, token: str, *, status: int = 200, error: str | None = None,
+def _new_password_page(request: Request, token: str = "", *, status: int = 200, error: str | None = None,
                        headers: dict | None = None) -> HTMLResponse:
     return _page(request, "password_reset_new.html", status=status, headers=headers, error=error,
-                 invalid=error == "reset.invalid", action=password_reset.reset_path(token))
+                 invalid=error == "reset.invalid", action=NEW_PASSWORD, token=token)
 
 
-@router.get(PATH + "/{token}")
-async def get_new_password_form(request: Request, token: str) -> Response:
+@router.get(NEW_PASSWORD)
+async def get_new_password_form(request: Request) -> Response:
+    """The link's token is in the fragment: the page's script puts it into the form (static/password_reset.js)."""
+    return _new_password_page(request)
+
+
+@router.post(NEW_PASSWORD)
+async def post_new_password(request: Request) -> Response:
     if (retry := await _limited(request)) is not None:
-        return _new_password_page(request, token, status=429, error="reset.limited", headers=retry)
-    async with state(request).db.sessions() as session:
-        if not await password_reset.usable(session, token):
-            return _new_password_page(request, token, status=400, error="reset.invalid")
-    return _new_password_page(request, token)
-
-
-@router.post(PATH + "/{token}")
-async def post_new_password(request: Request, token: str) -> Response:
-    if (retry := await _limited(request)) is not None:
-        return _new_password_page(request, token, status=429, error="reset.limited", headers=retry)
+        return _new_password_page(request, status=429, error="reset.limited", headers=retry)
     form = await request.form()
+    token = str(form.get("token") or "")[:100]
     if not _form_ok(request, form):
         return _new_password_page(request, token, status=403, error="reset.csrf")
     gw = state(request)
     async with gw.db.sessions() as session:
         if not await password_reset.usable(session, token):
-            return _new_password_page(request, token, status=400, error="reset.invalid")
+            return _new_password_page(request, status=400, error="reset.invalid")
     password = str(form.get("password") or "")[:1024]
     problem = password_reset.password_problem(password, str(form.get("password_repeat") or "")[:1024])
     if problem:
         return _new_password_page(request, token, status=422, error=problem)
-    hashed = await asyncio.to_thread(credentials.hash_password, password)  # argon2 off the event loop
+    try:
+        hashed = await gw.password_checks.hash(password)
+    except PasswordChecksBusy as exc:
+        return _new_password_page(request, token, status=503, error="reset.busy",
+                                  headers={"Retry-After": str(exc.retry_after_s)})
     async with gw.db.transaction() as session:
-        user_id = await password_reset.complete_reset(session, token, password_hash=hashed)
-    if user_id is None:  # spent by a concurrent submission meanwhile
-        return _new_password_page(request, token, status=400, error="reset.invalid")
-    secure = gw.settings.cookie_secure
+        ended = await password_reset.complete_reset(session, token, password_hash=hashed)
+    if ended is None:  # spent by a concurrent submission meanwhile
+        return _new_password_page(request, status=400, error="reset.invalid")
+    await gw.revocations.announce(revocations.session(token_hash) for token_hash in ended)
     response = RedirectResponse("/login", status_code=303,
                                 headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
     response.set_cookie(NOTICE_COOKIE, "password_changed", max_age=120, path="/login", httponly=True,
-                        samesite="lax", secure=secure)
+                        samesite="lax")
     response.delete_cookie(CSRF_COOKIE, path=PATH)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

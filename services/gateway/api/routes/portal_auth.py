@@ -2,12 +2,12 @@
 
 The login form is protected by a signed double-submit token (`login_csrf`); once logged in, the
 session's own CSRF token protects every state-changing request. Passwords are checked with argon2
-in a worker thread, so a login never stalls the event loop that serves the live streams.
+in `password_checks` (worker threads within a memory budget), so a login never stalls the event
+loop that serves the live streams, nor a burst of them the process's memory.
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader
 from services.gateway import credentials, login_csrf
 from services.gateway.api.deps import SESSION_COOKIE, client_ip, cross_site, csrf_matches, principal_or_none, state
 from services.gateway.api.errors import ApiError
+from services.gateway.password_checks import PasswordChecksBusy
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
@@ -24,15 +25,16 @@ TEXT = {
     "de": {"title": "Anmelden", "email": "E-Mail", "password": "Passwort", "submit": "Anmelden",
            "wrong": "E-Mail oder Passwort ist falsch.", "csrf": "Das Formular ist abgelaufen. Bitte erneut senden.",
            "limited": "Zu viele Versuche. Bitte kurz warten.", "forgot": "Passwort vergessen?",
+           "busy": "Gerade melden sich sehr viele an. Bitte in einem Moment erneut versuchen.",
            "password_changed": "Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an."},
     "en": {"title": "Log in", "email": "Email", "password": "Password", "submit": "Log in",
            "wrong": "Wrong email or password.", "csrf": "The form has expired. Please submit it again.",
            "limited": "Too many attempts. Please wait a moment.", "forgot": "Forgot password?",
+           "busy": "Very many people are logging in right now. Please try again in a moment.",
            "password_changed": "Your password has been changed. Please log in with the new password."},
 }
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
            "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}
-_dummy_hash: list[str] = []
 NOTICE_COOKIE = "pp_login_notice"  # a one-time notice on the login page, e.g. after a password reset
 NOTICES = ("password_changed",)
 
@@ -61,7 +63,7 @@ def login_page(request: Request, *, status: int = 200, error: str | None = None,
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/login")
     response.set_cookie(login_csrf.COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path="/login", httponly=True,
-                        samesite="lax", secure=state(request).settings.cookie_secure)
+                        samesite="lax")
     return response
 
 
@@ -89,24 +91,20 @@ async def post_login(request: Request) -> Response:
         return login_page(request, status=403, error="csrf", email=email)
     async with gw.db.sessions() as session:
         user = await credentials.find_user(session, email) if email else None
-    if not await _password_ok(user, password):
+    try:
+        matches = await gw.password_checks.verify(user.password_hash if user else None, password)
+    except PasswordChecksBusy as exc:
+        return login_page(request, status=503, error="busy", email=email,
+                          headers={"Retry-After": str(exc.retry_after_s)})
+    if user is None or not password or not matches:
         return login_page(request, status=401, error="wrong", email=email)
     async with gw.db.transaction() as session:
         token, _ = await credentials.open_session(session, user=user, ttl_s=gw.settings.session_ttl_s)
     response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
     response.set_cookie(SESSION_COOKIE, token, max_age=gw.settings.session_ttl_s, path="/", httponly=True,
-                        samesite="lax", secure=gw.settings.cookie_secure)
+                        samesite="lax")
     response.delete_cookie(login_csrf.COOKIE, path="/login")
     return response
-
-
-async def _password_ok(user, password: str) -> bool:
-    if user is None:  # spend the same time as for a real user: no account enumeration by timing
-        if not _dummy_hash:
-            _dummy_hash.append(await asyncio.to_thread(credentials.hash_password, "not-a-real-password"))
-        await asyncio.to_thread(credentials.password_matches, _dummy_hash[0], password)
-        return False
-    return bool(password) and await asyncio.to_thread(credentials.password_matches, user.password_hash, password)
 
 
 @router.post("/logout")
@@ -120,8 +118,9 @@ async def post_logout(request: Request) -> Response:
     gw = state(request)
     async with gw.db.transaction() as session:
         await credentials.close_session(session, request.cookies[SESSION_COOKIE])
+    await gw.revocations.announce([principal.credential])  # its open streams end, on every replica
     response = RedirectResponse("/login", status_code=303, headers={"Cache-Control": "no-store"})
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=gw.settings.cookie_secure)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
 

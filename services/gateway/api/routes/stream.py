@@ -9,9 +9,10 @@ import json
 from fastapi import APIRouter, Header, Request, Response
 
 from contracts.billing.v1 import GetBalance
-from services.gateway.api.deps import CurrentTenant, state
+from services.gateway.api.deps import CurrentPrincipal, state
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
+from services.gateway.sse import ReplayBusy
 from services.gateway.sse_clients import Client, Item
 
 router = APIRouter(prefix="/v1", tags=["stream"], responses=COMMON_RESPONSES)
@@ -23,19 +24,28 @@ HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-cont
 @router.get("/stream", response_class=Response,
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                              "description": "Server-Sent Events: `id:`, `event:`, JSON `data:`; `: heartbeat`"}})
-async def stream(tenant_id: CurrentTenant, request: Request,
+async def stream(principal: CurrentPrincipal, request: Request,
                  last_event_id: str | None = Header(None, alias="Last-Event-ID")) -> Response:
     resume_from = _parse_last_event_id(last_event_id)
-    hub = state(request).hub
-    client = hub.register(tenant_id)  # buffering from here: nothing published after `upto` is missed
+    gw, tenant_id = state(request), principal.tenant_id
+    if gw.hub.open_streams(tenant_id) >= gw.settings.sse_max_streams_per_tenant:
+        raise ApiError(429, "rate_limited", f"at most {gw.settings.sse_max_streams_per_tenant} open streams",
+                       {"Retry-After": "30"})
+    # Buffering from here: nothing published after `upto` is missed.
+    client = gw.hub.register(tenant_id, credential=principal.credential, ends_at=principal.ends_at)
     try:
-        upto = await hub.last_seq()
-        first = (await hub.replay(tenant_id, after=resume_from, upto=upto) if resume_from is not None
+        if gw.revocations.ended(principal.credential):  # ended while this request was authenticated
+            raise ApiError(401, "unauthenticated", "missing or invalid credentials", {"WWW-Authenticate": "Bearer"})
+        upto = await gw.hub.last_seq()
+        first = (await gw.hub.replay(tenant_id, after=resume_from, upto=upto) if resume_from is not None
                  else [await _current_balance(request, tenant_id, upto)])
+    except ReplayBusy:
+        gw.hub.unregister(client)
+        raise ApiError(503, "unavailable", "too many replays at once", {"Retry-After": "5"}) from None
     except BaseException:
-        hub.unregister(client)
+        gw.hub.unregister(client)
         raise
-    return EventStream(hub, client, first, floor=upto)
+    return EventStream(gw.hub, client, first, floor=upto)
 
 
 def _parse_last_event_id(value: str | None) -> int | None:
