@@ -118,8 +118,8 @@ def test_durables_are_named_after_a_service_and_unique():
 
 
 def test_the_gateway_bucket_and_broadcast_are_the_ones_in_its_code():
-    from services.gateway.revocations import SUBJECT as REVOKED_SUBJECT
     from services.gateway.ratelimit import BUCKET
+    from services.gateway.revocations import SUBJECT as REVOKED_SUBJECT
 
     assert BUCKET in KV_BUCKETS["gateway"]
     assert any(subject_matches(p, REVOKED_SUBJECT) for p in BROADCASTS["gateway"])
