@@ -5,6 +5,7 @@ with mixed traffic (usage on NATS, Checkout top-ups, auto top-ups, partial refun
 
     t+0 s     10 % of Stripe's webhooks are never delivered, for the whole run
     t+15 s    PostgreSQL stopped for 60 s
+    t+30 s    no webhook at all for 8 s (whatever is paid or refunded then, only the reconciler sees)
     t+45 s    Stripe answers 500 to every API call for 60 s
     t+115 s   NATS restarted
     t+125 s   billing killed (SIGKILL) and started again
@@ -12,7 +13,9 @@ with mixed traffic (usage on NATS, Checkout top-ups, auto top-ups, partial refun
     t+140 s   traffic stops
 
 Afterwards, with no human action, every invariant of tests/chaos/invariants.py must hold within
-HEAL_S. Run alone with `make chaos`; CHAOS_KEEP_LOGS=dir keeps the processes' logs.
+HEAL_S. After each fault the test measures how long until the services it touched are ready and
+have nothing left waiting on it (`messages_retrying`, unprocessed Stripe events). Run alone with
+`make chaos`; CHAOS_KEEP_LOGS=dir keeps the processes' logs.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from services.payments.stripe_client import StripeAdapter
 from tests.chaos import invariants
 from tests.chaos.traffic import Traffic
 from tests.chaos.world import World, since
+from tests.integration.scale.procs import parse_sample
 from tests.support.stack import eventually
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -51,33 +56,49 @@ async def test_outages_lose_double_and_strand_nothing(world):
     start = time.monotonic()
     running = asyncio.create_task(traffic.run())
     recovered: dict[str, float] = {}
+    measuring: list[asyncio.Task] = []
 
     async def at(second: float) -> None:
         await asyncio.sleep(max(0.0, second - (time.monotonic() - start)))
 
+    def measure(fault: str, *services: str, stripe: bool = False) -> None:
+        """In the background: seconds until `services` are ready with nothing waiting on the fault."""
+        async def settled() -> bool:
+            return await _settled(world, services) and (not stripe or await _webhooks_processed(world))
+
+        async def run() -> None:
+            recovered[fault] = await _until(settled)
+
+        measuring.append(asyncio.create_task(run()))
+
     await at(15)
     world.pg.stop()
+    await at(30)
+    world.emulator.inject_faults(drop_webhooks=1.0)
+    await at(38)
+    world.emulator.inject_faults(drop_webhooks=0.1, seed=8)
     await at(45)
-    world.emulator.inject_faults(api_status=500, for_s=60, drop_webhooks=0.1, seed=8)
+    world.emulator.inject_faults(api_status=500, for_s=60, drop_webhooks=0.1, seed=9)
     await at(75)
     world.pg.start()
-    recovered["postgres"] = await _until(world.all_ready)
+    measure("postgres", "billing", "documents", "gateway")
     await at(105)
-    world.emulator.inject_faults(drop_webhooks=0.1, seed=9)  # Stripe answers again
-    recovered["stripe"] = await _until(lambda: _webhooks_processed(world))
+    world.emulator.inject_faults(drop_webhooks=0.1, seed=10)  # Stripe answers again
+    measure("stripe", "payments", stripe=True)
     await at(115)
     world.nats.restart()
-    recovered["nats"] = await _until(world.all_ready)
+    measure("nats", *world.services)
     await at(125)
     world.kill("billing")
-    recovered["billing"] = await _until(world.all_ready)
+    measure("billing killed", "billing")
     await at(130)
     world.kill("payments")
-    recovered["payments"] = await _until(world.all_ready)
+    measure("payments killed", "payments")
     await at(140)
     traffic.stop()
     await running
     stopped = time.monotonic()
+    await asyncio.gather(*measuring)
 
     found = await _healed(world, traffic)
     whole_after = since(stopped)
@@ -118,6 +139,21 @@ async def _stripe(world: World) -> tuple[list[dict], list[dict]]:
     finally:
         await stripe.aclose()
     return intents, refunds
+
+
+async def _settled(world: World, services) -> bool:
+    """Ready, and no message waiting on a dependency (`messages_retrying`) in these services."""
+    for name in services:
+        service = world.services[name]
+        try:
+            async with httpx.AsyncClient(base_url=service.base_url, timeout=2) as http:
+                if (await http.get("/readyz")).status_code != 200:
+                    return False
+                if parse_sample((await http.get("/metrics")).text, "messages_retrying", {}) > 0:
+                    return False
+        except httpx.HTTPError:
+            return False
+    return True
 
 
 async def _webhooks_processed(world: World) -> bool:
