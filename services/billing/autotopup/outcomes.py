@@ -50,10 +50,10 @@ async def charge_failed(*, db: Database, failed: TopupFailed, policy: store.Poli
         return False
     now = utcnow()
     async with db.transaction() as session:
-        row = await store.locked_setting(session, failed.tenant_id)
-        charge = await store.locked_charge(session, failed.trigger_id)
-        if row is None or charge is None or charge.tenant_id != failed.tenant_id or charge.status != "requested":
+        found = await _rule_and_charge(session, failed.tenant_id, failed.trigger_id, status="requested")
+        if found is None:
             return False
+        row, charge = found
         sca = failed.reason_code == rules.AUTHENTICATION_REQUIRED
         charge.status, charge.failure_code = ("paused" if sca else "failed"), failed.reason_code
         charge.topup_id, charge.updated_at = failed.topup_id, now
@@ -75,15 +75,24 @@ async def charge_link_expired(*, db: Database, expired: TopupExpired) -> bool:
         return False
     now = utcnow()
     async with db.transaction() as session:
-        row = await store.locked_setting(session, expired.tenant_id)
-        charge = await store.locked_charge(session, expired.trigger_id)
-        if row is None or charge is None or charge.tenant_id != expired.tenant_id or charge.status != "paused":
+        found = await _rule_and_charge(session, expired.tenant_id, expired.trigger_id, status="paused")
+        if found is None:
             return False
+        row, charge = found
         charge.status, charge.updated_at = "expired", now
         session.add(charge)
         store.apply_rule(row, rules.link_expired(store.rule_of(row), trigger_id=expired.trigger_id), now)
         session.add(row)
     return True
+
+
+async def _rule_and_charge(session, tenant_id: str, trigger_id: str, *, status: str):
+    """The tenant's rule and its charge, both locked, when the charge is the tenant's and in `status`."""
+    row = await store.locked_setting(session, tenant_id)
+    charge = await store.locked_charge(session, trigger_id)
+    if row is None or charge is None or charge.tenant_id != tenant_id or charge.status != status:
+        return None
+    return row, charge
 
 
 async def payment_method_changed(*, db: Database, event: PaymentMethodChanged, policy: store.Policy) -> None:
