@@ -1,4 +1,4 @@
-"""Composition root of the gateway: settings → database, NATS, SSE hub, rate limiter, HTTP routes."""
+"""Composition root of the gateway: settings → database, NATS, SSE hub, rate limiter, usage publisher, HTTP routes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from services.gateway.api.routes import (
     billing_settings,
     docs,
     documents,
+    ingest,
     notifications,
     password_reset,
     payments,
@@ -40,6 +41,7 @@ from services.gateway.reset_requests import ResetRequests
 from services.gateway.revocations import Revocations
 from services.gateway.sse import Hub
 from services.gateway.tables import PlatformKey
+from services.gateway.usage_publisher import UsagePublisher
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -55,6 +57,7 @@ class GatewayState:
     revocations: Revocations
     platform_key_usage: KeyUsage
     platform_key_cache: PlatformKeyCache
+    usage_publisher: UsagePublisher
     password_checks: PasswordChecks
     reset_requests: ResetRequests
     service: Service | None = None
@@ -90,7 +93,7 @@ def create_http_app(state: GatewayState) -> FastAPI:
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
     for module in (admin, platform_keys, reconciliation, account, payments, billing_settings, documents,
-                   notifications, stream, portal_auth, password_reset, docs):
+                   notifications, stream, ingest, portal_auth, password_reset, docs):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
@@ -116,6 +119,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         revocations=ended,
         platform_key_usage=KeyUsage(db, table=PlatformKey),
         platform_key_cache=PlatformKeyCache(db, ended),
+        usage_publisher=UsagePublisher(timeout_s=settings.request_timeout_s),
         password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
                                        wait_s=settings.password_check_wait_s),
         reset_requests=ResetRequests(db=db, settings=settings),
@@ -131,6 +135,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         await state.hub.start(service.js)
         await state.limiter.start(service.js)
         await state.revocations.start(service.broker.connection)
+        state.usage_publisher.start(service.broker.connection)
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()

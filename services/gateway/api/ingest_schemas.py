@@ -1,9 +1,13 @@
-"""Bodies of the platform routes (API.md, "Usage and reservations over HTTP")."""
+"""Bodies of the platform routes (API.md, "Usage and reservations over HTTP"): platform keys, ingestion,
+and the OpenAPI description of the CloudEvents body the events route reads by hand."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
+from services.gateway.api import cloudevents
 from services.gateway.api.schemas import ApiKeyItem, Strict
 
 
@@ -22,3 +26,30 @@ class PlatformKeyItem(ApiKeyItem):
 
 class PlatformKeyList(BaseModel):
     items: list[PlatformKeyItem]
+
+
+class EventsAccepted(BaseModel):
+    accepted: int
+
+
+def _inlined(schema: dict) -> dict:
+    """`schema` with its `$defs` references replaced by the definitions (a request body stands alone)."""
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return resolve(definitions[node["$ref"].rsplit("/", 1)[1]])
+            return {key: resolve(value) for key, value in node.items()}
+        return [resolve(value) for value in node] if isinstance(node, list) else node
+
+    return resolve(schema)
+
+
+def events_request_body() -> dict:
+    """One event or a batch, each media type with its schema and a CloudEvents example."""
+    event = _inlined(cloudevents.CloudEvent.model_json_schema())
+    batch = {"type": "array", "items": event, "maxItems": cloudevents.MAX_EVENTS}
+    return {"required": True, "description": "CloudEvents 1.0, structured mode; at most 1 MiB",
+            "content": {cloudevents.SINGLE: {"schema": event, "example": cloudevents.EXAMPLE},
+                        cloudevents.BATCH: {"schema": batch, "example": [cloudevents.EXAMPLE]}}}

@@ -1,0 +1,62 @@
+"""Usage over HTTP (API.md): content types, the platform key's own rate limit, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+
+from tests.security.conftest import fresh_window
+from tests.support.ingest import BATCH, SINGLE, cloud_event, platform_key, post_events
+from tests.support.stack import create_tenant
+
+
+async def test_one_event_or_a_batch_by_content_type(stack):
+    async with stack() as s:
+        tenant_id, _ = await create_tenant(s.http)
+        key = await platform_key(s.http)
+        event = cloud_event(tenant_id, 7)
+
+        async def post(body, content_type: str):
+            return await s.http.post("/ingest/v1/events", content=json.dumps(body),
+                                     headers={**key, "Content-Type": content_type})
+
+        single = await post(event, f"{SINGLE}; charset=utf-8")
+        assert (single.status_code, single.json()) == (202, {"accepted": 1})
+        assert (await post(event, BATCH)).status_code == 400  # a batch is an array
+        assert (await post([event], SINGLE)).status_code == 400  # one event is an object
+        not_json = await s.http.post("/ingest/v1/events", content=b"[{", headers={**key, "Content-Type": BATCH})
+        assert not_json.status_code == 400 and not_json.json()["error"]["code"] == "validation_error"
+        binary_mode = await post(event, "application/json")
+        assert binary_mode.status_code == 415
+        assert binary_mode.json()["error"]["code"] == "unsupported_media_type"
+
+
+async def test_ingestion_has_its_own_limit_per_platform_key(stack):
+    await fresh_window()
+    async with stack(ingest_rate_limit_per_minute=3, rate_limit_per_minute=2) as s:
+        tenant_id, auth = await create_tenant(s.http)
+        first, second = await platform_key(s.http), await platform_key(s.http)
+        event = [cloud_event(tenant_id, 1)]
+
+        assert [(await post_events(s.http, event, first)).status_code for _ in range(3)] == [202] * 3
+        over = await post_events(s.http, event, first)
+
+        assert over.status_code == 429 and over.json()["error"]["code"] == "rate_limited"
+        assert int(over.headers["Retry-After"]) >= 1
+        assert (await post_events(s.http, event, second)).status_code == 202  # a key of its own
+        assert (await s.http.get("/v1/balance", headers=auth)).status_code == 200  # tenants count apart
+
+
+async def test_the_openapi_document_shows_ingestion_with_a_cloudevents_example(stack):
+    async with stack() as s:
+        paths = (await s.http.get("/openapi.json")).json()["paths"]
+
+        events = paths["/ingest/v1/events"]["post"]
+        content = events["requestBody"]["content"]
+        assert set(content) == {SINGLE, BATCH}
+        example = content[BATCH]["example"][0]
+        assert (example["specversion"], example["type"]) == ("1.0", "usage.recorded")
+        assert set(example["data"]) == {"amount_cents", "quantity", "unit", "description"}
+        assert content[SINGLE]["example"] == example
+        assert {"202", "400", "401", "413", "429", "503"} <= set(events["responses"])
+        for path in ("/admin/v1/platform-keys", "/admin/v1/platform-keys/{prefix}"):
+            assert path in paths
