@@ -11,6 +11,9 @@ from tests.security.test_streams_end_with_their_credentials import second_replic
 from tests.support.ingest import cloud_event, platform_key, post_events
 from tests.support.stack import ADMIN, create_tenant, eventually
 
+INGEST_ROUTES = (("POST", "/ingest/v1/reservations"), ("POST", "/ingest/v1/reservations/res_x/settle"),
+                 ("POST", "/ingest/v1/reservations/res_x/release"))
+
 
 def prefix_of(headers: dict) -> str:
     return headers["Authorization"].removeprefix("Bearer ")[:12]
@@ -27,6 +30,8 @@ async def test_only_a_platform_key_opens_ingestion(stack):
             answer = await post_events(s.http, event, headers)
             assert answer.status_code == 401, (headers, answer.text)
             assert answer.json()["error"]["code"] == "unauthenticated"
+            for method, path in INGEST_ROUTES:
+                assert (await s.http.request(method, path, headers=headers, json={})).status_code == 401, path
 
         assert (await post_events(s.http, event, platform)).status_code == 202
 

@@ -1,5 +1,5 @@
 """Bodies of the platform routes (API.md, "Usage and reservations over HTTP"): platform keys, ingestion,
-and the OpenAPI description of the CloudEvents body the events route reads by hand."""
+reservations, and the OpenAPI description of the CloudEvents body the events route reads by hand."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.usage.v1 import UsageRecorded
 from services.gateway.api import cloudevents
 from services.gateway.api.schemas import ApiKeyItem, Strict
 
@@ -30,6 +31,10 @@ class PlatformKeyList(BaseModel):
 
 class EventsAccepted(BaseModel):
     accepted: int
+
+
+class SettleIn(BaseModel):
+    usage: UsageRecorded
 
 
 def _inlined(schema: dict) -> dict:
