@@ -133,7 +133,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
 
     async def started(service: Service) -> None:
         await state.hub.start(service.js)
-        await state.limiter.start(service.js)
+        await state.limiter.start(service.js, connected=lambda: service.broker.connection.is_connected)
         await state.revocations.start(service.broker.connection)
         state.usage_publisher.start(service.broker.connection)
 

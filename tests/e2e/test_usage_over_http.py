@@ -8,6 +8,7 @@ invalid event in a batch, and NATS away while a batch is posted.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -133,11 +134,14 @@ async def test_a_batch_posted_while_nats_is_down_answers_503_and_its_retry_debit
         await wait_balance(s, auth, -total(batch[:50]))
 
         nats_server.stop()
+        started = time.monotonic()
         during = await post_events(s.http, batch, key)
+        answered_in = time.monotonic() - started
         nats_server.start()
 
         assert during.status_code == 503, during.text
         assert during.json()["error"]["code"] == "unavailable"
+        assert answered_in < 3, f"503 after {answered_in:.1f} s: the client should not wait out NATS timeouts"
 
         async def retried() -> bool:  # what a platform does: the same batch, the same ids, until accepted
             answer = await post_events(s.http, batch, key)
