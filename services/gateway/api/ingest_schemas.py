@@ -3,13 +3,15 @@ reservations, and the OpenAPI description of the CloudEvents body the events rou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.billing.v1 import Reserve
 from contracts.usage.v1 import UsageRecorded
 from services.gateway.api import cloudevents
-from services.gateway.api.schemas import ApiKeyItem, Strict
+from services.gateway.api.schemas import ApiKeyItem, NoControlCharacters, Strict
 
 
 class PlatformKeyIn(Strict):
@@ -33,8 +35,21 @@ class EventsAccepted(BaseModel):
     accepted: int
 
 
-class SettleIn(BaseModel):
-    usage: UsageRecorded
+class ReserveIn(NoControlCharacters, Reserve):
+    """`billing.reserve.v1` itself, minus what billing cannot store."""
+
+
+class UsageIn(NoControlCharacters, UsageRecorded):
+    pass
+
+
+class SettleIn(NoControlCharacters):
+    model_config = ConfigDict(extra="forbid")
+    usage: UsageIn
+
+
+# A reservation id in the path, with no control characters (`%00` included) to pass on.
+ReservationId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
 
 
 def _inlined(schema: dict) -> dict:

@@ -73,6 +73,23 @@ async def test_reservations_over_http_answer_what_the_nats_subjects_answer(stack
                 if t["kind"] == "usage"] == [usage["id"]]
 
 
+async def test_reservations_with_control_characters_are_refused_at_the_edge(stack):
+    """Found by a schemathesis run with a platform key: a NUL in an id reached billing, which cannot store
+    it (PostgreSQL), and the answer was 502."""
+    async with stack() as s:
+        tenant_id, _ = await create_tenant(s.http)
+        key = await platform_key(s.http)
+        usage = {"id": "call\x00", "tenant_id": tenant_id, "amount_cents": 1, "occurred_at": "2026-11-26T10:00:00Z"}
+
+        for path, body in (("/ingest/v1/reservations", {"id": "r\x00", "tenant_id": tenant_id, "amount_cents": 1}),
+                           ("/ingest/v1/reservations/res_1/settle", {"usage": usage}),
+                           ("/ingest/v1/reservations/res%001/release", {}),
+                           ("/ingest/v1/reservations/res%0b1/settle", {"usage": {**usage, "id": "call"}})):
+            answer = await s.http.post(path, json=body, headers=key)
+            assert answer.status_code == 422, (path, answer.text)
+            assert answer.json()["error"]["code"] == "validation_error"
+
+
 async def test_ingestion_has_its_own_limit_per_platform_key(stack):
     await fresh_window()
     async with stack(ingest_rate_limit_per_minute=3, rate_limit_per_minute=2) as s:

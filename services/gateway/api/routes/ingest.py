@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from contracts.billing.v1 import Release, ReleaseReply, Reserve, ReserveReply, Settle, SettleReply
+from contracts.billing.v1 import Release, ReleaseReply, ReserveReply, Settle, SettleReply
 from services.gateway.api import cloudevents
 from services.gateway.api.body import capped_body
 from services.gateway.api.deps import CurrentPlatform, state
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
-from services.gateway.api.ingest_schemas import EventsAccepted, SettleIn, events_request_body
+from services.gateway.api.ingest_schemas import EventsAccepted, ReservationId, ReserveIn, SettleIn, events_request_body
 from services.gateway.api.rpc import ask_as_on_nats
 from services.gateway.usage_publisher import UsageUnavailable
 
@@ -39,18 +39,19 @@ async def ingest_events(request: Request, _platform: CurrentPlatform) -> EventsA
 
 
 @router.post("/reservations", response_model=ReserveReply)
-async def reserve(body: Reserve, request: Request, _platform: CurrentPlatform) -> ReserveReply:
+async def reserve(body: ReserveIn, request: Request, _platform: CurrentPlatform) -> ReserveReply:
     """`billing.reserve.v1` over HTTP: `ok: false` when the available balance is short."""
     return await ask_as_on_nats(request, body)
 
 
 @router.post("/reservations/{reservation_id}/settle", response_model=SettleReply)
-async def settle(reservation_id: str, body: SettleIn, request: Request, _platform: CurrentPlatform) -> SettleReply:
+async def settle(reservation_id: ReservationId, body: SettleIn, request: Request,
+                 _platform: CurrentPlatform) -> SettleReply:
     """`billing.settle.v1` over HTTP: debits the usage, releases the rest of the hold."""
     return await ask_as_on_nats(request, Settle(reservation_id=reservation_id, usage=body.usage))
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReleaseReply)
-async def release(reservation_id: str, request: Request, _platform: CurrentPlatform) -> ReleaseReply:
+async def release(reservation_id: ReservationId, request: Request, _platform: CurrentPlatform) -> ReleaseReply:
     """`billing.release.v1` over HTTP."""
     return await ask_as_on_nats(request, Release(reservation_id=reservation_id))
