@@ -1,5 +1,5 @@
 """A gateway and billing as real processes (`python -m services.<name>`) on a private NATS and the
-PostgreSQL the tests use, for bench_sse and bench_gateway."""
+PostgreSQL the tests use, for bench_sse, bench_gateway and bench_ingest."""
 
 from __future__ import annotations
 
@@ -33,19 +33,19 @@ def rss_bytes(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def stack(**gateway_env: str):
-    """Yields (gateway base URL, gateway process, NATS URL)."""
+def stack(*, run: str | None = None, **gateway_env: str):
+    """Yields (gateway base URL, gateway process, NATS URL); billing's schema is `billing_schema(run)`."""
     database = postgres_url()
     if database is None:
         raise SystemExit("no PostgreSQL: set DATABASE_URL")
     nats = NatsProcess().start()
-    run = uuid.uuid4().hex[:8]
+    run = run or uuid.uuid4().hex[:8]
     port = free_port()
     common = {**os.environ, "NATS_URL": nats.url, "DATABASE_URL": database, "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
     procs = []
     try:
         billing = subprocess.Popen([sys.executable, "-m", "services.billing"], cwd=ROOT, preexec_fn=raise_fd_limit,
-                                   env={**common, **nats.service_env("billing"), "DB_SCHEMA": f"bench_bil_{run}",
+                                   env={**common, **nats.service_env("billing"), "DB_SCHEMA": billing_schema(run),
                                         "PORT": str(free_port())})
         procs.append(billing)
         gateway = subprocess.Popen(
@@ -63,7 +63,11 @@ def stack(**gateway_env: str):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(15)
         nats.cleanup()
-        _drop_schemas(database, [f"bench_bil_{run}", f"bench_gw_{run}"])
+        _drop_schemas(database, [billing_schema(run), f"bench_gw_{run}"])
+
+
+def billing_schema(run: str) -> str:
+    return f"bench_bil_{run}"
 
 
 def _wait_ready(base: str) -> None:

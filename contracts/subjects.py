@@ -9,7 +9,8 @@
 
 Who may publish and subscribe what (the NATS permissions, `runtime.nats_permissions`) is derived
 from these specs and the message classes: a stream's `owner` produces into it and declares it; a
-message's `durables` name its consumers (`<service>-<handler>`); a request's `callers` who asks it.
+message's `durables` name its consumers (`<service>-<handler>`); a request's `callers` who asks it; a
+stream's `producers` who else may publish into it.
 """
 
 from dataclasses import dataclass
@@ -24,13 +25,15 @@ class StreamSpec:
     # The service that publishes into it and declares it at start. None: shared or fed from outside
     # (USAGE, PORTAL, DLQ), declared by the provisioning step (`python -m runtime.nats_auth provision`).
     owner: str | None = None
+    # Who else publishes into it (NATS users): the outside producer, and the gateway for HTTP ingestion.
+    producers: tuple[str, ...] = ()
 
 
 PAYMENTS = StreamSpec("PAYMENTS", ("payments.*.*.v1",), owner="payments")
 BILLING = StreamSpec("BILLING", ("billing.*.*.v1",), owner="billing")
 DOCUMENTS = StreamSpec("DOCUMENTS", ("documents.*.*.v1",), owner="documents")
 NOTIFY = StreamSpec("NOTIFY", ("notify.*.*.v1",), owner="notify")
-USAGE = StreamSpec("USAGE", ("usage.recorded.v1",))
+USAGE = StreamSpec("USAGE", ("usage.recorded.v1",), producers=("platform", "gateway"))
 PORTAL = StreamSpec("PORTAL", ("portal.>",))
 GATEWAY = StreamSpec("GATEWAY", ("gateway.*.*.v1",), owner="gateway")
 DLQ = StreamSpec("DLQ", ("dlq.>",), max_age_s=30 * 24 * 3600)

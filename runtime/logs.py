@@ -1,7 +1,7 @@
 """Structured logs (structlog) with secrets redacted before anything is written.
 
 Redacted: values under a key that names a secret (at any depth of nested dicts and lists), and in
-any text: API and Stripe keys (`sk_`, `rk_`, `whsec_`, `ppk_`), bearer tokens, session cookies,
+any text: API, platform and Stripe keys (`sk_`, `rk_`, `whsec_`, `ppk_`, `ppi_`), bearer tokens, session cookies,
 reset tokens, the password of any `scheme://user:password@` URL, and the configured value of every
 setting whose name says it is a secret (`redact_values`, called by the settings). The standard
 library's loggers (uvicorn, SQLAlchemy, nats) are redacted too: every log record is, when it is
@@ -22,7 +22,7 @@ SECRET_KEYS = re.compile(
     r"|private_key|(^|_)auth($|_)|dsn)", re.I)
 SECRET_VALUES = re.compile(
     r"(sk_(live|test)_[A-Za-z0-9]+|rk_(live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pk_[A-Za-z0-9]{20,}"
-    r"|ppk_[A-Za-z0-9]{20,}|(?<=/password-reset/)[A-Za-z0-9_-]{20,}|(?<=#token=)[A-Za-z0-9_-]{20,}"
+    r"|pp[ki]_[A-Za-z0-9]{20,}|(?<=/password-reset/)[A-Za-z0-9_-]{20,}|(?<=#token=)[A-Za-z0-9_-]{20,}"
     r"|(?<=[Bb]earer )[^\s,;\"']+|(?<=pp_session=)[^\s,;\"']+)")
 URL_PASSWORD = re.compile(r"(?<=[a-z0-9+.-]://)([^/\s:@]+):[^@\s/]+@", re.I)
 MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words

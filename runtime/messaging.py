@@ -76,18 +76,28 @@ def error_reply(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-async def request(nc, req: Request, *, timeout: float = 5.0) -> Any:
-    """Ask the owning service; answers its reply model, raises ServiceError or RequestFailed."""
+async def answer(nc, req: Request, *, timeout: float = 5.0) -> Any:
+    """Ask the owning service; its answer as it came (parsed JSON, refusals included), or RequestFailed."""
     try:
         msg = await nc.request(req.subject, req.model_dump_json().encode(), timeout=timeout)
     except (NatsTimeoutError, TimeoutError) as exc:
         raise RequestFailed(f"{req.subject} timed out after {timeout}s") from exc
     except Exception as exc:  # no responders, connection closed
         raise RequestFailed(f"{req.subject}: {exc}") from exc
-    data = json.loads(msg.data)
+    return json.loads(msg.data)
+
+
+def raise_refusal(data: Any) -> None:
+    """An answer `{"error": {code, message}}` as ServiceError (ServiceUnavailable for `unavailable`)."""
     if isinstance(data, dict) and data.get("error"):
         err = data["error"]
         code = err.get("code", "unavailable")
         raise (ServiceUnavailable if code == "unavailable" else ServiceError)(code, err.get("message", ""))
+
+
+async def request(nc, req: Request, *, timeout: float = 5.0) -> Any:
+    """Ask the owning service; answers its reply model, raises ServiceError or RequestFailed."""
+    data = await answer(nc, req, timeout=timeout)
+    raise_refusal(data)
     reply_model = type(req).reply_model
     return data if reply_model is None else reply_model.model_validate(data)

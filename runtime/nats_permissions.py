@@ -1,7 +1,8 @@
 """Who may publish and subscribe what on NATS: the permission matrix, derived from `contracts/`.
 
 Nothing here is a hand-kept list of subjects. A service may publish the subjects of the streams it
-owns (`StreamSpec.owner`), the `portal.<type>.v1` types it produces (`contracts.portal.v1.PRODUCERS`),
+owns (`StreamSpec.owner`) or produces into (`StreamSpec.producers`: the gateway into USAGE), the
+`portal.<type>.v1` types it produces (`contracts.portal.v1.PRODUCERS`),
 the requests that name it among their `callers`, and `dlq.<durable>` for its own durables; it may
 subscribe to the requests it answers (`Request.responder()`) and to its private inbox
 (`_INBOX_<service>.>`, set as nats-py's `inbox_prefix` in `runtime.nats_connect`). JetStream is
@@ -105,6 +106,11 @@ def owned_streams(service: str) -> tuple[StreamSpec, ...]:
     return tuple(s for s in ALL_STREAMS if s.owner == service)
 
 
+def produced_subjects(user: str) -> list[str]:
+    """Subjects of the streams `user` publishes into without owning them (`StreamSpec.producers`)."""
+    return [subject for spec in ALL_STREAMS if user in spec.producers for subject in spec.subjects]
+
+
 def portal_types(service: str) -> list[str]:
     return [t for t, producer in PRODUCERS.items() if producer == service]
 
@@ -143,6 +149,7 @@ def _kv_bucket(bucket: str) -> list[str]:
 def service_permissions(service: str) -> Permissions:
     mine = [d for d in durables() if d.service == service]
     publish = [subject for spec in owned_streams(service) for subject in spec.subjects]
+    publish += produced_subjects(service)
     publish += [portal_subject(t) for t in portal_types(service)]
     publish += [cls.subject for cls in requests() if service in cls.callers]
     publish += [dlq_subject(d.name) for d in mine]
@@ -166,10 +173,8 @@ def service_permissions(service: str) -> Permissions:
 
 
 def platform_permissions() -> Permissions:
-    from contracts.usage.v1 import UsageRecorded
-
     calls = [cls.subject for cls in requests() if PLATFORM in cls.callers]
-    return Permissions((UsageRecorded.subject, *calls), (f"{inbox_prefix(PLATFORM)}.>",))
+    return Permissions((*produced_subjects(PLATFORM), *calls), (f"{inbox_prefix(PLATFORM)}.>",))
 
 
 def provisioner_permissions() -> Permissions:

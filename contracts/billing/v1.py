@@ -118,6 +118,9 @@ class MonthClosed(Event):
 
 # ---- reservations (fixed by API.md) ------------------------------------------------------
 
+# The platform asks on NATS; the gateway asks for platforms that speak HTTP (`/ingest/v1/reservations`).
+PLATFORM_CALLERS = ("platform", "gateway")
+
 
 class ReserveReply(Reply):
     ok: bool
@@ -128,7 +131,7 @@ class ReserveReply(Reply):
 
 class Reserve(Request):
     subject: ClassVar[str] = "billing.reserve.v1"
-    callers: ClassVar = ("platform",)
+    callers: ClassVar = PLATFORM_CALLERS
     reply_model: ClassVar = ReserveReply
     id: str = Field(min_length=1, max_length=200)
     tenant_id: str = Field(min_length=1, max_length=64)
@@ -146,7 +149,7 @@ class SettleReply(Reply):
 
 class Settle(Request):
     subject: ClassVar[str] = "billing.settle.v1"
-    callers: ClassVar = ("platform",)
+    callers: ClassVar = PLATFORM_CALLERS
     reply_model: ClassVar = SettleReply
     reservation_id: str
     usage: UsageRecorded
@@ -160,7 +163,7 @@ class ReleaseReply(Reply):
 
 class Release(Request):
     subject: ClassVar[str] = "billing.release.v1"
-    callers: ClassVar = ("platform",)
+    callers: ClassVar = PLATFORM_CALLERS
     reply_model: ClassVar = ReleaseReply
     reservation_id: str
 

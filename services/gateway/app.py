@@ -1,4 +1,4 @@
-"""Composition root of the gateway: settings → database, NATS, SSE hub, rate limiter, HTTP routes."""
+"""Composition root of the gateway: settings → database, NATS, SSE hub, rate limiter, usage publisher, HTTP routes."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from services.gateway.api.routes import (
     billing_settings,
     docs,
     documents,
+    ingest,
     notifications,
     password_reset,
     payments,
+    platform_keys,
     portal_auth,
     push_config,
     reconciliation,
@@ -28,7 +30,7 @@ from services.gateway.api.routes import (
 )
 from services.gateway.config import GatewaySettings
 from services.gateway.cookie_policy import CookiePolicy
-from services.gateway.key_cache import KeyCache
+from services.gateway.key_cache import KeyCache, PlatformKeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics, with_security_headers
 from services.gateway.password_checks import PasswordChecks
@@ -38,6 +40,8 @@ from services.gateway.ratelimit import RateLimiter
 from services.gateway.reset_requests import ResetRequests
 from services.gateway.revocations import Revocations
 from services.gateway.sse import Hub
+from services.gateway.tables import PlatformKey
+from services.gateway.usage_publisher import UsagePublisher
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -51,6 +55,9 @@ class GatewayState:
     key_usage: KeyUsage
     key_cache: KeyCache
     revocations: Revocations
+    platform_key_usage: KeyUsage
+    platform_key_cache: PlatformKeyCache
+    usage_publisher: UsagePublisher
     password_checks: PasswordChecks
     reset_requests: ResetRequests
     service: Service | None = None
@@ -85,8 +92,8 @@ def create_http_app(state: GatewayState) -> FastAPI:
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
-    for module in (admin, reconciliation, account, payments, billing_settings, documents, notifications, stream,
-                   portal_auth, password_reset, docs):
+    for module in (admin, platform_keys, reconciliation, account, payments, billing_settings, documents,
+                   notifications, stream, ingest, portal_auth, password_reset, docs):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
@@ -110,6 +117,9 @@ def build(settings: GatewaySettings | None = None) -> Service:
         key_usage=KeyUsage(db),
         key_cache=KeyCache(db, ended),
         revocations=ended,
+        platform_key_usage=KeyUsage(db, table=PlatformKey),
+        platform_key_cache=PlatformKeyCache(db, ended),
+        usage_publisher=UsagePublisher(timeout_s=settings.request_timeout_s),
         password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
                                        wait_s=settings.password_check_wait_s),
         reset_requests=ResetRequests(db=db, settings=settings),
@@ -123,8 +133,9 @@ def build(settings: GatewaySettings | None = None) -> Service:
 
     async def started(service: Service) -> None:
         await state.hub.start(service.js)
-        await state.limiter.start(service.js)
+        await state.limiter.start(service.js, connected=lambda: service.broker.connection.is_connected)
         await state.revocations.start(service.broker.connection)
+        state.usage_publisher.start(service.broker.connection)
 
     async def stopping(_service: Service) -> None:
         await state.hub.stop()
@@ -132,7 +143,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
 
     service = Service(
         settings=settings, db=db, broker=broker, migrations=MIGRATIONS, http_app=create_http_app(state),
-        jobs=[state.key_usage.run, state.reset_requests.run, sweep_streams],
+        jobs=[state.key_usage.run, state.platform_key_usage.run, state.reset_requests.run, sweep_streams],
         on_started=started, on_stopping=stopping,
     )
     state.service = service

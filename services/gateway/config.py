@@ -19,6 +19,8 @@ class GatewaySettings(ServiceSettings):
     gateway_port: int | None = None
     gateway_admin_token: str = ""
     rate_limit_per_minute: int = Field(default=600, ge=1)
+    # Requests per platform key and minute on /ingest/v1/… (API.md), counted apart from the tenants' limit.
+    ingest_rate_limit_per_minute: int = Field(default=60_000, ge=1)
     admin_auth_failures_per_minute: int = Field(default=10, ge=1)  # per client address
     sse_heartbeat_s: float = Field(default=15, gt=0)
     sse_queue_size: int = Field(default=1000, ge=10)

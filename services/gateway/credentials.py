@@ -1,7 +1,8 @@
 """API keys, passwords, portal sessions and CSRF tokens.
 
-API keys are 256-bit random secrets, so a fast keyed hash (SHA-256) is enough to store them; passwords
-are low-entropy and get argon2. Keys are shown once; only the 12-character prefix stays visible.
+API keys (and platform keys, `platform_keys.py`) are 256-bit random secrets, so a fast keyed hash
+(SHA-256) is enough to store them; passwords are low-entropy and get argon2. Keys are shown once; only
+the 12-character prefix stays visible.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -18,10 +20,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import new_id, utcnow
-from services.gateway.tables import ApiKey, PortalSession, PortalUser
+from services.gateway.tables import ApiKey, PlatformKey, PortalSession, PortalUser
 
 KEY_PREFIX = "ppk_"
 PREFIX_LEN = 12
+KeyRow = TypeVar("KeyRow", ApiKey, PlatformKey)
 _hasher = PasswordHasher()
 ARGON2_MEMORY_MIB = _hasher.memory_cost // 1024  # what one hash or check holds while it runs (64)
 
@@ -30,28 +33,40 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_api_key() -> tuple[str, str]:
-    key = KEY_PREFIX + secrets.token_urlsafe(32).replace("-", "x").replace("_", "y")
+def new_key(kind: str = KEY_PREFIX) -> tuple[str, str]:
+    """A key starting with `kind` (`ppk_` for API keys) and its prefix."""
+    key = kind + secrets.token_urlsafe(32).replace("-", "x").replace("_", "y")
     return key, key[:PREFIX_LEN]
 
 
-async def issue_api_key(session: AsyncSession, *, tenant_id: str) -> tuple[str, ApiKey]:
+async def issue_key(session: AsyncSession, table: type[KeyRow], *, kind: str, **columns) -> tuple[str, KeyRow]:
+    """A new key of `kind` stored as a row of `table` (its hash, never the key), and the key itself."""
     while True:
-        key, prefix = new_api_key()
-        if await session.get(ApiKey, prefix) is None:
+        key, prefix = new_key(kind)
+        if await session.get(table, prefix) is None:
             break
-    row = ApiKey(prefix=prefix, tenant_id=tenant_id, key_hash=digest(key), created_at=utcnow())
+    row = table(prefix=prefix, key_hash=digest(key), created_at=utcnow(), **columns)
     session.add(row)
     return key, row
 
 
-async def tenant_for_key(session: AsyncSession, key: str) -> str | None:
-    if not key.startswith(KEY_PREFIX) or len(key) < PREFIX_LEN + 8:
+async def live_key(session: AsyncSession, table: type[KeyRow], key: str, *, kind: str) -> KeyRow | None:
+    """The unrevoked row of `table` whose hash `key` matches."""
+    if not key.startswith(kind) or len(key) < PREFIX_LEN + 8:
         return None
-    row = await session.get(ApiKey, key[:PREFIX_LEN])
+    row = await session.get(table, key[:PREFIX_LEN])
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest(key)):
         return None
-    return row.tenant_id
+    return row
+
+
+async def issue_api_key(session: AsyncSession, *, tenant_id: str) -> tuple[str, ApiKey]:
+    return await issue_key(session, ApiKey, kind=KEY_PREFIX, tenant_id=tenant_id)
+
+
+async def tenant_for_key(session: AsyncSession, key: str) -> str | None:
+    row = await live_key(session, ApiKey, key, kind=KEY_PREFIX)
+    return None if row is None else row.tenant_id
 
 
 def hash_password(password: str) -> str:

@@ -1,4 +1,4 @@
-"""`last_used_at` of API keys, written in batches (API.md allows it to lag up to a minute)."""
+"""`last_used_at` of API keys (or platform keys), written in batches (API.md allows it to lag up to a minute)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 import structlog
 
-from services.gateway.tables import ApiKey
+from services.gateway.tables import ApiKey, PlatformKey
 
 log = structlog.get_logger(__name__)
 
 
 class KeyUsage:
-    def __init__(self, db, *, flush_s: float = 30.0) -> None:
+    def __init__(self, db, *, table: type[ApiKey | PlatformKey] = ApiKey, flush_s: float = 30.0) -> None:
         self.db = db
+        self.table = table.__table__
         self.flush_s = flush_s
         self._seen: dict[str, datetime] = {}
 
@@ -27,7 +28,7 @@ class KeyUsage:
         seen, self._seen = self._seen, {}
         if not seen:
             return
-        table = ApiKey.__table__
+        table = self.table
         stmt = sa.update(table).where(table.c.prefix == sa.bindparam("p")).values(last_used_at=sa.bindparam("t"))
         async with self.db.transaction() as session:
             await session.execute(stmt, [{"p": p, "t": t} for p, t in seen.items()],

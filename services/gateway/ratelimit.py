@@ -12,7 +12,9 @@ writing (counts only grow within a window). A driver that keeps losing the race 
 
 Only when NATS is unreachable (not merely contended) does a replica count alone, in its own memory:
 the limit then holds per replica (at most `limit` × replicas per window) instead of not at all, and
-the gateway keeps serving the API keys and sessions that live in its database.
+the gateway keeps serving the API keys and sessions that live in its database. While the connection
+is known to be down (`connected`), it counts alone at once rather than wait out the bucket's timeout
+on every request.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import hashlib
 import random
 import time
+from collections.abc import Callable
 
 import structlog
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
@@ -46,8 +49,10 @@ class RateLimiter:
         self._drivers: set[asyncio.Task] = set()
         self._local: dict[str, int] = {}  # key → count, only while NATS is unreachable
         self._local_window = ""
+        self.connected: Callable[[], bool] = lambda: True
 
-    async def start(self, js) -> None:
+    async def start(self, js, *, connected: Callable[[], bool] | None = None) -> None:
+        self.connected = connected or self.connected
         try:
             self.kv = await js.key_value(BUCKET)
         except BucketNotFoundError:
@@ -70,6 +75,7 @@ class RateLimiter:
         if self.kv is None:
             return False
         try:
+            self._reachable()
             count, _ = await self._read(key)
         except Exception as exc:
             log.warning("ratelimit.unavailable", error=repr(exc))
@@ -95,6 +101,7 @@ class RateLimiter:
                 batch = waiting[:]
                 del waiting[:]
                 try:
+                    self._reachable()
                     granted = await self._increment_below(key, limit, len(batch))
                 except Exception as exc:  # NATS unreachable, timed out, bucket gone: not contention
                     log.warning("ratelimit.unavailable", error=repr(exc))
@@ -141,6 +148,10 @@ class RateLimiter:
                 attempt += 1
                 # Spread the replicas out, or they collide again on the next round.
                 await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** min(attempt, 6))))
+
+    def _reachable(self) -> None:
+        if not self.connected():
+            raise ConnectionError("NATS is not connected")
 
     async def _read(self, key: str) -> tuple[int, int]:
         """(count, revision); (0, 0) when the window has no count yet."""

@@ -1,4 +1,4 @@
-"""Credentials that ended (revoked API keys, ended portal sessions), known at once to every replica.
+"""Credentials that ended (revoked API and platform keys, ended portal sessions), known at once to every replica.
 
 The replica that ends a credential announces it on core NATS; every replica (itself included)
 then evicts the key from its cache and closes the SSE streams opened with it (`on_ended`). What a
@@ -23,6 +23,10 @@ SUBJECT = "gateway.cache.credentials_ended"  # core NATS: three tokens, outside 
 
 def api_key(prefix: str) -> str:
     return f"key:{prefix}"
+
+
+def platform_key(prefix: str) -> str:
+    return f"platform-key:{prefix}"
 
 
 def session(token_hash: str) -> str:

@@ -1,4 +1,4 @@
-"""The gateway owns tenants' credentials: API keys, portal users and their sessions."""
+"""The gateway owns the credentials: tenants' API keys, portal users and their sessions, platform keys."""
 
 from datetime import datetime
 
@@ -19,6 +19,18 @@ class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
     prefix: str = Field(primary_key=True, max_length=12)
     tenant_id: str = Field(max_length=64, index=True)
+    key_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=TS)
+    last_used_at: datetime | None = Field(default=None, sa_type=TS)
+    revoked_at: datetime | None = Field(default=None, sa_type=TS)
+
+
+class PlatformKey(SQLModel, table=True):
+    """A key of a platform that sends usage over HTTP (`/ingest/v1/…`); it belongs to no tenant."""
+
+    __tablename__ = "platform_keys"
+    prefix: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=200)
     key_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=TS)
     last_used_at: datetime | None = Field(default=None, sa_type=TS)

@@ -33,11 +33,11 @@ async def test_a_lookup_in_flight_during_revocation_does_not_recache_the_key(mon
 
     monkeypatch.setattr(credentials, "tenant_for_key", tenant_for_key)
     cache = KeyCache(_Database())
-    in_flight = asyncio.create_task(cache.tenant_for(KEY))
+    in_flight = asyncio.create_task(cache.owner_of(KEY))
     await asyncio.sleep(0.01)
     revoked = True
     await cache.revoked(PREFIX)
     answered.set()
     await in_flight
 
-    assert await cache.tenant_for(KEY) is None
+    assert await cache.owner_of(KEY) is None

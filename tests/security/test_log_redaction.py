@@ -33,6 +33,12 @@ def test_secrets_in_nested_values_and_free_text_are_redacted():
     assert event["count"] == 3 and "db.internal:5432" in event["detail"]  # what is not secret stays readable
 
 
+def test_api_keys_and_platform_keys_in_free_text_are_redacted():
+    event = logs.redact(None, "info", {"event": "auth.failed",
+                                       "detail": "tried ppk_T3nantKeyT3nantKey00 then ppi_Pl4tformKeyPl4tform00"})
+    assert "T3nantKey" not in event["detail"] and "Pl4tformKey" not in event["detail"]
+
+
 def test_configured_secrets_are_redacted_wherever_they_appear():
     GatewaySettings(gateway_admin_token="the-configured-admin-token-1234", session_secret="sess-secret-5678xx")
     event = logs.redact(None, "info", {"event": "x", "detail": "got the-configured-admin-token-1234 and "

@@ -54,3 +54,25 @@ async def test_with_nats_unreachable_each_replica_still_holds_the_limit_alone():
         await limiter.check("ip:203.0.113.9")
     assert refused.value.status == 429 and refused.value.headers["Retry-After"]
     await limiter.check("ip:203.0.113.10")  # another caller has its own count
+
+
+class _SilentBucket:
+    """What the bucket is while the connection to NATS is down: a call waits for its timeout."""
+
+    async def get(self, key):
+        await asyncio.sleep(3600)
+
+    update = create = get
+
+
+async def test_with_nats_disconnected_the_limit_holds_without_waiting_for_nats():
+    limiter = RateLimiter(limit_per_minute=3)
+    limiter.kv, limiter.connected = _SilentBucket(), lambda: False
+    await fresh_window()
+    async with asyncio.timeout(1):  # not one bucket timeout per request: a platform wants its 503 now
+        for _ in range(3):
+            await limiter.check("platform:ppi_abcdefgh")
+        with pytest.raises(ApiError) as refused:
+            await limiter.check("platform:ppi_abcdefgh")
+        assert not await limiter.exceeded("admin-auth:203.0.113.9", limit=3)
+    assert refused.value.status == 429

@@ -33,12 +33,16 @@ def state(request: Request):
     return request.app.state.gateway
 
 
+def bearer_token(request: Request) -> str:
+    """What follows `Bearer ` in the Authorization header ("" without one)."""
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+
+
 async def principal_or_none(request: Request) -> Principal | None:
     gw = state(request)
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-        tenant_id = await gw.key_cache.tenant_for(key)
+    if key := bearer_token(request):
+        tenant_id = await gw.key_cache.owner_of(key)
         if tenant_id is None:
             return None
         prefix = key[: credentials.PREFIX_LEN]
@@ -103,11 +107,34 @@ async def require_admin(request: Request) -> None:
     if await gw.limiter.exceeded(caller, limit=limit):
         await gw.limiter.check(caller, limit=limit)  # over the limit: raises 429 with Retry-After
     token = gw.settings.gateway_admin_token
-    auth = request.headers.get("authorization", "")
-    sent = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+    sent = bearer_token(request)
     if not token or not sent or not hmac.compare_digest(sent.encode(), token.encode()):
         await gw.limiter.check(caller, limit=limit)
         raise ApiError(401, "unauthenticated", "admin token required", {"WWW-Authenticate": "Bearer"})
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The caller of `/ingest/v1/…`: a platform key's holder (it reports usage of any tenant it serves)."""
+
+    prefix: str
+    name: str
+
+
+async def current_platform(request: Request) -> Platform:
+    """A live platform key, the only credential `/ingest/v1/…` takes: an API key, the admin token or
+    none answers 401 (counted per client address, as any unauthenticated call). Each key has its own
+    limit, INGEST_RATE_LIMIT_PER_MINUTE, apart from the tenants' (API.md)."""
+    gw = state(request)
+    key = bearer_token(request)
+    name = await gw.platform_key_cache.owner_of(key) if key else None
+    if name is None:
+        await gw.limiter.check(f"ip:{client_ip(request)}")
+        raise ApiError(401, "unauthenticated", "a platform key is required", {"WWW-Authenticate": "Bearer"})
+    prefix = key[: credentials.PREFIX_LEN]
+    gw.platform_key_usage.touch(prefix)
+    await gw.limiter.check(f"platform:{prefix}", limit=gw.settings.ingest_rate_limit_per_minute)
+    return Platform(prefix, name)
 
 
 def client_ip(request: Request) -> str:
@@ -120,3 +147,4 @@ def client_ip(request: Request) -> str:
 CurrentTenant = Annotated[str, Depends(current_tenant)]
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Admin = Depends(require_admin)
+CurrentPlatform = Annotated[Platform, Depends(current_platform)]

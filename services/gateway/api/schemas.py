@@ -25,14 +25,10 @@ def _has_control(value: Any) -> bool:
     return False
 
 
-class Strict(BaseModel):
-    """Request bodies: unknown fields and coercions ("10" for 10, 10.0, true for 1) are refused.
-
-    Text never carries control characters (NUL cannot even be stored by PostgreSQL): refused here,
+class NoControlCharacters(BaseModel):
+    """Text never carries control characters (NUL cannot even be stored by PostgreSQL): refused here,
     at the edge, with a 422 naming the field, instead of failing in a service behind the gateway.
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
+    Mixed into contract models that serve as request bodies as they are (the reservations)."""
 
     @field_validator("*", mode="after")
     @classmethod
@@ -40,6 +36,12 @@ class Strict(BaseModel):
         if _has_control(value):
             raise ValueError("control characters are not allowed")
         return value
+
+
+class Strict(NoControlCharacters):
+    """Request bodies: unknown fields and coercions ("10" for 10, 10.0, true for 1) are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class AddressIn(Strict):

@@ -155,6 +155,15 @@ def test_the_platform_may_send_usage_and_reservations_and_nothing_else():
         assert not platform.may_subscribe(subject)
 
 
+def test_the_gateway_may_publish_usage_and_ask_for_reservations_for_platforms_on_http():
+    gateway = matrix()["gateway"]
+    for subject in ("usage.recorded.v1", "billing.reserve.v1", "billing.settle.v1", "billing.release.v1"):
+        assert gateway.may_publish(subject)
+    for subject in ("$JS.API.STREAM.UPDATE.USAGE", "$JS.API.STREAM.DELETE.USAGE", "$JS.API.CONSUMER.CREATE.USAGE"):
+        assert not gateway.may_publish(subject)
+    assert not gateway.may_subscribe("usage.recorded.v1") and not gateway.may_subscribe("billing.reserve.v1")
+
+
 def test_the_operations_guide_shows_the_current_matrix():
     from runtime.nats_auth import with_matrix
 
