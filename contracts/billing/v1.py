@@ -1,9 +1,10 @@
 """Billing: the ledger's facts, the reservation protocol (API.md) and the gateway's queries."""
 
+import re
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from contracts.base import Event, Reply, Request, View
 from contracts.subjects import BILLING
@@ -18,8 +19,29 @@ class Address(View):
     city: str = Field(default="", max_length=100)
 
 
+EInvoiceProfile = Literal["en16931", "xrechnung"]
+_LEITWEG_ID = re.compile(r"^(\d{2,12})(-[A-Za-z0-9]{1,30})?-(\d{2})$")
+
+
+def leitweg_id_error(value: str) -> str | None:
+    """Why `value` is not a Leitweg-ID (the German public buyer's routing id, BT-10), or None.
+
+    Grobadressierung (2–12 digits), optional Feinadressierung (1–30 letters or digits), and two
+    check digits over both by ISO/IEC 7064 MOD 97-10 (letters count as 10–35), e.g. 04011000-1234512345-06."""
+    match = _LEITWEG_ID.match(value)
+    if not match:
+        return "a Leitweg-ID looks like 04011000-1234512345-06 (digits-letters or digits-check digits)"
+    body = (match[1] + (match[2] or "")).replace("-", "").upper()
+    expected = 98 - int("".join(str(int(c, 36)) for c in body) + "00") % 97
+    if expected != int(match[3]):
+        return f"the check digits of this Leitweg-ID should be {expected:02d}"
+    return None
+
+
 class AccountProfile(View):
-    """A tenant's billing profile: printed on documents, used by notifications."""
+    """A tenant's billing profile: printed on documents, used by notifications. `einvoice_profile`
+    chooses the e-invoice flavour: EN 16931 (Factur-X/ZUGFeRD) or XRechnung 3.0 for German public
+    buyers, which needs their Leitweg-ID as `buyer_reference`."""
 
     tenant_id: str
     name: str
@@ -30,6 +52,18 @@ class AccountProfile(View):
     address: Address = Field(default_factory=Address)
     locale: Literal["de", "en"] = "de"
     low_balance_threshold_cents: int = 1000
+    einvoice_profile: EInvoiceProfile = "en16931"
+    buyer_reference: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _xrechnung_needs_a_leitweg_id(self) -> "AccountProfile":
+        if self.einvoice_profile == "xrechnung":
+            if not self.buyer_reference:
+                raise ValueError("einvoice_profile xrechnung needs buyer_reference, the buyer's Leitweg-ID")
+            error = leitweg_id_error(self.buyer_reference)
+            if error:
+                raise ValueError(error)
+        return self
 
 
 # ---- events -------------------------------------------------------------------------------
@@ -66,6 +100,7 @@ class TopupCredited(Event):
     payment_reference: str
     paid_at: datetime
     transaction_id: str
+    card_last4: str | None = None  # the card it was paid with (from TopupPaid), for the invoice
 
 
 class RefundRecorded(Event):

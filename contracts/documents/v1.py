@@ -89,6 +89,7 @@ class CreditedTopup(View):
     payment_reference: str
     paid_at: datetime
     transaction_id: str
+    card_last4: str | None = None
 
 
 class RecordedRefund(View):

@@ -29,6 +29,8 @@ class TopupPaid(Event):
     payment_intent_id: str
     charge_id: str | None = None
     paid_at: datetime
+    card_last4: str | None = None  # the card it was paid with, for the invoice (BG-18)
+    card_brand: str | None = None
 
 
 class TopupFailed(Event):

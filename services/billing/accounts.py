@@ -12,7 +12,8 @@ from runtime.messaging import ServiceError
 from services.billing.queries import profile_of
 from services.billing.tables import Account
 
-EDITABLE = {"name", "email", "phone", "address", "vat_id", "locale", "low_balance_threshold_cents", "country"}
+EDITABLE = {"name", "email", "phone", "address", "vat_id", "locale", "low_balance_threshold_cents", "country",
+            "einvoice_profile", "buyer_reference"}
 
 
 def _apply_profile(account: Account, profile: AccountProfile) -> None:
@@ -22,6 +23,7 @@ def _apply_profile(account: Account, profile: AccountProfile) -> None:
     account.postal_code = profile.address.postal_code
     account.city = profile.address.city
     account.low_balance_threshold_cents = profile.low_balance_threshold_cents
+    account.einvoice_profile, account.buyer_reference = profile.einvoice_profile, profile.buyer_reference
 
 
 async def create_account(*, db: Database, profile: AccountProfile) -> AccountProfile:
@@ -62,7 +64,10 @@ async def update_account(*, db: Database, tenant_id: str, changes: dict) -> Acco
         try:
             profile = AccountProfile.model_validate(merged)
         except ValidationError as exc:
-            raise ServiceError("validation_error", str(exc.errors()[0]["msg"])) from exc
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ServiceError("validation_error", f"{where}: {message}" if where else message) from exc
         _apply_profile(account, profile)
         account.updated_at = utcnow()
         session.add(account)

@@ -160,4 +160,5 @@ def profile_of(account: Account) -> AccountProfile:
         vat_id=account.vat_id, phone=account.phone, locale=account.locale,
         address=Address(line1=account.address_line1, postal_code=account.postal_code, city=account.city),
         low_balance_threshold_cents=account.low_balance_threshold_cents,
+        einvoice_profile=account.einvoice_profile, buyer_reference=account.buyer_reference,
     )

@@ -22,6 +22,8 @@ class Account(SQLModel, table=True):
     locale: str = "de"
     low_balance_threshold_cents: int = 1000
     balance_cents: int = Field(default=0, sa_type=sa.BigInteger)
+    einvoice_profile: str = Field(default="en16931", max_length=16)
+    buyer_reference: str | None = Field(default=None, max_length=100)
     updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 

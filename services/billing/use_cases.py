@@ -128,7 +128,7 @@ async def credit_topup_in(session, *, paid: TopupPaid, tiers: tuple[BonusTier, .
     await outbox.add(session, [
         TopupCredited(tenant_id=paid.tenant_id, topup_id=paid.topup_id, amount_cents=paid.amount_cents,
                       bonus_cents=bonus, payment_reference=paid.payment_intent_id, paid_at=paid.paid_at,
-                      transaction_id=posted[0].tx_id, correlation_id=paid.event_id),
+                      transaction_id=posted[0].tx_id, card_last4=paid.card_last4, correlation_id=paid.event_id),
         PortalEvent(type="topup.succeeded", tenant_id=paid.tenant_id,
                     data={"topup_id": paid.topup_id, "amount_cents": paid.amount_cents, "bonus_cents": bonus,
                           "source": paid.source}),

@@ -29,6 +29,8 @@ class DocumentsSettings(ServiceSettings):
     seller_tax_number: str | None = "37/123/45678"
     seller_iban: str | None = "DE89370400440532013000"
     seller_email: str | None = "rechnung@sprachwerk.example"
+    seller_phone: str | None = "+49 30 12345678"
+    seller_contact: str | None = "Buchhaltung"  # a person or department, the seller's contact (XRechnung BG-6)
 
     # Statements: the monthly job looks for a finished month this often; pending statements
     # (e.g. left by a crash) are completed by a sweep once they are older than the grace period.

@@ -32,6 +32,7 @@ class Draft:
     topup_id: str | None = None
     month: str | None = None
     correlation_id: str | None = None
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ async def _save_row(session: AsyncSession, draft: Draft, doc_id: str, values: di
         return
     await session.execute(sa.insert(documents).values(
         id=doc_id, tenant_id=draft.tenant_id, kind=draft.kind, source_key=draft.source_key,
-        topup_id=draft.topup_id, month=draft.month, created_at=now, **values))
+        topup_id=draft.topup_id, month=draft.month, card_last4=draft.card_last4, created_at=now, **values))
 
 
 def _events(draft: Draft, doc_id: str, number: str, total: int, now: datetime) -> list:

@@ -17,6 +17,7 @@ from contracts.billing.v1 import AccountProfile, AccountUpdated, GetAccount
 from runtime.db import Database
 from runtime.messaging import request
 from services.documents.rendering import Party
+from services.documents.rendering.models import EInvoice
 from services.documents.tables import profiles
 
 
@@ -25,6 +26,7 @@ def seller(settings) -> Party:
         name=settings.seller_name, street=settings.seller_street, postal_code=settings.seller_postal_code,
         city=settings.seller_city, country=settings.seller_country.upper(), vat_id=settings.seller_vat_id,
         tax_number=settings.seller_tax_number, email=settings.seller_email, iban=settings.seller_iban,
+        phone=settings.seller_phone, contact=settings.seller_contact,
     )
 
 
@@ -36,6 +38,11 @@ def buyer(profile: AccountProfile) -> Party:
         city=profile.address.city, country=profile.country.upper(), vat_id=profile.vat_id or None,
         email=profile.email or None,
     )
+
+
+def einvoice(profile: AccountProfile) -> EInvoice:
+    """The e-invoice flavour the buyer asked for (XRechnung with their Leitweg-ID, or EN 16931)."""
+    return EInvoice(profile=profile.einvoice_profile, buyer_reference=profile.buyer_reference)
 
 
 async def _save(db: Database, items: list[tuple[AccountProfile, datetime]]) -> None:

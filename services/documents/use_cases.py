@@ -13,6 +13,7 @@ from services.documents.context import Deps
 from services.documents.issuing import Draft, issue
 from services.documents.rendering import CreditNoteData, InvoiceData
 from services.documents.rendering.formatting import format_money
+from services.documents.rendering.models import PaymentCard
 from services.documents.tables import documents
 
 
@@ -31,11 +32,12 @@ async def issue_invoices(*, deps: Deps, events: list[TopupCredited] | list[Credi
     def draft(e: TopupCredited) -> Draft:
         buyer = buyers[e.tenant_id]
         return Draft(tenant_id=e.tenant_id, kind="invoice", source_key=e.topup_id, topup_id=e.topup_id,
-                     correlation_id=getattr(e, "event_id", None), build=lambda number: InvoiceData(
+                     correlation_id=getattr(e, "event_id", None), card_last4=e.card_last4,
+                     build=lambda number: InvoiceData(
                          number=number, issue_date=today, supply_date=deps.local_date(e.paid_at),
                          seller=deps.seller, buyer=profiles.buyer(buyer), gross_cents=e.amount_cents,
                          bonus_cents=e.bonus_cents, payment_reference=e.payment_reference,
-                         locale=buyer.locale))
+                         locale=buyer.locale, einvoice=profiles.einvoice(buyer), card=_card(e.card_last4)))
 
     async with deps.db.transaction() as session:
         fresh = await claim_new(session, consumer="topup-credited", message_ids=sorted(e.topup_id for e in credited))
@@ -43,8 +45,13 @@ async def issue_invoices(*, deps: Deps, events: list[TopupCredited] | list[Credi
         return await issue(session, drafts, kind="invoice", issue_date=today, issuer=deps.issuer)
 
 
+def _card(last4: str | None) -> PaymentCard | None:
+    return PaymentCard(last4=last4) if last4 and len(last4) == 4 and last4.isdigit() else None
+
+
 async def original_invoices(*, deps: Deps, topup_ids) -> dict[str, sa.Row]:
-    query = sa.select(documents.c.topup_id, documents.c.tenant_id, documents.c.number, documents.c.issue_date).where(
+    query = sa.select(documents.c.topup_id, documents.c.tenant_id, documents.c.number, documents.c.issue_date,
+                      documents.c.card_last4).where(
         documents.c.kind == "invoice", documents.c.status == "issued", documents.c.topup_id.in_(set(topup_ids)))
     async with deps.db.sessions() as session:
         return {r.topup_id: r for r in (await session.execute(query)).all()}
@@ -81,7 +88,7 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded] | list[
                          original_invoice_date=invoice.issue_date, seller=deps.seller,
                          buyer=profiles.buyer(buyer), refunded_gross_cents=r.amount_cents,
                          reason=refund_reason(r, buyer.locale), payment_reference=r.refund_id,
-                         locale=buyer.locale))
+                         locale=buyer.locale, einvoice=profiles.einvoice(buyer), card=_card(invoice.card_last4)))
 
     async with deps.db.transaction() as session:
         fresh = await claim_new(session, consumer="refund-recorded", message_ids=sorted(r.refund_id for r in refunds))

@@ -35,7 +35,7 @@ from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AutoTopupCheckRequested, AutoTopupRequested
 from runtime import outbox
 from runtime.db import Database
-from services.payments import events, repository, settlement
+from services.payments import cards, events, repository, settlement
 from services.payments.domain.bonus import BonusTier, bonus_for
 from services.payments.stripe_client import StripeAdapter
 from services.payments.stripe_errors import StripeIdempotencyConflict, StripeInvalidRequest, StripeNotFound
@@ -114,7 +114,8 @@ async def settle(session: AsyncSession, adapter: StripeAdapter, topup: Topup, ou
     """Record what Stripe answered for the (locked) attempt, with its event; pending records the intent."""
     if isinstance(outcome, ChargeSucceeded):
         intent = {"id": outcome.payment_intent_id, "latest_charge": outcome.charge_id}
-        await settlement.settle_paid(session, topup, intent=intent, correlation_id=correlation_id)
+        await settlement.settle_paid(session, topup, intent=intent, correlation_id=correlation_id,
+                                     card=await cards.card_of(session, adapter, topup.payment_method_id))
     elif isinstance(outcome, ChargeRequiresAuthentication):
         action_url = await _authentication_link(adapter, topup, customer_id or "", portal_url)
         await settlement.settle_failed(session, topup, code="authentication_required", reason=None,

@@ -134,3 +134,17 @@ async def sync_cards(session: AsyncSession, adapter: StripeAdapter, *, tenant_id
         await adapter.set_default_payment_method(customer_id=customer_id, payment_method_id=default)
         await repository.mark_default(session, tenant_id, default)
     await outbox.add(session, [events.card_changed(tenant_id, "attached", c.id, default) for c in added])
+
+
+async def card_of(session: AsyncSession, adapter: StripeAdapter, payment_method_id: str | None) -> Card | None:
+    """The card a payment used, for its invoice: ours when it is saved, else as Stripe describes it
+    (None when Stripe does not know it either)."""
+    if not payment_method_id:
+        return None
+    row = await session.get(PaymentMethod, payment_method_id)
+    if row is not None:
+        return Card(id=row.id, brand=row.brand, last4=row.last4, exp_month=row.exp_month, exp_year=row.exp_year)
+    try:
+        return Card.from_stripe(await adapter.retrieve_payment_method(payment_method_id))
+    except StripeNotFound:
+        return None

@@ -40,6 +40,10 @@ def _id(value: object) -> str | None:
     return value.get("id") if isinstance(value, dict) else value  # type: ignore[return-value]
 
 
+async def _card(ctx: Context, intent: dict[str, Any]):
+    return await cards.card_of(ctx.session, ctx.adapter, _id(intent.get("payment_method")))
+
+
 def _meta(obj: dict[str, Any]) -> dict[str, str]:
     return obj.get("metadata") or {}
 
@@ -61,7 +65,8 @@ async def on_checkout_session(ctx: Context) -> None:
     if session.get("payment_status") == "paid" and intent_id:
         intent = await ctx.adapter.retrieve_payment_intent(intent_id)
         if intent.get("status") == "succeeded":
-            await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id)
+            await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id,
+                                         card=await _card(ctx, intent))
         customer = session.get("customer")
         if customer:
             await cards.sync_cards(ctx.session, ctx.adapter, tenant_id=topup.tenant_id, customer_id=customer)
@@ -78,7 +83,8 @@ async def on_payment_intent(ctx: Context) -> None:
     if topup is None:
         return
     if intent.get("status") == "succeeded":
-        await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id)
+        await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id,
+                                     card=await _card(ctx, intent))
     elif intent.get("status") in FAILED_INTENT and topup.source == "checkout":
         error = intent.get("last_payment_error") or {}
         await settlement.settle_failed(ctx.session, topup, code=error.get("code") or "payment_failed",
@@ -99,7 +105,8 @@ async def on_charge_refunded(ctx: Context) -> None:
     if topup is None:
         return
     if intent.get("status") == "succeeded":  # a refund seen before its payment: credit first
-        await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id)
+        await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id,
+                                     card=await _card(ctx, intent))
     refunds = await ctx.adapter.list_refunds(charge_id=charge["id"])
     await settlement.settle_refunds(ctx.session, topup, refunds, correlation_id=ctx.event_id)
 

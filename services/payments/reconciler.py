@@ -41,7 +41,7 @@ from runtime import outbox
 from runtime.db import Database
 from runtime.inbox import claim_period
 from runtime.messaging import ServiceError, request
-from services.payments import events, repository, settlement
+from services.payments import cards, events, repository, settlement
 from services.payments.stripe_client import StripeAdapter
 from services.payments.tables import ReconciliationRun, Refund, Topup
 
@@ -125,7 +125,8 @@ class Reconciler:
                 if topup is None:
                     run.found("payment_unknown", intent["id"], healed=False, topup_id=topup_id)
                     continue
-                healed = await settlement.settle_paid(session, topup, intent=intent,
+                card = await cards.card_of(session, self.adapter, _id(intent.get("payment_method")))
+                healed = await settlement.settle_paid(session, topup, intent=intent, card=card,
                                                       correlation_id=f"reconcile:{intent['id']}")
                 if healed:
                     run.found("payment_not_settled", topup.id, healed=True, payment_intent_id=intent["id"])
@@ -180,7 +181,8 @@ class Reconciler:
         refunds, recorded = ledger["refunds"]
         facts_credited = [CreditedTopup(tenant_id=c.tenant_id, topup_id=c.topup_id, amount_cents=c.amount_cents,
                                         bonus_cents=c.bonus_cents, payment_reference=paid[c.topup_id].payment_intent_id
-                                        or "", paid_at=paid[c.topup_id].updated_at, transaction_id=c.transaction_id)
+                                        or "", paid_at=paid[c.topup_id].updated_at, transaction_id=c.transaction_id,
+                                        card_last4=paid[c.topup_id].card_last4)
                           for c in credits.values() if c.topup_id in paid]
         facts_refunded = [RecordedRefund(tenant_id=refunds[r.refund_id][1].tenant_id, refund_id=r.refund_id,
                                          topup_id=refunds[r.refund_id][1].id, amount_cents=r.amount_cents,

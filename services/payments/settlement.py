@@ -11,6 +11,7 @@ from contracts.base import utcnow
 from runtime import outbox
 from services.payments import events, repository
 from services.payments.domain import topups as rules
+from services.payments.stripe_types import Card
 from services.payments.tables import Refund, Topup
 
 
@@ -23,11 +24,14 @@ def _id(value: object) -> str | None:
 
 
 async def settle_paid(session: AsyncSession, topup: Topup, *, intent: dict[str, Any],
-                      correlation_id: str | None = None) -> bool:
-    """A succeeded PaymentIntent credits its top-up once: TopupPaid goes out with the state change."""
+                      correlation_id: str | None = None, card: Card | None = None) -> bool:
+    """A succeeded PaymentIntent credits its top-up once: TopupPaid goes out with the state change,
+    naming the card it was paid with when known (the invoice shows its last digits)."""
     if not rules.can_succeed(topup.status):
         return False
     topup.status, topup.payment_intent_id = "succeeded", intent["id"]
+    if card is not None:
+        topup.card_last4, topup.card_brand = card.last4 or None, card.brand
     topup.charge_id = _id(intent.get("latest_charge")) or topup.charge_id
     topup.failure_code = topup.failure_reason = None
     topup.updated_at = utcnow()

@@ -48,6 +48,8 @@ class Topup(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, sa_type=sa.Text)
     refunded_cents: int = Field(default=0, sa_type=sa.BigInteger)
     invoice_id: str | None = Field(default=None, max_length=64)  # DocumentIssued (kind invoice)
+    card_last4: str | None = Field(default=None, max_length=4)  # the card it was paid with, for the invoice
+    card_brand: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_type=TS)
     updated_at: datetime = Field(sa_type=TS)
 

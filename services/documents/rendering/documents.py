@@ -24,6 +24,7 @@ def render_invoice(data: InvoiceData) -> RenderedDocument:
         seller=data.seller, buyer=data.buyer, description=context["line"]["description"], tax=tax,
         already_settled=True, payment_terms=context["notes"][0],
         notes=tuple(context["notes"][1:]), payment_reference=data.payment_reference,
+        einvoice=data.einvoice, card=data.card,
     ))
     return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents)
 
@@ -35,10 +36,11 @@ def render_credit_note(data: CreditNoteData) -> RenderedDocument:
         number=data.number, type_code=TYPE_CREDIT_NOTE,
         issue_date=data.issue_date, supply_date=data.issue_date,
         seller=data.seller, buyer=data.buyer, description=context["line"]["description"], tax=tax,
-        already_settled=False, payment_terms=context["notes"][0],
+        already_settled=True, payment_terms=context["notes"][0],  # refunded to the card: nothing is due
         notes=(context["intro"], f"{LABELS[data.locale]['reason']}: {data.reason}"),
         payment_reference=data.payment_reference,
         preceding_invoice=(data.original_invoice_number, data.original_invoice_date),
+        einvoice=data.einvoice, card=data.card,
     ))
     return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents)
 

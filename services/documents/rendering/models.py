@@ -8,6 +8,7 @@ from datetime import date
 from typing import Literal
 
 Locale = Literal["de", "en"]
+EInvoiceProfile = Literal["en16931", "xrechnung"]  # Factur-X/ZUGFeRD EN 16931, or XRechnung 3.0 (CII)
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -32,11 +33,37 @@ class Party:
     tax_number: str | None = None  # Steuernummer, e.g. "30/123/45678"
     email: str | None = None
     iban: str | None = None
+    phone: str | None = None
+    contact: str | None = None  # a person or department to ask (BT-41; XRechnung wants the seller's)
 
     def __post_init__(self) -> None:
         _require(bool(self.name.strip()), "party name is required")
         _require(len(self.country) == 2 and self.country.isalpha() and self.country.isupper(),
                  f"country must be an upper-case ISO alpha-2 code, got {self.country!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCard:
+    """The card a top-up was paid with (BG-18): no more than its last digits ever reach a document."""
+
+    last4: str
+    brand: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(len(self.last4) == 4 and self.last4.isdigit(), "a card is named by its last four digits")
+
+
+@dataclass(frozen=True, slots=True)
+class EInvoice:
+    """Which e-invoice the buyer receives: `xrechnung` for German public buyers needs their Leitweg-ID."""
+
+    profile: EInvoiceProfile = "en16931"
+    buyer_reference: str | None = None  # BT-10
+
+    def __post_init__(self) -> None:
+        _require(self.profile in ("en16931", "xrechnung"), f"unknown e-invoice profile {self.profile!r}")
+        _require(self.profile != "xrechnung" or bool(self.buyer_reference),
+                 "an XRechnung needs the buyer reference (Leitweg-ID)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +79,8 @@ class InvoiceData:
     description: str | None = None  # defaults to "Guthabenaufladung" / "Prepaid balance top-up"
     quantity: int = 1
     locale: Locale = "de"
+    einvoice: EInvoice = field(default_factory=EInvoice)
+    card: PaymentCard | None = None
 
     def __post_init__(self) -> None:
         _require(bool(self.number.strip()), "invoice number is required")
@@ -73,6 +102,8 @@ class CreditNoteData:
     reason: str
     payment_reference: str | None = None  # e.g. the Stripe refund id
     locale: Locale = "de"
+    einvoice: EInvoice = field(default_factory=EInvoice)
+    card: PaymentCard | None = None  # the card the refund goes back to (the invoice's)
 
     def __post_init__(self) -> None:
         _require(bool(self.number.strip()), "credit note number is required")

@@ -108,6 +108,10 @@ class AccountPatch(Strict):
     vat_id: str | None = Field(default=None, max_length=20)
     locale: Literal["de", "en"] | None = None
     low_balance_threshold_cents: int | None = Field(default=None, ge=0, le=100_000_000)
+    einvoice_profile: Literal["en16931", "xrechnung"] | None = Field(
+        default=None, description="`xrechnung` (XRechnung 3.0, for German public buyers) needs `buyer_reference`")
+    buyer_reference: str | None = Field(
+        default=None, max_length=100, description="the public buyer's Leitweg-ID (BT-10), e.g. 04011000-1234512345-06")
 
 
 class Account(BaseModel):
@@ -120,6 +124,8 @@ class Account(BaseModel):
     address: dict
     locale: str
     low_balance_threshold_cents: int
+    einvoice_profile: Literal["en16931", "xrechnung"] = "en16931"
+    buyer_reference: str | None = None
 
 
 class Balance(BaseModel):
