@@ -61,7 +61,7 @@ class GetDocumentFile(Request):
     reply_model: ClassVar = FileReply
     tenant_id: str
     document_id: str
-    format: Literal["pdf", "xml"]
+    format: Literal["pdf", "xml", "csv"]  # csv: statements only
 
 
 class RequestStatement(Request):

@@ -12,7 +12,7 @@ from runtime.messaging import ServiceError
 from services.documents.store import DocumentStore
 from services.documents.tables import documents
 
-MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "csv": "text/csv; charset=utf-8"}
 
 
 def view(row) -> DocumentView:
@@ -42,7 +42,7 @@ async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, d
         raise ServiceError("not_found", "document not found")
     if row.status != "issued":
         raise ServiceError("conflict", "the document is still being rendered; try again shortly")
-    key = row.pdf_key if fmt == "pdf" else row.xml_key
+    key = {"pdf": row.pdf_key, "xml": row.xml_key, "csv": row.csv_key}[fmt]
     if key is None:
         raise ServiceError("not_found", f"a {row.kind.replace('_', ' ')} has no {fmt} file")
     content = await store.get(key)

@@ -29,6 +29,7 @@ class Document(SQLModel, table=True):
     month: str | None = Field(default=None, max_length=7)
     pdf_key: str | None = None
     xml_key: str | None = None
+    csv_key: str | None = None  # a statement's entries as CSV (runtime.csv_format)
     card_last4: str | None = Field(default=None, max_length=4)  # an invoice's card: its credit notes name it too
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
