@@ -70,7 +70,7 @@ async def test_a_statement_csv_has_the_pdfs_entries_and_balances(nats_url, datab
 
     assert response.status_code == 200, response.text
     assert "attachment" in response.headers["content-disposition"]
-    header, *rows = parse(response.content)
+    _header, *rows = parse(response.content)
     assert [row[1] for row in rows] == ["opening_balance", "topup", "bonus", "usage", "closing_balance"]
     assert (rows[0][3], rows[-1][3]) == ("0,00", "100,00")  # German tenant: decimal comma
     assert rows[3][2] == "-5,00"
