@@ -56,11 +56,13 @@ async def issue(session: AsyncSession, drafts: list[Draft], *, kind: str, issue_
     inputs = [draft.build(number) for draft, number in zip(todo, numbers, strict=True)]
     rendered = await asyncio.gather(*(issuer.renderer.render(data) for data in inputs))
     now, events = utcnow(), []
-    for draft, number, document in zip(todo, numbers, rendered, strict=True):
+    for draft, number, data, document in zip(todo, numbers, inputs, rendered, strict=True):
         doc_id = draft.document_id or new_id("doc_")[:40]
         keys = await _store(issuer.store, draft.tenant_id, number, document.pdf, document.xml, draft.csv)
+        buyer = getattr(data, "buyer", None)
         values = {"status": "issued", "number": number, "issue_date": issue_date, "issued_at": now,
-                  "total_cents": document.total_cents, **keys}
+                  "total_cents": document.total_cents, "tax_category": document.tax_category,
+                  "buyer_vat_id": buyer.vat_id if buyer is not None else None, **keys}
         await _save_row(session, draft, doc_id, values, now)
         events += _events(draft, doc_id, number, document.total_cents, now)
     await numbering.save_counter(session, series=series, year=year, last_number=last + len(todo))
