@@ -61,7 +61,7 @@ class GetDocumentFile(Request):
     reply_model: ClassVar = FileReply
     tenant_id: str
     document_id: str
-    format: Literal["pdf", "xml"]
+    format: Literal["pdf", "xml", "csv"]  # csv: statements only
 
 
 class RequestStatement(Request):
@@ -114,3 +114,13 @@ class ReconcileDocuments(Request):
     credits: list[CreditedTopup] = Field(default_factory=list, max_length=200)
     refunds: list[RecordedRefund] = Field(default_factory=list, max_length=200)
     heal: bool = True
+
+
+class ExportDatev(Request):
+    """The month's invoices and credit notes as a DATEV booking batch (EXTF, category 21), or the debtor
+    master data of their tenants (category 16): Windows-1252 text in `content_b64`."""
+
+    subject: ClassVar[str] = "rpc.documents.datev.v1"
+    reply_model: ClassVar = FileReply
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    kind: Literal["bookings", "debtors"] = "bookings"

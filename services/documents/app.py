@@ -19,6 +19,7 @@ from runtime.service import Service
 from services.documents import handlers, profiles, statements
 from services.documents.config import DocumentsSettings
 from services.documents.context import Deps
+from services.documents.datev import DatevConfig
 from services.documents.issuing import Issuer
 from services.documents.renderer import Renderer, make_renderer
 from services.documents.store import DocumentStore, open_store
@@ -35,7 +36,8 @@ def build(settings: DocumentsSettings | None = None, *, renderer: Renderer | Non
     renderer = renderer or make_renderer(settings.documents_render_processes)
     deps = Deps(db=db, issuer=Issuer(renderer=renderer, store=store or open_store(settings)),
                 seller=profiles.seller(settings), calendar=Calendar(settings.timezone),
-                nats=lambda: broker.connection, billing_timeout_s=settings.billing_timeout_s, clock=clock)
+                nats=lambda: broker.connection, billing_timeout_s=settings.billing_timeout_s, clock=clock,
+                datev=DatevConfig.from_settings(settings))
     background: set[asyncio.Task] = set()
 
     def spawn(coro: Coroutine) -> None:

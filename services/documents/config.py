@@ -1,6 +1,6 @@
 """Settings of the documents service (API.md: DOCUMENTS_STORE, SELLER_*, TIMEZONE)."""
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -31,6 +31,18 @@ class DocumentsSettings(ServiceSettings):
     seller_email: str | None = "rechnung@sprachwerk.example"
     seller_phone: str | None = "+49 30 12345678"
     seller_contact: str | None = "Buchhaltung"  # a person or department, the seller's contact (XRechnung BG-6)
+
+    # DATEV export (services/documents/datev.py, docs/operations.md): the tax adviser's numbers and chart
+    datev_consultant_number: int = Field(default=1001, ge=1000, le=9999999)
+    datev_client_number: int = Field(default=1, ge=1, le=99999)
+    datev_chart: Literal["SKR03", "SKR04"] = "SKR03"
+    datev_account_length: int = Field(default=4, ge=4, le=8)
+    datev_debtor_range: str = Field(default="10000-69999", pattern=r"^\d{5,9}-\d{5,9}$")
+    datev_revenue_account: str | None = Field(default=None, pattern=r"^\d{4,8}$")  # None: the chart's
+    datev_reverse_charge_account: str | None = Field(default=None, pattern=r"^\d{4,8}$")
+    datev_tax_key: str = Field(default="3", pattern=r"^\d{0,4}$")
+    datev_reverse_charge_tax_key: str = Field(default="", pattern=r"^\d{0,4}$")
+    datev_fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
 
     # Statements: the monthly job looks for a finished month this often; pending statements
     # (e.g. left by a crash) are completed by a sweep once they are older than the grace period.

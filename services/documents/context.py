@@ -10,6 +10,7 @@ from typing import Any
 from contracts.base import utcnow
 from runtime.calendar import Calendar
 from runtime.db import Database
+from services.documents.datev import DatevConfig
 from services.documents.issuing import Issuer
 from services.documents.rendering import Party
 
@@ -22,6 +23,7 @@ class Deps:
     calendar: Calendar
     nats: Callable[[], Any]  # the connected NATS client, for asking billing
     billing_timeout_s: float = 5.0
+    datev: DatevConfig = field(default_factory=DatevConfig)
     clock: Callable[[], datetime] = field(default=utcnow)
 
     def today(self) -> date:

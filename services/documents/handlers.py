@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from contracts.billing.v1 import AccountUpdated, MonthClosed, RefundRecorded, TopupCredited
 from contracts.documents.v1 import (
     DocumentsReply,
+    ExportDatev,
     GetDocumentFile,
     ListDocuments,
     ReconcileDocuments,
@@ -43,6 +44,10 @@ def register(broker, consumers: list, *, deps: Deps, spawn: Spawn) -> None:
     @rpc(broker, ReconcileDocuments, queue=queue)
     async def on_reconcile_documents(req: ReconcileDocuments):
         return await use_cases.reconcile(deps=deps, sources=req.credits, refunded=req.refunds, heal=req.heal)
+
+    @rpc(broker, ExportDatev, queue=queue)
+    async def on_export_datev(req: ExportDatev):
+        return await queries.datev_export(deps=deps, month=req.month, kind=req.kind)
 
     @rpc(broker, ListDocuments, queue=queue)
     async def on_list_documents(req: ListDocuments):

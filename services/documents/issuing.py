@@ -33,6 +33,7 @@ class Draft:
     month: str | None = None
     correlation_id: str | None = None
     card_last4: str | None = None
+    csv: bytes | None = None  # stored beside the PDF (statements)
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,13 @@ async def issue(session: AsyncSession, drafts: list[Draft], *, kind: str, issue_
     inputs = [draft.build(number) for draft, number in zip(todo, numbers, strict=True)]
     rendered = await asyncio.gather(*(issuer.renderer.render(data) for data in inputs))
     now, events = utcnow(), []
-    for draft, number, document in zip(todo, numbers, rendered, strict=True):
+    for draft, number, data, document in zip(todo, numbers, inputs, rendered, strict=True):
         doc_id = draft.document_id or new_id("doc_")[:40]
-        keys = await _store(issuer.store, draft.tenant_id, number, document.pdf, document.xml)
+        keys = await _store(issuer.store, draft.tenant_id, number, document.pdf, document.xml, draft.csv)
+        buyer = getattr(data, "buyer", None)
         values = {"status": "issued", "number": number, "issue_date": issue_date, "issued_at": now,
-                  "total_cents": document.total_cents, **keys}
+                  "total_cents": document.total_cents, "tax_category": document.tax_category,
+                  "buyer_vat_id": buyer.vat_id if buyer is not None else None, **keys}
         await _save_row(session, draft, doc_id, values, now)
         events += _events(draft, doc_id, number, document.total_cents, now)
     await numbering.save_counter(session, series=series, year=year, last_number=last + len(todo))
@@ -73,13 +76,17 @@ async def _issued_sources(session: AsyncSession, kind: str, source_keys: list[st
     return set((await session.execute(query)).scalars())
 
 
-async def _store(store: DocumentStore, tenant_id: str, number: str, pdf: bytes, xml: bytes | None) -> dict:
+async def _store(store: DocumentStore, tenant_id: str, number: str, pdf: bytes, xml: bytes | None,
+                 csv: bytes | None = None) -> dict:
     base = f"{tenant_id}/{number}-{new_id()[:12]}"  # fresh per attempt: never overwrites
     await store.put(f"{base}.pdf", pdf)
     keys = {"pdf_key": f"{base}.pdf", "xml_key": None}
     if xml is not None:
         await store.put(f"{base}.xml", xml)
         keys["xml_key"] = f"{base}.xml"
+    if csv is not None:  # a statement's entries, as the customer's spreadsheet reads them
+        await store.put(f"{base}.csv", csv)
+        keys["csv_key"] = f"{base}.csv"
     return keys
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from contracts.documents.v1 import DocumentsReply, DocumentView, FileReply
 from runtime.db import Database
 from runtime.messaging import ServiceError
+from services.documents import datev, profiles
 from services.documents.store import DocumentStore
 from services.documents.tables import documents
 
-MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "csv": "text/csv; charset=utf-8"}
 
 
 def view(row) -> DocumentView:
@@ -42,9 +44,26 @@ async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, d
         raise ServiceError("not_found", "document not found")
     if row.status != "issued":
         raise ServiceError("conflict", "the document is still being rendered; try again shortly")
-    key = row.pdf_key if fmt == "pdf" else row.xml_key
+    key = {"pdf": row.pdf_key, "xml": row.xml_key, "csv": row.csv_key}[fmt]
     if key is None:
         raise ServiceError("not_found", f"a {row.kind.replace('_', ' ')} has no {fmt} file")
     content = await store.get(key)
     return FileReply(content_b64=base64.b64encode(content).decode(), media_type=MEDIA_TYPES[fmt],
                      filename=f"{row.number}.{fmt}")
+
+
+async def datev_export(*, deps, month: str, kind: str) -> FileReply:
+    """The DATEV files of a month (services/documents/datev.py); the debtors are the month's tenants."""
+    bookings = await datev.month_bookings(db=deps.db, config=deps.datev, month=month)
+    created = datetime.now(UTC)
+    if kind == "bookings":
+        content = datev.bookings_file(deps.datev, bookings, month=month, created=created)
+    else:
+        tenants = {b.debtor: b.tenant_id for b in bookings}
+        known = await profiles.load(db=deps.db, nc=deps.nats(), tenant_ids=set(tenants.values()),
+                                    timeout=deps.billing_timeout_s)
+        content = datev.debtors_file(deps.datev, [(n, known[tenants[n]]) for n in sorted(tenants)], month=month,
+                                     created=created)
+    name = f"EXTF_{'Buchungsstapel' if kind == 'bookings' else 'Debitoren'}_{month}.csv"
+    return FileReply(content_b64=base64.b64encode(content).decode(), media_type="text/csv; charset=windows-1252",
+                     filename=name)

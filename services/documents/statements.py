@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import GetStatement, StatementReply
+from runtime import csv_format
 from runtime.inbox import claim_period
 from runtime.messaging import ServiceError, request
 from services.documents import profiles
@@ -90,7 +91,8 @@ async def complete(*, deps: Deps, document_id: str) -> str | None:
     reply = await request(nc, GetStatement(tenant_id=row.tenant_id, month=row.month), timeout=deps.billing_timeout_s)
     profile, today = tenant[row.tenant_id], deps.today()
     draft = Draft(tenant_id=row.tenant_id, kind="statement", source_key=row.source_key, document_id=row.id,
-                  month=row.month, build=lambda number: StatementData(
+                  month=row.month, csv=statement_csv(deps, reply, locale=profile.locale),
+                  build=lambda number: StatementData(
                       number=number, issue_date=today, month=row.month, seller=deps.seller,
                       tenant=profiles.buyer(profile), opening_balance_cents=reply.opening_balance_cents,
                       closing_balance_cents=reply.closing_balance_cents, entries=_entries(deps, reply),
@@ -98,6 +100,24 @@ async def complete(*, deps: Deps, document_id: str) -> str | None:
     async with deps.db.transaction() as session:
         numbers = await issue(session, [draft], kind="statement", issue_date=today, issuer=deps.issuer)
     return numbers[0] if numbers else None
+
+
+def statement_csv(deps: Deps, reply: StatementReply, *, locale: str) -> bytes:
+    """The statement's entries with its opening and closing balance, in the transactions export's format."""
+    start, end = deps.calendar.month_bounds(reply.month)
+    labels = ("Anfangssaldo", "Endsaldo") if locale == "de" else ("Opening balance", "Closing balance")
+
+    def local(moment) -> str:
+        return moment.astimezone(deps.calendar.zone).isoformat(timespec="seconds")
+
+    rows = [["", "opening_balance", "", csv_format.euros(reply.opening_balance_cents, locale), labels[0], "",
+             local(start)]]
+    rows += [[e.transaction_id, e.kind, csv_format.euros(e.amount_cents, locale),
+              csv_format.euros(e.balance_after_cents, locale), csv_format.text(e.description),
+              csv_format.text(e.reference), local(e.created_at)] for e in reply.entries]
+    rows.append(["", "closing_balance", "", csv_format.euros(reply.closing_balance_cents, locale), labels[1], "",
+                 local(min(end, utcnow()))])
+    return csv_format.document(csv_format.TRANSACTION_FIELDS, rows).encode("utf-8")
 
 
 def _entries(deps: Deps, reply: StatementReply) -> tuple[StatementEntry, ...]:

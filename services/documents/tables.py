@@ -29,7 +29,10 @@ class Document(SQLModel, table=True):
     month: str | None = Field(default=None, max_length=7)
     pdf_key: str | None = None
     xml_key: str | None = None
+    csv_key: str | None = None  # a statement's entries as CSV (runtime.csv_format)
     card_last4: str | None = Field(default=None, max_length=4)  # an invoice's card: its credit notes name it too
+    tax_category: str | None = Field(default=None, max_length=4)  # S or AE (reverse charge), for the DATEV export
+    buyer_vat_id: str | None = Field(default=None, max_length=20)  # as printed on it
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
@@ -54,3 +57,12 @@ class TenantProfile(SQLModel, table=True):
 documents = Document.__table__
 counters = NumberCounter.__table__
 profiles = TenantProfile.__table__
+
+
+class DatevDebtor(SQLModel, table=True):
+    """The debtor account a tenant got in the DATEV export: assigned once, never reused."""
+
+    __tablename__ = "datev_debtors"
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    number: int = Field(sa_column=sa.Column(sa.Integer, nullable=False, unique=True))
+    assigned_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

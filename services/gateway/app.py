@@ -18,6 +18,7 @@ from services.gateway.api.routes import (
     billing_settings,
     docs,
     documents,
+    exports,
     ingest,
     notifications,
     password_reset,
@@ -92,7 +93,7 @@ def create_http_app(state: GatewayState) -> FastAPI:
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
-    for module in (admin, platform_keys, reconciliation, account, payments, billing_settings, documents,
+    for module in (admin, platform_keys, exports, reconciliation, account, payments, billing_settings, documents,
                    notifications, stream, ingest, portal_auth, password_reset, docs):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key

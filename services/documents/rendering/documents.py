@@ -26,7 +26,7 @@ def render_invoice(data: InvoiceData) -> RenderedDocument:
         notes=tuple(context["notes"][1:]), payment_reference=data.payment_reference,
         einvoice=data.einvoice, card=data.card,
     ))
-    return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents)
+    return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents, tax.category.value)
 
 
 def render_credit_note(data: CreditNoteData) -> RenderedDocument:
@@ -42,7 +42,7 @@ def render_credit_note(data: CreditNoteData) -> RenderedDocument:
         preceding_invoice=(data.original_invoice_number, data.original_invoice_date),
         einvoice=data.einvoice, card=data.card,
     ))
-    return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents)
+    return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents, tax.category.value)
 
 
 def render_statement(data: StatementData) -> RenderedDocument:
@@ -51,11 +51,11 @@ def render_statement(data: StatementData) -> RenderedDocument:
     return RenderedDocument(pdf=pdf, xml=None, total_cents=data.closing_balance_cents)
 
 
-def _tax_document(context, xml: bytes, locale: str, seller, total_cents: int) -> RenderedDocument:
+def _tax_document(context, xml: bytes, locale: str, seller, total_cents: int, tax_category: str) -> RenderedDocument:
     pdf = html_to_pdf(render_html("tax_document.html", context))
     title = f"{context['title']} {context['number']}"
     pdf = embed_xml(pdf, xml, title=title, seller=seller, lang=locale)
-    return RenderedDocument(pdf=pdf, xml=xml, total_cents=total_cents)
+    return RenderedDocument(pdf=pdf, xml=xml, total_cents=total_cents, tax_category=tax_category)
 
 
 def _statement_period(data: StatementData) -> tuple[str, str]:

@@ -161,3 +161,4 @@ class RenderedDocument:
     pdf: bytes
     xml: bytes | None  # the EN 16931 CII XML (invoices and credit notes), None for statements
     total_cents: int  # gross of an invoice / credit note, closing balance of a statement
+    tax_category: str | None = None  # UNTDID 5305 of an invoice / credit note: S (19 %) or AE (reverse charge)

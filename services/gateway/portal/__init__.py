@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.portal.pages import (
+    account,
     auto_topup,
     dashboard,
     documents,
@@ -21,7 +22,7 @@ from services.gateway.portal.pages import (
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 router = APIRouter(include_in_schema=False)
-for _page in (dashboard, transactions, topup, payment_methods, auto_topup, documents, notifications):
+for _page in (dashboard, transactions, topup, payment_methods, auto_topup, documents, notifications, account):
     router.include_router(_page.router)
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from contracts.notify.v1 import AddPushSubscription
+from contracts.notify.v1 import AddPushSubscription, UpdatePreferences
 from tests.integration.notify.conftest import contact_known, portal_event, serve_documents
 from tests.support.stack import eventually
 
@@ -93,3 +93,24 @@ async def test_an_email_for_a_tenant_whose_profile_arrives_later_is_still_sent(n
         await stack.profile(tenant_id, email="spaet@example.com")
         [mail] = await smtp.wait_for(1, timeout=10)
         assert mail.rcpt_tos == ["spaet@example.com"]
+
+
+async def test_the_monthly_statement_is_emailed_with_its_pdf_unless_documents_are_switched_off(
+        notify_stack, smtp, tenant_id):
+    """A statement is a `document.issued` like an invoice: mailed by default with its PDF; the tenant's
+    `document.issued: []` stops it (and every other document mail)."""
+    async with notify_stack() as stack:
+        await serve_documents(stack.nc, PDF)
+        await stack.profile(tenant_id, email="buchhaltung@example.com")
+        await contact_known(stack, tenant_id)
+        await stack.publish(portal_event(tenant_id, "document.issued", id="doc_s1", kind="statement",
+                                         number="KA-2026-000011"))
+        [mail] = await smtp.wait_for(1)
+        assert "KA-2026-000011" in mail.message["Subject"]
+        assert [a.get_content() for a in mail.message.iter_attachments()] == [PDF]
+
+        await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences={"document.issued": []}))
+        await stack.publish(portal_event(tenant_id, "document.issued", id="doc_s2", kind="statement",
+                                         number="KA-2026-000012"))
+        await asyncio.sleep(1.5)
+    assert len(smtp.messages) == 1

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from contracts.billing.v1 import GetAccount, GetBalance, GetDashboard, ListTransactions, UpdateAccount
-from services.gateway.api.deps import CurrentTenant
-from services.gateway.api.errors import COMMON_RESPONSES
+from runtime.calendar import Calendar
+from services.gateway import transactions_csv
+from services.gateway.api.deps import CurrentTenant, state
+from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import Account, AccountPatch, Balance, Dashboard, TransactionList
 
@@ -52,3 +58,23 @@ async def list_transactions(
 @router.get("/dashboard", response_model=Dashboard)
 async def get_dashboard(tenant_id: CurrentTenant, request: Request) -> Dashboard:
     return Dashboard(**(await ask(request, GetDashboard(tenant_id=tenant_id))).model_dump())
+
+
+@router.get("/transactions.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM, `;`-separated"}})
+async def transactions_as_csv(
+    tenant_id: CurrentTenant,
+    request: Request,
+    first_day: date | None = Query(None, alias="from", description="first day (inclusive, in TIMEZONE)"),
+    last_day: date | None = Query(None, alias="to", description="last day (inclusive, in TIMEZONE)"),
+    locale: Literal["de", "en"] | None = Query(None, description="number format; default the account's locale"),
+) -> StreamingResponse:
+    if first_day and last_day and first_day > last_day:
+        raise ApiError(400, "validation_error", "from is after to")
+    calendar = Calendar(state(request).settings.timezone)
+    locale = locale or (await ask(request, GetAccount(tenant_id=tenant_id))).profile.locale
+    since, until = transactions_csv.days(calendar, first_day, last_day)
+    first = transactions_csv.query(tenant_id, since=since, until=until)
+    body = transactions_csv.rows(lambda q: ask(request, q), first, await ask(request, first), locale=locale,
+                                 calendar=calendar)
+    return transactions_csv.response(body, f"transactions-{first_day or 'start'}-{last_day or 'today'}.csv")

@@ -25,7 +25,7 @@ async def list_documents(tenant_id: CurrentTenant, request: Request,
 
 async def _file(request: Request, tenant_id: str, document_id: str, fmt: str) -> Response:
     reply = await ask(request, GetDocumentFile(tenant_id=tenant_id, document_id=document_id, format=fmt), timeout=15)
-    # A PDF may open in the browser's viewer; XML is saved, never rendered on our origin.
+    # A PDF may open in the browser's viewer; XML and CSV are saved, never rendered on our origin.
     disposition = "inline" if fmt == "pdf" else "attachment"
     headers = {"Content-Disposition": f'{disposition}; filename="{reply.filename}"'} if reply.filename else {}
     return Response(base64.b64decode(reply.content_b64 or ""), media_type=reply.media_type, headers=headers)
@@ -41,6 +41,12 @@ async def document_pdf(document_id: str, tenant_id: CurrentTenant, request: Requ
             responses={200: {"content": {"application/xml": {}}}})
 async def document_xml(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
     return await _file(request, tenant_id, document_id, "xml")
+
+
+@router.get("/documents/{document_id}/csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "a statement's entries, UTF-8 with BOM"}})
+async def document_csv(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
+    return await _file(request, tenant_id, document_id, "csv")
 
 
 @router.post("/statements", status_code=202, response_model=Accepted)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import StreamingResponse
 
 from contracts.billing.v1 import ListTransactions
 from runtime.calendar import Calendar
+from services.gateway import transactions_csv
 from services.gateway.api.deps import Principal, state
 from services.gateway.api.rpc import ask
 from services.gateway.portal.data import fetch, with_account
@@ -21,7 +18,6 @@ from services.gateway.portal.web import PortalRoute, logged_in, render, translat
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 KINDS = ("topup", "bonus", "usage", "refund", "adjustment")
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-CSV_MAX_ROWS = 50_000
 
 
 def _filters(request: Request) -> tuple[str | None, str | None, bool]:
@@ -63,35 +59,12 @@ def _filter_query(kind: str | None, month: str | None) -> str:
 
 
 @router.get("/portal/transactions.csv")
-async def transactions_csv(request: Request, principal: Principal = Depends(logged_in)):
-    first = await ask(request, _query(request, principal, limit=500, cursor=None))
-    _, month, _ = _filters(request)
-    name = f"transactions-{month or 'all'}.csv"
-    return StreamingResponse(_csv_rows(request, principal, first), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                      "Cache-Control": "no-store"})
-
-
-async def _csv_rows(request: Request, principal: Principal, page) -> AsyncIterator[str]:
-    yield "\ufeff" + _line(["id", "created_at", "kind", "amount_cents", "balance_after_cents", "description",
-                             "reference"])
-    sent = 0
-    while True:
-        for tx in page.items:
-            yield _line([tx.id, tx.created_at.isoformat(), tx.kind, tx.amount_cents, tx.balance_after_cents,
-                         _safe(tx.description), _safe(tx.reference or "")])
-        sent += len(page.items)
-        if not page.next_cursor or sent >= CSV_MAX_ROWS:
-            return
-        page = await ask(request, _query(request, principal, limit=500, cursor=page.next_cursor))
-
-
-def _line(values: list) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerow(values)
-    return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; tenant text must stay text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+async def transactions_csv_export(request: Request, principal: Principal = Depends(logged_in)):
+    """The page's filter (kind, month) as CSV, in the account's number format."""
+    kind, month, _ = _filters(request)
+    since, until = _month_range(month, state(request).settings.timezone)
+    first = transactions_csv.query(principal.tenant_id, since=since, until=until, kind=kind)
+    account, page = await with_account(request, principal, ask(request, first))
+    body = transactions_csv.rows(lambda q: ask(request, q), first, page, locale=account.locale if account else "de",
+                                 calendar=Calendar(state(request).settings.timezone))
+    return transactions_csv.response(body, f"transactions-{month or 'all'}.csv")
