@@ -29,7 +29,7 @@ from runtime.db import Database
 from runtime.migrations import upgrade
 from services.documents.app import MIGRATIONS
 from services.documents.issuing import Draft, Issuer, issue
-from services.documents.renderer import ProcessRenderer, Renderer
+from services.documents.render_pool import ProcessRenderer, Renderer
 from services.documents.rendering import samples
 from services.documents.store import LocalStore
 

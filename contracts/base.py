@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
+
+FROM_WIRE = {"from_wire": True}
 
 
 def new_id(prefix: str = "") -> str:
@@ -34,6 +36,12 @@ class Message(BaseModel):
     subject: ClassVar[str] = ""
     stream: ClassVar[str | None] = None
     durables: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_wire(cls, raw: bytes | str) -> Self:
+        """Parse a message received from NATS. Building a message checks what its producer may send;
+        reading one checks only what a reader needs (`FROM_WIRE` in the validation context)."""
+        return cls.model_validate_json(raw, context=FROM_WIRE)
 
 
 class Event(Message):

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import structlog
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from prometheus_client import Counter
@@ -76,7 +77,7 @@ class PullConsumer:
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _polling: asyncio.Future | None = field(default=None, init=False)
     _retries: RetryState | None = field(default=None, init=False)
-    _js: object = field(default=None, init=False)
+    _js: JetStreamContext | None = field(default=None, init=False)
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -92,6 +93,8 @@ class PullConsumer:
 
     @property
     def stream(self) -> str:
+        if self.message_cls.stream is None:
+            raise TypeError(f"{self.message_cls.__name__} is not carried by a stream")
         return self.message_cls.stream
 
     async def run(self, js) -> None:
@@ -125,6 +128,8 @@ class PullConsumer:
         self._js = js
         await js.add_consumer(self.stream, self.config())  # create, or update an older policy
         psub = await js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+        retries = self._retries
+        assert retries is not None, "start() sets up the retry state"
         self.healthy = True
         try:
             while self._running:
@@ -133,7 +138,7 @@ class PullConsumer:
                     continue
                 async with _working_on(msgs, every_s=self.ack_wait_s / 3):
                     pause = await consume_batch(msgs, model=self.message_cls, consumer=self.durable, js=js,
-                                                retries=self._retries, handle=self.handle)
+                                                retries=retries, handle=self.handle)
                 if pause:
                     await self._pause(pause)
         finally:
@@ -175,7 +180,7 @@ class PullConsumer:
     async def _check_still_there(self, exc: Exception) -> None:
         """Nobody answering for the durable is a failover — or the durable (or its stream) is gone, and
         then only a restart brings it back: raise, so the supervisor recreates it."""
-        if not isinstance(exc, ServiceUnavailableError):
+        if not isinstance(exc, ServiceUnavailableError) or self._js is None:
             return
         try:
             await self._js.consumer_info(self.stream, self.durable)
@@ -239,7 +244,8 @@ async def _working_on(msgs: list, *, every_s: float):
         try:
             await task
         except asyncio.CancelledError:
-            if asyncio.current_task().cancelling():  # we are being cancelled too: do not swallow it
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # we are being cancelled too: do not swallow it
                 raise
 
 

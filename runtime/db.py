@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 
 class UnsupportedDatabase(ValueError):
@@ -85,7 +86,8 @@ class Database:
         """Open up to `connections` pooled connections now, before traffic, instead of under the first
         load (connect and dialect set-up: with gc.freeze(), the first second at 200 requests/s had
         p99 113 ms without this and 26–54 ms with it)."""
-        connections = min(connections, self.engine.pool.size())  # what the pool keeps
+        pool = self.engine.pool
+        connections = min(connections, pool.size() if isinstance(pool, QueuePool) else 0)  # what it keeps
         if connections <= 0:
             return
         opened = [self.engine.connect() for _ in range(connections)]

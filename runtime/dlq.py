@@ -59,7 +59,7 @@ async def dead_letters(js, *, consumer: str | None = None, since: datetime | Non
     """The DLQ's messages (of one durable, since a moment), oldest first; read without consuming them."""
     config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True,
                             deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
-                            opt_start_time=since.astimezone(UTC).isoformat() if since else None)
+                            opt_start_time=since.astimezone(UTC) if since else None)
     subject = dlq_subject(consumer) if consumer else "dlq.>"
     sub = await js.pull_subscribe(subject, stream=DLQ.name, config=config)
     found: list[DeadLetter] = []

@@ -67,7 +67,7 @@ _TRANSIENT: tuple[type[BaseException], ...] | None = None
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception, what it wraps (SQLAlchemy's `.orig`) and what caused it, each once."""
     seen: set[int] = set()
-    todo = [exc]
+    todo: list[BaseException | None] = [exc]
     while todo:
         current = todo.pop()
         if current is None or id(current) in seen:

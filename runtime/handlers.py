@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from contracts.base import Message, Request
 from runtime.consumers import PullConsumer
 from runtime.messaging import ServiceError, error_reply
+from runtime.refusals import Refusal
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,8 @@ def rpc(broker: NatsBroker, request_cls: type[Request], *, queue: str, max_worke
             try:
                 result = await fn(req)
             except ServiceError as exc:
+                return error_reply(exc.code, exc.message)
+            except Refusal as exc:  # a use case's refusal: translated here, at the entry point, only
                 return error_reply(exc.code, exc.message)
             except Exception as exc:
                 log.exception("rpc.failed", subject=request_cls.subject, error=repr(exc))

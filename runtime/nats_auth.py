@@ -75,8 +75,8 @@ def authorization(passwords: Mapping[str, str] | None = None) -> str:
     by nats-server from its environment. No `no_auth_user`: an anonymous connection is refused."""
     blocks = []
     for user, perms in matrix().items():
-        password = env_var(user) if passwords is None else None
-        blocks.append(_user_block(user, f"${password}" if password else json.dumps(passwords[user]), perms))
+        secret = f"${env_var(user)}" if passwords is None else json.dumps(passwords[user])
+        blocks.append(_user_block(user, secret, perms))
     return "authorization {\n  users: [\n" + "\n".join(blocks) + "\n  ]\n}\n"
 
 

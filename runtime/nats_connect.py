@@ -67,6 +67,7 @@ def broker_options(settings: ServiceSettings) -> dict[str, Any]:
 
     service = settings.service_name
     context = tls_context(settings)
+    security: NatsSecurity | None
     if settings.nats_user and settings.nats_password:
         security = NatsUserPassword(settings.nats_user, settings.nats_password.get_secret_value(),
                                     ssl_context=context)

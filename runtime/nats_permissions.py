@@ -83,10 +83,16 @@ def _spec(name: str) -> StreamSpec:
     return next(s for s in ALL_STREAMS if s.name == name)
 
 
+def _stream_of(cls: type[Message]) -> str:
+    if cls.stream is None:
+        raise TypeError(f"{cls.__name__} has durables but no stream")
+    return cls.stream
+
+
 def _consumer_filter(cls: type[Message]) -> str:
     """A class whose subject is a pattern (`portal.*.v1`) is read through its whole stream."""
     if "*" in cls.subject or ">" in cls.subject:
-        return _spec(cls.stream).subjects[0]
+        return _spec(_stream_of(cls)).subjects[0]
     return cls.subject
 
 
@@ -94,7 +100,7 @@ def durables() -> list[Durable]:
     found = []
     for cls in registry():
         for name in cls.durables:
-            found.append(Durable(name, name.split("-", 1)[0], cls.stream, _consumer_filter(cls), cls))
+            found.append(Durable(name, name.split("-", 1)[0], _stream_of(cls), _consumer_filter(cls), cls))
     return sorted(found, key=lambda d: d.name)
 
 

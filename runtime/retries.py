@@ -27,14 +27,15 @@ from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import Counter, Gauge
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from contracts.base import Message
 from contracts.subjects import dlq_subject
 from runtime.dlq import replay_target
 from runtime.failures import classify, is_message_specific
 
 log = structlog.get_logger(__name__)
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Message)
 
 UNEXPECTED_ATTEMPTS = 5  # deliveries of a message failing for an unclassified reason before the DLQ
 MESSAGE_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30, 60)  # a message waiting on its prerequisite, by delivery
@@ -95,7 +96,7 @@ async def consume_batch(raws: Sequence, *, model: type[M], consumer: str, js, re
             await _ack(raw)
             continue
         try:
-            parsed.append((model.model_validate_json(raw.data), raw))
+            parsed.append((model.from_wire(raw.data), raw))
         except ValidationError as exc:
             await _dead_letter(js, consumer=consumer, raw=raw, error=f"invalid message: {exc}")
     if not parsed:

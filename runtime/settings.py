@@ -109,7 +109,7 @@ class ServiceSettings(BaseSettings):
         return self
 
     @property
-    def schema(self) -> str:
+    def schema(self) -> str:  # type: ignore[override]  # pydantic v1's deprecated BaseModel.schema()
         return self.db_schema or self.service_name
 
     @property

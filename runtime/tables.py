@@ -5,6 +5,9 @@ Each service's first Alembic migration creates them with `create_runtime_tables(
 
 import sqlalchemy as sa
 
+# Every timestamp of every service: `timestamptz`, written and read as UTC-aware datetimes.
+TIMESTAMPTZ = sa.DateTime(timezone=True)
+
 metadata = sa.MetaData()
 
 outbox = sa.Table(
@@ -14,7 +17,7 @@ outbox = sa.Table(
     sa.Column("event_id", sa.String(64), nullable=False, unique=True),
     sa.Column("subject", sa.String(200), nullable=False),
     sa.Column("payload", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", TIMESTAMPTZ, nullable=False),
 )
 
 inbox = sa.Table(
@@ -22,7 +25,7 @@ inbox = sa.Table(
     metadata,
     sa.Column("consumer", sa.String(100), primary_key=True),
     sa.Column("message_id", sa.String(200), primary_key=True),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("received_at", TIMESTAMPTZ, nullable=False),
 )
 
 period_claims = sa.Table(
@@ -31,7 +34,7 @@ period_claims = sa.Table(
     sa.Column("job", sa.String(100), primary_key=True),
     sa.Column("period", sa.String(100), primary_key=True),
     sa.Column("claimed_by", sa.String(200), nullable=False),
-    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_at", TIMESTAMPTZ, nullable=False),
 )
 
 

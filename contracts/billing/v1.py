@@ -76,17 +76,6 @@ class AccountUpdated(Event):
     profile: AccountProfile
 
 
-class TransactionRecorded(Event):
-    subject: ClassVar[str] = "billing.transaction.recorded.v1"
-    stream: ClassVar[str | None] = BILLING.name
-    transaction_id: str
-    kind: EntryKind
-    amount_cents: int
-    balance_after_cents: int
-    description: str = ""
-    reference: str | None = None
-
-
 class TopupCredited(Event):
     """A paid top-up reached the balance (gross plus bonus): documents invoices it."""
 
@@ -140,15 +129,6 @@ class AutoTopupCheckRequested(Event):
     trigger_id: str
     amount_cents: int
     requested_at: datetime
-
-
-class MonthClosed(Event):
-    """A calendar month (in TIMEZONE) ended for a tenant: documents issues its statement."""
-
-    subject: ClassVar[str] = "billing.month.closed.v1"
-    stream: ClassVar[str | None] = BILLING.name
-    durables: ClassVar = ("documents-month-closed",)
-    month: str  # YYYY-MM
 
 
 # ---- reservations (fixed by API.md) ------------------------------------------------------

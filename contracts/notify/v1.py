@@ -1,13 +1,14 @@
 """Notify: preferences, push subscriptions, webhook endpoints and their delivery log."""
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from pydantic import Field
 
 from contracts.base import Reply, Request, View
 
-Channel = Literal["email", "sms", "push"]
+Channel = Literal["email", "sms", "push"]  # the only list of the channels a customer picks per event type
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 
 class PreferencesReply(Reply):

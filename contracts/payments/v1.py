@@ -16,13 +16,19 @@ TopupStatus = Literal["pending", "succeeded", "failed", "expired", "refunded"]
 
 
 class TopupPaid(Event):
-    """A top-up's money arrived (gross amount). Billing credits it, once per `topup_id`."""
+    """A top-up's money arrived (gross amount). Billing credits it with its bonus, once per `topup_id`.
+
+    `bonus_cents` is the bonus payments decided when the top-up was made (TOPUP_BONUS_TIERS is payments'
+    alone); billing credits exactly that. It is optional only for what a payments of before 2026-12 may
+    have left on the stream: billing refuses such a message (dead letter) and the reconciler sends it
+    again from the top-up, bonus included."""
 
     subject: ClassVar[str] = "payments.topup.paid.v1"
     stream: ClassVar[str | None] = PAYMENTS.name
-    durables: ClassVar = ("billing-topup-paid", "billing-autotopup-paid")
+    durables: ClassVar = ("billing-topup-paid",)  # credits it, and settles an auto top-up's rule with it
     topup_id: str
     amount_cents: int
+    bonus_cents: int | None = None
     currency: str = "EUR"
     source: TopupSource = "checkout"
     trigger_id: str | None = None
@@ -112,6 +118,29 @@ class CreateTopup(Request):
     idempotency_key: str = Field(min_length=1, max_length=255)
     customer_email: str | None = None
     customer_name: str | None = None
+
+
+class BonusTierView(View):
+    min_cents: int
+    percent: int
+
+
+class TopupQuote(Reply):
+    """What a top-up of `amount_cents` earns, and the terms a form shows (limits and bonus tiers)."""
+
+    min_cents: int
+    max_cents: int
+    tiers: list[BonusTierView]
+    amount_cents: int | None = None
+    bonus_cents: int | None = None
+
+
+class QuoteTopup(Request):
+    """The portal's preview asks the owner of the bonus instead of computing it (`amount_cents` optional)."""
+
+    subject: ClassVar[str] = "rpc.payments.topup.quote.v1"
+    reply_model: ClassVar = TopupQuote
+    amount_cents: int | None = Field(default=None, ge=0, le=10**11)
 
 
 class GetTopup(Request):

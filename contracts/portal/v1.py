@@ -1,52 +1,24 @@
 """Customer-visible events (API.md "Server-Sent Events"), published as `portal.<type>.v1`.
 
 The envelope is fixed by API.md: `{id, type, tenant_id, occurred_at, data}`. The gateway streams
-them over SSE, notify turns them into emails, SMS, pushes and webhooks.
+them over SSE, notify turns them into emails, SMS, pushes and webhooks. The types, their data models
+and who produces them are the catalogue's (`contracts.portal.catalog`).
 """
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from contracts.base import Message, new_id, utcnow
+from contracts.portal.catalog import CATALOG, EVENT_TYPES, EventType, producers
 from contracts.subjects import PORTAL, portal_subject
 
-EventType = Literal[
-    "balance.updated",
-    "transaction.created",
-    "topup.succeeded",
-    "topup.failed",
-    "balance.low",
-    "balance.depleted",
-    "autotopup.triggered",
-    "autotopup.succeeded",
-    "autotopup.failed",
-    "autotopup.paused",
-    "autotopup.disabled",
-    "document.issued",
-    "webhook_endpoint.disabled",
-]
-EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+__all__ = ["DATA_MODELS", "EVENT_TYPES", "PRODUCERS", "EventType", "PortalEvent"]
 
 # Which service publishes each type: its NATS user may publish `portal.<type>.v1` and no other.
-# A new customer-visible event is one entry here (tests/unit/runtime/test_nats_permissions.py
-# fails for a type without one).
-PRODUCERS: dict[str, str] = {
-    "balance.updated": "billing",
-    "transaction.created": "billing",
-    "topup.succeeded": "billing",
-    "topup.failed": "payments",
-    "balance.low": "billing",
-    "balance.depleted": "billing",
-    "autotopup.triggered": "billing",
-    "autotopup.succeeded": "billing",
-    "autotopup.failed": "billing",
-    "autotopup.paused": "billing",
-    "autotopup.disabled": "billing",
-    "document.issued": "documents",
-    "webhook_endpoint.disabled": "notify",
-}
+PRODUCERS: dict[str, str] = {event_type: service for event_type, service in producers().items()}
+DATA_MODELS = {t: spec.data for t, spec in CATALOG.items()}
 
 
 class PortalEvent(Message):
@@ -60,6 +32,16 @@ class PortalEvent(Message):
     occurred_at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _data_matches_its_type(cls, values: Any, info: ValidationInfo) -> Any:
+        """Built by a producer: `data` must be its type's model (or a dict that validates as one, with
+        no undocumented field). Read from the wire (`from_wire`) it is taken as it came, so a field
+        added later never breaks an older reader."""
+        if (info.context or {}).get("from_wire") or not isinstance(values, dict):
+            return values
+        return {**values, "data": checked_data(values.get("type"), values.get("data", {}))}
+
     @property
     def event_id(self) -> str:
         return self.id
@@ -68,57 +50,11 @@ class PortalEvent(Message):
         return portal_subject(self.type)
 
 
-# Shapes of `data` per type, for documentation (AsyncAPI) and for producers to build from.
-
-
-class BalanceUpdatedData(BaseModel):
-    balance_cents: int
-    available_cents: int | None = None
-    transaction_id: str | None = None
-
-
-class AlertData(BaseModel):
-    balance_cents: int
-    threshold_cents: int
-
-
-class TopupResultData(BaseModel):
-    topup_id: str
-    amount_cents: int
-    bonus_cents: int = 0
-    reason: str | None = None
-
-
-class AutoTopupData(BaseModel):
-    trigger_id: str | None = None
-    amount_cents: int | None = None
-    reason: str | None = None
-    action_url: str | None = None
-
-
-class DocumentIssuedData(BaseModel):
-    id: str
-    kind: Literal["invoice", "credit_note", "statement"]
-    number: str
-
-
-class WebhookEndpointDisabledData(BaseModel):
-    id: str
-    url: str
-    reason: str
-
-
-DATA_MODELS: dict[str, type[BaseModel]] = {
-    "balance.updated": BalanceUpdatedData,
-    "balance.low": AlertData,
-    "balance.depleted": AlertData,
-    "topup.succeeded": TopupResultData,
-    "topup.failed": TopupResultData,
-    "autotopup.triggered": AutoTopupData,
-    "autotopup.succeeded": AutoTopupData,
-    "autotopup.failed": AutoTopupData,
-    "autotopup.paused": AutoTopupData,
-    "autotopup.disabled": AutoTopupData,
-    "document.issued": DocumentIssuedData,
-    "webhook_endpoint.disabled": WebhookEndpointDisabledData,
-}
+def checked_data(event_type: Any, data: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """`data` validated against the catalogue's model of `event_type`, as the JSON it is sent as."""
+    spec = CATALOG.get(event_type)
+    if spec is None:  # an unknown type: the envelope's own validation refuses it
+        return data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    model = data if isinstance(data, spec.data) else spec.data.model_validate(
+        data.model_dump() if isinstance(data, BaseModel) else data)
+    return model.model_dump(mode="json", exclude_unset=True)

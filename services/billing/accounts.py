@@ -8,7 +8,7 @@ from contracts.base import utcnow
 from contracts.billing.v1 import AccountProfile, AccountUpdated
 from runtime import outbox
 from runtime.db import Database
-from runtime.messaging import ServiceError
+from runtime.refusals import Invalid, NotFound
 from services.billing.queries import profile_of
 from services.billing.tables import Account
 
@@ -45,18 +45,18 @@ async def get_account(*, db: Database, tenant_id: str) -> AccountProfile:
     async with db.sessions() as session:
         account = await session.get(Account, tenant_id)
     if account is None:
-        raise ServiceError("not_found", "account not found")
+        raise NotFound("account not found")
     return profile_of(account)
 
 
 async def update_account(*, db: Database, tenant_id: str, changes: dict) -> AccountProfile:
     unknown = set(changes) - EDITABLE
     if unknown:
-        raise ServiceError("validation_error", f"unknown fields: {', '.join(sorted(unknown))}")
+        raise Invalid(f"unknown fields: {', '.join(sorted(unknown))}")
     async with db.transaction() as session:
         account = await session.get(Account, tenant_id, with_for_update=True)
         if account is None:
-            raise ServiceError("not_found", "account not found")
+            raise NotFound("account not found")
         merged = profile_of(account).model_dump()
         if "address" in changes and isinstance(changes["address"], dict):
             changes = {**changes, "address": {**merged["address"], **changes["address"]}}
@@ -67,7 +67,7 @@ async def update_account(*, db: Database, tenant_id: str, changes: dict) -> Acco
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ()))
             message = str(first["msg"]).removeprefix("Value error, ")
-            raise ServiceError("validation_error", f"{where}: {message}" if where else message) from exc
+            raise Invalid(f"{where}: {message}" if where else message) from exc
         _apply_profile(account, profile)
         account.updated_at = utcnow()
         session.add(account)

@@ -14,6 +14,7 @@ from runtime.service import Service
 from services.billing import handlers, reservations
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
+from services.billing.deps import BillingDeps
 
 log = structlog.get_logger(__name__)
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -23,9 +24,9 @@ def build(settings: BillingSettings | None = None) -> Service:
     settings = settings or BillingSettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
     broker = make_broker(settings, name="billing")
+    deps = BillingDeps.from_settings(settings, db)  # what the use cases need, passed explicitly
     consumers: list = []
-    handlers.register(broker, consumers, db=db, settings=settings)
-    autotopup_wiring.configure(db, settings)
+    handlers.register(broker, consumers, deps=deps, settings=settings)
 
     async def expire_holds_job() -> None:
         while True:
@@ -33,6 +34,6 @@ def build(settings: BillingSettings | None = None) -> Service:
             with contextlib.suppress(Exception):
                 await reservations.expire_holds(db=db)
 
-    jobs = [expire_holds_job, autotopup_wiring.job(db, settings)]
+    jobs = [expire_holds_job, autotopup_wiring.job(deps, settings.autotopup_monitor_s)]
     return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=jobs,
                    consumers=consumers)

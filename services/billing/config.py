@@ -12,7 +12,6 @@ class BillingSettings(ServiceSettings):
     database_url: str | None = database_field("billing")
     nats_user: str | None = nats_user_field("billing")
     nats_password: SecretStr | None = nats_password_field("billing")
-    topup_bonus_tiers: str = "10000:5,25000:10,50000:15"
     low_balance_threshold_cents: int = 1000
     topup_min_cents: int = 1000
     topup_max_cents: int = 1_000_000

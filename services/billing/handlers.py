@@ -22,45 +22,43 @@ from runtime.handlers import batch_consumer, event_consumer, rpc
 from runtime.messaging import ServiceError
 from services.billing import accounts, queries, reconciliation, reservations, use_cases
 from services.billing.autotopup import wiring as autotopup_wiring
-from services.billing.domain.bonus import parse_tiers
+from services.billing.config import BillingSettings
+from services.billing.deps import BillingDeps
 
 
-def register(broker, consumers: list, *, db, settings) -> None:
-    tiers = parse_tiers(settings.topup_bonus_tiers)
-    threshold = settings.low_balance_threshold_cents
+def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSettings) -> None:
+    db = deps.db
     queue = "billing"
 
     @batch_consumer(consumers, UsageRecorded, durable="billing-usage", batch_size=settings.usage_batch_size)
     async def on_usage_recorded(records: list[UsageRecorded]) -> None:
-        await use_cases.record_usage(db=db, records=records, default_threshold=threshold)
+        await use_cases.record_usage(deps=deps, records=records)
 
     @event_consumer(consumers, TopupPaid, durable="billing-topup-paid")
     async def on_topup_paid(events: list[TopupPaid]) -> None:
-        for paid in events:
-            if paid.source == "auto" and paid.trigger_id:
-                continue  # credited with its rule's outcome by auto top-up's consumer, in one transaction
-            await use_cases.credit_topup(db=db, paid=paid, tiers=tiers, default_threshold=threshold)
+        for paid in events:  # a Checkout top-up, or an auto top-up's charge (its rule settles with it)
+            await use_cases.credit_topup(deps=deps, paid=paid)
 
     @event_consumer(consumers, PaymentRefunded, durable="billing-payment-refunded")
     async def on_payment_refunded(events: list[PaymentRefunded]) -> None:
         for refund in events:
-            await use_cases.record_refund(db=db, refund=refund, default_threshold=threshold)
+            await use_cases.record_refund(deps=deps, refund=refund)
 
     @rpc(broker, Reserve, queue=queue)
     async def on_reserve(req: Reserve):
-        return await reservations.reserve(db=db, req=req, default_threshold=threshold)
+        return await reservations.reserve(deps=deps, req=req)
 
     @rpc(broker, Settle, queue=queue)
     async def on_settle(req: Settle):
-        return await reservations.settle(db=db, req=req, default_threshold=threshold)
+        return await reservations.settle(deps=deps, req=req)
 
     @rpc(broker, Release, queue=queue)
     async def on_release(req: Release):
-        return await reservations.release(db=db, req=req, default_threshold=threshold)
+        return await reservations.release(deps=deps, req=req)
 
     @rpc(broker, GetBalance, queue=queue)
     async def on_get_balance(req: GetBalance):
-        return await queries.get_balance(db=db, tenant_id=req.tenant_id, default_threshold=threshold, as_of=req.as_of)
+        return await queries.get_balance(deps=deps, tenant_id=req.tenant_id, as_of=req.as_of)
 
     @rpc(broker, ListTransactions, queue=queue)
     async def on_list_transactions(req: ListTransactions):
@@ -73,8 +71,7 @@ def register(broker, consumers: list, *, db, settings) -> None:
 
     @rpc(broker, GetDashboard, queue=queue)
     async def on_get_dashboard(req: GetDashboard):
-        return await queries.dashboard(db=db, tenant_id=req.tenant_id, days=req.days, tz=settings.timezone,
-                                       default_threshold=threshold)
+        return await queries.dashboard(deps=deps, tenant_id=req.tenant_id, days=req.days)
 
     @rpc(broker, GetStatement, queue=queue)
     async def on_get_statement(req: GetStatement):
@@ -97,4 +94,4 @@ def register(broker, consumers: list, *, db, settings) -> None:
     async def on_reconcile_ledger(req: ReconcileLedger):
         return await reconciliation.reconcile(db=db, topup_ids=req.topup_ids, refund_ids=req.refund_ids)
 
-    autotopup_wiring.register(broker, consumers, db=db, settings=settings)
+    autotopup_wiring.register(broker, consumers, deps=deps)

@@ -21,8 +21,9 @@ from contracts.billing.v1 import (
 )
 from runtime.calendar import Calendar
 from runtime.db import Database
-from runtime.messaging import ServiceError
+from runtime.refusals import Invalid
 from services.billing import repository
+from services.billing.deps import BillingDeps
 from services.billing.domain.runway import projected_days_left
 from services.billing.tables import Account
 
@@ -44,17 +45,17 @@ def decode_cursor(cursor: str) -> int:
         raise ValueError("invalid cursor") from exc
 
 
-async def get_balance(*, db: Database, tenant_id: str, default_threshold: int,
-                      as_of: datetime | None = None) -> BalanceReply:
+async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | None = None) -> BalanceReply:
     """The balance now, or as of a past moment (the balance after the last posting before it)."""
     if as_of is not None:
-        return await _balance_as_of(db=db, tenant_id=tenant_id, at=as_of, default_threshold=default_threshold)
+        return await _balance_as_of(deps=deps, tenant_id=tenant_id, at=as_of)
     now = utcnow()
-    async with db.sessions() as session:
+    async with deps.db.sessions() as session:
         account = await session.get(Account, tenant_id)
         held = await repository.held_cents(session, [tenant_id], now=now)
     if account is None:
-        return BalanceReply(balance_cents=0, available_cents=0, low_balance_threshold_cents=default_threshold)
+        return BalanceReply(balance_cents=0, available_cents=0,
+                            low_balance_threshold_cents=deps.default_threshold_cents)
     return BalanceReply(
         balance_cents=account.balance_cents,
         available_cents=account.balance_cents - held.get(tenant_id, 0),
@@ -63,15 +64,15 @@ async def get_balance(*, db: Database, tenant_id: str, default_threshold: int,
     )
 
 
-async def _balance_as_of(*, db: Database, tenant_id: str, at: datetime, default_threshold: int) -> BalanceReply:
-    async with db.sessions() as session:
+async def _balance_as_of(*, deps: BillingDeps, tenant_id: str, at: datetime) -> BalanceReply:
+    async with deps.db.sessions() as session:
         account = await session.get(Account, tenant_id)
         row = (await session.execute(
             sa.select(tx.c.balance_after_cents, tx.c.created_at).where(tx.c.tenant_id == tenant_id,
                                                                        tx.c.created_at <= at)
             .order_by(tx.c.seq.desc()).limit(1))).first()
     balance = row.balance_after_cents if row else 0
-    threshold = account.low_balance_threshold_cents if account else default_threshold
+    threshold = account.low_balance_threshold_cents if account else deps.default_threshold_cents
     return BalanceReply(balance_cents=balance, available_cents=balance, low_balance_threshold_cents=threshold,
                         updated_at=row.created_at if row else None)
 
@@ -98,16 +99,16 @@ async def list_transactions(*, db: Database, tenant_id: str, limit: int, cursor:
     return TransactionPage(items=items, next_cursor=next_cursor)
 
 
-async def dashboard(*, db: Database, tenant_id: str, days: int, tz: str, default_threshold: int) -> DashboardReply:
-    calendar = Calendar(tz)
+async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> DashboardReply:
+    calendar = Calendar(deps.timezone)
     first_day = calendar.today() - timedelta(days=days - 1)
     start = calendar.day_start(first_day)
-    async with db.sessions() as session:
+    async with deps.db.sessions() as session:
         rows = (await session.execute(
             sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at)
             .where(tx.c.tenant_id == tenant_id, tx.c.kind.in_(["usage", "topup"]), tx.c.occurred_at >= start)
         )).all()
-    balance = await get_balance(db=db, tenant_id=tenant_id, default_threshold=default_threshold)
+    balance = await get_balance(deps=deps, tenant_id=tenant_id)
     by_day: dict[date, list] = {first_day + timedelta(days=i): [0, 0.0] for i in range(days)}
     topups = 0
     for r in rows:
@@ -134,7 +135,7 @@ def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
     try:
         return Calendar(tz).month_bounds(month)
     except ValueError as exc:
-        raise ServiceError("validation_error", f"not a month: {month!r}") from exc
+        raise Invalid(f"not a month: {month!r}") from exc
 
 
 async def statement(*, db: Database, tenant_id: str, month: str, tz: str) -> StatementReply:

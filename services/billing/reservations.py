@@ -14,16 +14,18 @@ from contracts.billing.v1 import Release, ReleaseReply, Reserve, ReserveReply, S
 from runtime.db import Database
 from runtime.inbox import claim_new
 from services.billing import repository
+from services.billing.deps import BillingDeps
 from services.billing.tables import Hold
 from services.billing.use_cases import USAGE_CONSUMER, Entry, post_entries, usage_posting
 
 holds = repository.holds
 
 
-async def reserve(*, db: Database, req: Reserve, default_threshold: int) -> ReserveReply:
+async def reserve(*, deps: BillingDeps, req: Reserve) -> ReserveReply:
     now = utcnow()
-    async with db.transaction() as session:
-        states = await repository.lock_accounts(session, [req.tenant_id], now=now, default_threshold=default_threshold)
+    async with deps.db.transaction() as session:
+        states = await repository.lock_accounts(session, [req.tenant_id], now=now,
+                                                default_threshold=deps.default_threshold_cents)
         state = states[req.tenant_id]
         existing = (await session.execute(sa.select(holds).where(holds.c.request_id == req.id))).first()
         if existing is not None:  # the same request again: the same answer, whatever the balance now
@@ -42,15 +44,15 @@ async def reserve(*, db: Database, req: Reserve, default_threshold: int) -> Rese
 
 
 
-async def settle(*, db: Database, req: Settle, default_threshold: int) -> SettleReply:
+async def settle(*, deps: BillingDeps, req: Settle) -> SettleReply:
     now = utcnow()
-    async with db.transaction() as session:
+    async with deps.db.transaction() as session:
         hold = await session.get(Hold, req.reservation_id, with_for_update=True)
         if hold is None or hold.tenant_id != req.usage.tenant_id or hold.status == "refused":
             return SettleReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
         if hold.status == "settled":
             states = await repository.lock_accounts(session, [hold.tenant_id], now=now,
-                                                    default_threshold=default_threshold)
+                                                    default_threshold=deps.default_threshold_cents)
             s = states[hold.tenant_id]
             return SettleReply(ok=True, transaction_id=hold.settled_transaction_id, balance_cents=s.balance_cents,
                                available_cents=s.available_cents)
@@ -62,19 +64,19 @@ async def settle(*, db: Database, req: Settle, default_threshold: int) -> Settle
         if fresh:
             posted = await post_entries(session, [Entry(req.usage.tenant_id, usage_posting(req.usage),
                                                         req.usage.occurred_at, req.usage.quantity)],
-                                        default_threshold=default_threshold)
+                                        deps=deps)
         hold.settled_transaction_id = posted[0].tx_id if posted else None
         session.add(hold)
         await session.flush()
         s = (await repository.lock_accounts(session, [hold.tenant_id], now=now,
-                                            default_threshold=default_threshold))[hold.tenant_id]
+                                            default_threshold=deps.default_threshold_cents))[hold.tenant_id]
         return SettleReply(ok=True, transaction_id=hold.settled_transaction_id, balance_cents=s.balance_cents,
                            available_cents=s.available_cents)
 
 
-async def release(*, db: Database, req: Release, default_threshold: int) -> ReleaseReply:
+async def release(*, deps: BillingDeps, req: Release) -> ReleaseReply:
     now = utcnow()
-    async with db.transaction() as session:
+    async with deps.db.transaction() as session:
         hold = await session.get(Hold, req.reservation_id, with_for_update=True)
         if hold is None or hold.status == "refused":
             return ReleaseReply(ok=False, error={"code": "not_found", "message": "unknown reservation"})
@@ -83,7 +85,7 @@ async def release(*, db: Database, req: Release, default_threshold: int) -> Rele
             session.add(hold)
             await session.flush()
         s = (await repository.lock_accounts(session, [hold.tenant_id], now=now,
-                                            default_threshold=default_threshold))[hold.tenant_id]
+                                            default_threshold=deps.default_threshold_cents))[hold.tenant_id]
         return ReleaseReply(ok=True, available_cents=s.available_cents)
 
 

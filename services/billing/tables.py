@@ -5,6 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from runtime.tables import TIMESTAMPTZ
+
 BigId = sa.BigInteger()
 
 
@@ -24,8 +26,8 @@ class Account(SQLModel, table=True):
     balance_cents: int = Field(default=0, sa_type=sa.BigInteger)
     einvoice_profile: str = Field(default="en16931", max_length=16)
     buyer_reference: str | None = Field(default=None, max_length=100)
-    updated_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class LedgerTransaction(SQLModel, table=True):
@@ -41,8 +43,8 @@ class LedgerTransaction(SQLModel, table=True):
     reference: str | None = None
     source_key: str = Field(max_length=250, unique=True)
     quantity: float | None = None
-    occurred_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    occurred_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -62,7 +64,7 @@ class TopupCredit(SQLModel, table=True):
     refunded_cents: int = Field(default=0, sa_type=sa.BigInteger)
     bonus_reversed_cents: int = Field(default=0, sa_type=sa.BigInteger)
     source: str = "checkout"
-    credited_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    credited_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class Hold(SQLModel, table=True):
@@ -73,6 +75,6 @@ class Hold(SQLModel, table=True):
     tenant_id: str = Field(max_length=64)
     amount_cents: int = Field(sa_type=sa.BigInteger)
     status: str = Field(default="active", max_length=16)
-    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
     settled_transaction_id: str | None = None

@@ -14,12 +14,13 @@ from contracts.payments.v1 import PaymentRefunded, TopupPaid
 from contracts.portal.v1 import PortalEvent
 from contracts.usage.v1 import UsageRecorded
 from runtime import outbox
-from runtime.db import Database
-from runtime.failures import PrerequisiteMissing
+from runtime.failures import Permanent, PrerequisiteMissing
 from runtime.inbox import claim_new
 from services.billing import events, repository
+from services.billing.autotopup import charge_answers
 from services.billing.autotopup import trigger as autotopup_trigger
-from services.billing.domain.bonus import BonusTier, bonus_for, bonus_to_reverse
+from services.billing.deps import BillingDeps
+from services.billing.domain.bonus import bonus_to_reverse
 from services.billing.domain.ledger import AccountState, Applied, Posting, apply
 from services.billing.tables import TopupCredit
 
@@ -41,13 +42,13 @@ class Posted:
     applied: Applied
 
 
-async def post_entries(session: AsyncSession, items: list[Entry], *, default_threshold: int) -> list[Posted]:
+async def post_entries(session: AsyncSession, items: list[Entry], *, deps: BillingDeps) -> list[Posted]:
     """Lock the tenants' accounts, apply each posting in order, write entries, balances and events."""
     if not items:
         return []
     now = utcnow()
     states = await repository.lock_accounts(
-        session, (i.tenant_id for i in items), now=now, default_threshold=default_threshold
+        session, (i.tenant_id for i in items), now=now, default_threshold=deps.default_threshold_cents
     )
     posted: list[Posted] = []
     out: list[PortalEvent] = []
@@ -68,7 +69,7 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, default_thr
     await repository.insert_postings(session, rows, now=now)
     changed = {t: states[t] for t in last_tx}
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
-    await autotopup_trigger.after_postings(session, changed)  # auto top-up: under the same account locks
+    await autotopup_trigger.after_postings(session, changed, policy=deps.autotopup)  # under the same locks
     out.extend(_balance_events(changed, last_tx, now))
     await outbox.add(session, out)
     return posted
@@ -92,9 +93,9 @@ def usage_posting(record: UsageRecorded) -> Posting:
     )
 
 
-async def record_usage(*, db: Database, records: list[UsageRecorded], default_threshold: int) -> list[Posted]:
+async def record_usage(*, deps: BillingDeps, records: list[UsageRecorded]) -> list[Posted]:
     """Debit each usage id exactly once, however often and concurrently it arrives."""
-    async with db.transaction() as session:
+    async with deps.db.transaction() as session:
         fresh = await repository.claim_ids(session, consumer=USAGE_CONSUMER, message_ids=(r.id for r in records))
         seen: set[str] = set()
         items = []
@@ -102,27 +103,37 @@ async def record_usage(*, db: Database, records: list[UsageRecorded], default_th
             if r.id in fresh and r.id not in seen:
                 seen.add(r.id)
                 items.append(Entry(r.tenant_id, usage_posting(r), r.occurred_at, r.quantity))
-        return await post_entries(session, items, default_threshold=default_threshold)
+        return await post_entries(session, items, deps=deps)
 
 
-async def credit_topup(*, db: Database, paid: TopupPaid, tiers: tuple[BonusTier, ...], default_threshold: int) -> bool:
-    """Credit gross plus bonus, once per top-up id. Answers False for a duplicate."""
-    async with db.transaction() as session:
-        return await credit_topup_in(session, paid=paid, tiers=tiers, default_threshold=default_threshold)
+async def credit_topup(*, deps: BillingDeps, paid: TopupPaid) -> bool:
+    """Credit gross plus bonus once per top-up id and, when the payment is an auto top-up's charge,
+    settle its rule in the same transaction: nobody sees the credit with the rule still `in_flight`.
+
+    The rule moves on whether or not this call credited (a payment credited before is not credited
+    twice, its rule still settles). Answers whether this call credited."""
+    async with deps.db.transaction() as session:
+        credited = await _credit(session, paid=paid, deps=deps)
+        if paid.source == "auto" and paid.trigger_id:
+            await charge_answers.charge_paid(session, paid=paid, trigger_id=paid.trigger_id)
+        return credited
 
 
-async def credit_topup_in(session, *, paid: TopupPaid, tiers: tuple[BonusTier, ...], default_threshold: int) -> bool:
-    """`credit_topup` inside the caller's transaction (auto top-up settles its rule in the same one)."""
+async def _credit(session: AsyncSession, *, paid: TopupPaid, deps: BillingDeps) -> bool:
+    """The bonus is the one payments decided (`paid.bonus_cents`): billing never reads the tiers."""
+    if paid.bonus_cents is None:
+        raise Permanent(f"TopupPaid {paid.topup_id} carries no bonus_cents (sent by a payments of before "
+                        "2026-12): the reconciler sends it again with its bonus")
     if not await claim_new(session, consumer="topup", message_ids=[paid.topup_id]):
         return False
-    bonus = bonus_for(paid.amount_cents, tiers)
+    bonus = paid.bonus_cents
     label = "Automatische Aufladung" if paid.source == "auto" else "Aufladung"
     items = [Entry(paid.tenant_id, Posting("topup", paid.amount_cents, f"topup:{paid.topup_id}",
                                            label, paid.payment_intent_id))]
     if bonus:
         items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}",
                                                    "Bonus", paid.topup_id)))
-    posted = await post_entries(session, items, default_threshold=default_threshold)
+    posted = await post_entries(session, items, deps=deps)
     session.add(TopupCredit(topup_id=paid.topup_id, tenant_id=paid.tenant_id, amount_cents=paid.amount_cents,
                             bonus_cents=bonus, source=paid.source, credited_at=utcnow()))
     await outbox.add(session, [
@@ -136,9 +147,9 @@ async def credit_topup_in(session, *, paid: TopupPaid, tiers: tuple[BonusTier, .
     return True
 
 
-async def record_refund(*, db: Database, refund: PaymentRefunded, default_threshold: int) -> bool:
+async def record_refund(*, deps: BillingDeps, refund: PaymentRefunded) -> bool:
     """Debit the refund and reverse floor(B·R/A) of the bonus in total; once per refund id."""
-    async with db.transaction() as session:
+    async with deps.db.transaction() as session:
         if not await claim_new(session, consumer="refund", message_ids=[refund.refund_id]):
             return False
         credit = await session.get(TopupCredit, refund.topup_id, with_for_update=True)
@@ -155,7 +166,7 @@ async def record_refund(*, db: Database, refund: PaymentRefunded, default_thresh
         if reverse > 0:
             items.append(Entry(refund.tenant_id, Posting("bonus", -reverse, f"bonus-reversal:{refund.refund_id}",
                                                          "Bonus-Storno", refund.topup_id)))
-        posted = await post_entries(session, items, default_threshold=default_threshold)
+        posted = await post_entries(session, items, deps=deps)
         credit.refunded_cents += amount
         credit.bonus_reversed_cents += reverse
         session.add(credit)

@@ -21,7 +21,7 @@ from services.documents.config import DocumentsSettings
 from services.documents.context import Deps
 from services.documents.datev import DatevConfig
 from services.documents.issuing import Issuer
-from services.documents.renderer import Renderer, make_renderer
+from services.documents.render_pool import Renderer, make_renderer
 from services.documents.store import DocumentStore, open_store
 
 log = structlog.get_logger(__name__)

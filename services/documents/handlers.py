@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 
-from contracts.billing.v1 import AccountUpdated, MonthClosed, RefundRecorded, TopupCredited
+from contracts.billing.v1 import AccountUpdated, RefundRecorded, TopupCredited
 from contracts.documents.v1 import (
     DocumentsReply,
     ExportDatev,
@@ -34,12 +34,6 @@ def register(broker, consumers: list, *, deps: Deps, spawn: Spawn) -> None:
     @event_consumer(consumers, RefundRecorded, durable="documents-refund-recorded")
     async def on_refund_recorded(events: list[RefundRecorded]) -> None:
         await use_cases.issue_credit_notes(deps=deps, events=events)
-
-    @event_consumer(consumers, MonthClosed, durable="documents-month-closed", batch_size=1)
-    async def on_month_closed(events: list[MonthClosed]) -> None:
-        for closed in events:
-            row = await statements.open_statement(deps=deps, tenant_id=closed.tenant_id, month=closed.month)
-            await statements.complete(deps=deps, document_id=row.id)
 
     @rpc(broker, ReconcileDocuments, queue=queue)
     async def on_reconcile_documents(req: ReconcileDocuments):

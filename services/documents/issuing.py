@@ -15,7 +15,7 @@ from contracts.documents.v1 import DocumentIssued
 from contracts.portal.v1 import PortalEvent
 from runtime import outbox
 from services.documents import numbering
-from services.documents.renderer import DocumentData, Renderer
+from services.documents.render_pool import DocumentData, Renderer
 from services.documents.store import DocumentStore
 from services.documents.tables import documents
 

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.base import utcnow
 from contracts.billing.v1 import AccountProfile, AccountUpdated, GetAccount
 from runtime.db import Database
 from runtime.messaging import request
+from runtime.newest import keep_newest
 from services.documents.rendering import Party
 from services.documents.rendering.models import EInvoice
 from services.documents.tables import profiles
@@ -49,19 +49,10 @@ async def _save(db: Database, items: list[tuple[AccountProfile, datetime]]) -> N
     """Upsert, keeping whichever version of a profile is newest."""
     if not items:
         return
-    newest: dict[str, tuple[AccountProfile, datetime]] = {}
-    for profile, as_of in items:
-        if profile.tenant_id not in newest or newest[profile.tenant_id][1] <= as_of:
-            newest[profile.tenant_id] = (profile, as_of)
     async with db.transaction() as session:
-        stmt = pg_insert(profiles).values([
-            {"tenant_id": t, "profile": p.model_dump(mode="json"), "as_of": a} for t, (p, a) in newest.items()
-        ])
-        await session.execute(stmt.on_conflict_do_update(
-            index_elements=["tenant_id"],
-            set_={"profile": stmt.excluded.profile, "as_of": stmt.excluded.as_of},
-            where=profiles.c.as_of <= stmt.excluded.as_of,
-        ))
+        await keep_newest(session, profiles, [
+            {"tenant_id": p.tenant_id, "profile": p.model_dump(mode="json"), "as_of": as_of} for p, as_of in items
+        ], version="as_of")
 
 
 async def remember(*, db: Database, events: list[AccountUpdated]) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from contracts.documents.v1 import DocumentsReply, DocumentView, FileReply
 from runtime.db import Database
-from runtime.messaging import ServiceError
+from runtime.refusals import Conflict, NotFound
 from services.documents import datev, profiles
 from services.documents.store import DocumentStore
 from services.documents.tables import documents
@@ -41,12 +41,12 @@ async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, d
         row = (await session.execute(sa.select(documents).where(
             documents.c.id == document_id, documents.c.tenant_id == tenant_id))).first()
     if row is None:
-        raise ServiceError("not_found", "document not found")
+        raise NotFound("document not found")
     if row.status != "issued":
-        raise ServiceError("conflict", "the document is still being rendered; try again shortly")
+        raise Conflict("the document is still being rendered; try again shortly")
     key = {"pdf": row.pdf_key, "xml": row.xml_key, "csv": row.csv_key}[fmt]
     if key is None:
-        raise ServiceError("not_found", f"a {row.kind.replace('_', ' ')} has no {fmt} file")
+        raise NotFound(f"a {row.kind.replace('_', ' ')} has no {fmt} file")
     content = await store.get(key)
     return FileReply(content_b64=base64.b64encode(content).decode(), media_type=MEDIA_TYPES[fmt],
                      filename=f"{row.number}.{fmt}")

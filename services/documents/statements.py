@@ -1,5 +1,6 @@
-"""Monthly statements: asked for (pending at once, rendered in the background), after MonthClosed,
-and by the monthly job for the previous month. One per tenant and month; a statement of the
+"""Monthly statements: asked for (pending at once, rendered in the background), and by the monthly job
+for the previous month (the one path after a month ends: billing.month.closed.v1 is retired).
+One per tenant and month; a statement of the
 current month is "to date" and keyed by its day, so the month's final statement still follows.
 """
 
@@ -15,7 +16,8 @@ from contracts.base import new_id, utcnow
 from contracts.billing.v1 import GetStatement, StatementReply
 from runtime import csv_format
 from runtime.inbox import claim_period
-from runtime.messaging import ServiceError, request
+from runtime.messaging import request
+from runtime.refusals import Invalid
 from services.documents import profiles
 from services.documents.context import Deps
 from services.documents.issuing import Draft, issue
@@ -34,12 +36,12 @@ def previous_month(month: str) -> str:
 
 def source_key(deps: Deps, tenant_id: str, month: str) -> str:
     if not MONTH.match(month):
-        raise ServiceError("validation_error", f"month must be YYYY-MM, got {month!r}")
+        raise Invalid(f"month must be YYYY-MM, got {month!r}")
     current = deps.current_month()
     if month > current:
-        raise ServiceError("validation_error", f"{month} has not begun yet")
+        raise Invalid(f"{month} has not begun yet")
     if month < FIRST_MONTH:
-        raise ServiceError("validation_error", f"statements begin with {FIRST_MONTH}, got {month}")
+        raise Invalid(f"statements begin with {FIRST_MONTH}, got {month}")
     return f"{tenant_id}:{month}@{deps.today().isoformat()}" if month == current else f"{tenant_id}:{month}"
 
 

@@ -5,6 +5,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from runtime.tables import TIMESTAMPTZ
+
 
 class Document(SQLModel, table=True):
     """One invoice, credit note or statement. `source_key` makes issuing idempotent per source:
@@ -23,7 +25,7 @@ class Document(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     number: str | None = Field(default=None, max_length=32, unique=True)
     issue_date: date | None = None
-    issued_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    issued_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     total_cents: int = Field(default=0, sa_type=sa.BigInteger)
     topup_id: str | None = Field(default=None, max_length=64)
     month: str | None = Field(default=None, max_length=7)
@@ -33,7 +35,7 @@ class Document(SQLModel, table=True):
     card_last4: str | None = Field(default=None, max_length=4)  # an invoice's card: its credit notes name it too
     tax_category: str | None = Field(default=None, max_length=4)  # S or AE (reverse charge), for the DATEV export
     buyer_vat_id: str | None = Field(default=None, max_length=20)  # as printed on it
-    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class NumberCounter(SQLModel, table=True):
@@ -51,7 +53,7 @@ class TenantProfile(SQLModel, table=True):
     __tablename__ = "tenant_profiles"
     tenant_id: str = Field(primary_key=True, max_length=64)
     profile: dict = Field(sa_type=sa.JSON)
-    as_of: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    as_of: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 documents = Document.__table__

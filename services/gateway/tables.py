@@ -2,17 +2,16 @@
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-TS = sa.DateTime(timezone=True)
+from runtime.tables import TIMESTAMPTZ
 
 
 class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
     id: str = Field(primary_key=True, max_length=64)
     name: str
-    created_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class ApiKey(SQLModel, table=True):
@@ -20,9 +19,9 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(primary_key=True, max_length=12)
     tenant_id: str = Field(max_length=64, index=True)
     key_hash: str = Field(max_length=64)
-    created_at: datetime = Field(sa_type=TS)
-    last_used_at: datetime | None = Field(default=None, sa_type=TS)
-    revoked_at: datetime | None = Field(default=None, sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    last_used_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    revoked_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
 
 
 class PlatformKey(SQLModel, table=True):
@@ -32,9 +31,9 @@ class PlatformKey(SQLModel, table=True):
     prefix: str = Field(primary_key=True, max_length=12)
     name: str = Field(max_length=200)
     key_hash: str = Field(max_length=64)
-    created_at: datetime = Field(sa_type=TS)
-    last_used_at: datetime | None = Field(default=None, sa_type=TS)
-    revoked_at: datetime | None = Field(default=None, sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    last_used_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    revoked_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
 
 
 class PortalUser(SQLModel, table=True):
@@ -43,7 +42,7 @@ class PortalUser(SQLModel, table=True):
     tenant_id: str = Field(max_length=64, index=True)
     email: str = Field(max_length=320, unique=True)
     password_hash: str
-    created_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class PortalSession(SQLModel, table=True):
@@ -52,8 +51,8 @@ class PortalSession(SQLModel, table=True):
     user_id: str = Field(max_length=64)
     tenant_id: str = Field(max_length=64)
     csrf_token: str = Field(max_length=64)
-    expires_at: datetime = Field(sa_type=TS)
-    created_at: datetime = Field(sa_type=TS)
+    expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class PasswordResetToken(SQLModel, table=True):
@@ -64,6 +63,6 @@ class PasswordResetToken(SQLModel, table=True):
     id: str | None = Field(default=None, max_length=40, unique=True)
     locale: str | None = Field(default=None, max_length=2)  # of the mail
     user_id: str = Field(max_length=64, index=True)
-    expires_at: datetime = Field(sa_type=TS)
-    used_at: datetime | None = Field(default=None, sa_type=TS)
-    created_at: datetime = Field(sa_type=TS)
+    expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    used_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)

@@ -8,31 +8,26 @@ from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
 from services.notify import handlers
-from services.notify.channels.push import PushSender, VapidSettings
-from services.notify.channels.sms import SmsSender, TwilioSettings
+from services.notify.channels.registry import REGISTRY
 from services.notify.channels.webhook import WebhookSender
 from services.notify.config import NotifySettings
-from services.notify.delivery import Channels
-from services.notify.outcomes import RetryPolicy
+from services.notify.delivery import Deliveries
+from services.notify.delivery_log import RetryPolicy
 from services.notify.scheduler import Scheduler
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 LEASE_MARGIN_S = 60.0
 
 
-def channels_factory(settings: NotifySettings, broker):
+def deliveries_factory(settings: NotifySettings, broker):
     """Adapters are made inside the running loop (they hold HTTP sessions) by the scheduler."""
-    smtp = settings.smtp()
-    twilio = TwilioSettings(account_sid=settings.twilio_account_sid, auth_token=settings.twilio_token(),
-                            from_number=settings.twilio_from, api_base=settings.twilio_api_base)
-    vapid = VapidSettings(private_key=settings.vapid_key(), subject=settings.vapid_subject)
+    settings.vapid_key()  # generated (development) before the loop needs it
 
-    def make() -> Channels:
-        return Channels(smtp=smtp, sms=SmsSender(twilio),
-                        push=PushSender(vapid, allow_private=bool(settings.webhook_allow_private)),
-                        webhooks=WebhookSender(timeout_s=settings.webhook_timeout_s,
-                                               allow_private=bool(settings.webhook_allow_private)),
-                        nats=lambda: broker.connection, document_wait_s=settings.notify_document_wait_s)
+    def make() -> Deliveries:
+        channels = {name: channel.from_settings(settings, lambda: broker.connection)
+                    for name, channel in REGISTRY.items()}
+        return Deliveries(channels, WebhookSender(timeout_s=settings.webhook_timeout_s,
+                                                  allow_private=bool(settings.webhook_allow_private)))
 
     return make
 
@@ -43,7 +38,7 @@ def build(settings: NotifySettings | None = None) -> Service:
     broker = make_broker(settings, name="notify")
     policy = RetryPolicy(schedule=settings.retry_schedule, webhook_schedule=settings.webhook_schedule,
                          disable_after_s=settings.webhook_disable_after_s)
-    scheduler = Scheduler(db=db, make_channels=channels_factory(settings, broker), policy=policy,
+    scheduler = Scheduler(db=db, make_deliveries=deliveries_factory(settings, broker), policy=policy,
                           limits=settings.channel_limits, per_endpoint=settings.notify_concurrency_per_endpoint,
                           lease_s=max(settings.webhook_timeout_s, 15.0) + LEASE_MARGIN_S,
                           poll_s=settings.notify_poll_s)

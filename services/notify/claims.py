@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.base import utcnow
 from runtime.db import Database
 from services.notify import repository
-from services.notify.delivery import Claimed, Job
+from services.notify.channels.registry import REGISTRY
+from services.notify.delivery import WEBHOOK
+from services.notify.jobs import Claimed, Job
 from services.notify.tables import PushSubscriptionRow, WebhookEndpoint
 
 jobs = repository.jobs
@@ -70,10 +72,15 @@ def _lease(want: Want, *, now: datetime, lease_s: float):
 
 async def _with_context(session: AsyncSession, picked: list[Job]) -> list[Claimed]:
     """What sending needs besides the job: contact, push subscription or webhook endpoint."""
-    contacts = await repository.contacts_of(session, {j.tenant_id for j in picked if j.channel != "webhook"})
-    subs = await _by_id(session, PushSubscriptionRow, {j.target for j in picked if j.channel == "push"})
-    ends = await _by_id(session, WebhookEndpoint, {j.target for j in picked if j.channel == "webhook"})
+    contacts = await repository.contacts_of(session, {j.tenant_id for j in picked if j.channel != WEBHOOK})
+    subs = await _by_id(session, PushSubscriptionRow, {j.target for j in picked if _by_subscription(j)})
+    ends = await _by_id(session, WebhookEndpoint, {j.target for j in picked if j.channel == WEBHOOK})
     return [Claimed(j, contacts.get(j.tenant_id), subs.get(j.target), ends.get(j.target)) for j in picked]
+
+
+def _by_subscription(job: Job) -> bool:
+    channel = REGISTRY.get(job.channel)
+    return channel is not None and channel.by_subscription
 
 
 async def _by_id(session: AsyncSession, model, ids: set[str]) -> dict:

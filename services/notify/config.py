@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, model_validator
 from runtime.settings import ServiceSettings, database_field, nats_password_field, nats_user_field
 from services.notify.channels.email import SmtpSettings
 from services.notify.channels.push import generate_vapid_private_key
+from services.notify.channels.registry import REGISTRY
 from services.notify.channels.webhook_policy import (
     DEFAULT_DISABLE_AFTER_S,
     DEFAULT_RETRY_SCHEDULE,
@@ -55,9 +56,9 @@ class NotifySettings(ServiceSettings):
     notify_retry_schedule: str = "2,10,60,300"
     # document.issued waits this long for the invoice PDF before the email goes without it
     notify_document_wait_s: int = Field(default=86_400, ge=0)
-    notify_concurrency_email: int = Field(default=20, ge=1)
-    notify_concurrency_sms: int = Field(default=10, ge=1)
-    notify_concurrency_push: int = Field(default=20, ge=1)
+    # Attempts in flight per channel and process, e.g. NOTIFY_CONCURRENCY='{"email": 30}'; a channel
+    # without an entry uses its registration's default (services/notify/channels/registry.py).
+    notify_concurrency: dict[str, int] = Field(default_factory=dict)
     notify_concurrency_webhook: int = Field(default=200, ge=1)
     notify_concurrency_per_endpoint: int = Field(default=8, ge=1)
     notify_poll_s: float = Field(default=1.0, gt=0)
@@ -80,8 +81,10 @@ class NotifySettings(ServiceSettings):
 
     @property
     def channel_limits(self) -> dict[str, int]:
-        return {"email": self.notify_concurrency_email, "sms": self.notify_concurrency_sms,
-                "push": self.notify_concurrency_push, "webhook": self.notify_concurrency_webhook}
+        """Every registered channel's limit (NOTIFY_CONCURRENCY, else its default), and webhooks'."""
+        limits = {name: max(1, self.notify_concurrency.get(name, channel.default_concurrency))
+                  for name, channel in REGISTRY.items()}
+        return {**limits, "webhook": self.notify_concurrency_webhook}
 
     def smtp(self) -> SmtpSettings:
         return SmtpSettings(host=self.smtp_host, port=self.smtp_port, mail_from=self.mail_from,

@@ -9,7 +9,7 @@ from contracts.base import new_id, utcnow
 from contracts.notify.v1 import DeliveriesReply, DeliveryView, IdReply, WebhookEndpointsReply, WebhookEndpointView
 from contracts.portal.v1 import EVENT_TYPES
 from runtime.db import Database
-from runtime.messaging import ServiceError
+from runtime.refusals import Conflict, Invalid, NotFound
 from services.notify import repository
 from services.notify.channels.ssrf import UnsafeDestination, check_destination
 from services.notify.channels.webhook import generate_secret
@@ -28,14 +28,14 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     try:
         await check_destination(url, allow_private=allow_private)
     except UnsafeDestination as exc:
-        raise ServiceError("validation_error", f"url: {exc}") from exc
+        raise Invalid(f"url: {exc}") from exc
 
 
 async def create_endpoint(*, db: Database, tenant_id: str, url: str, events: list[str],
                           allow_private: bool) -> WebhookEndpointsReply:
     unknown = [e for e in events if e not in EVENT_TYPES]
     if not events or unknown:
-        raise ServiceError("validation_error", f"unknown event type {unknown[0]!r}" if unknown
+        raise Invalid(f"unknown event type {unknown[0]!r}" if unknown
                            else "events: subscribe to at least one event type")
     await check_url(url, allow_private=allow_private)
     endpoint = WebhookEndpoint(id=new_id("we_")[:40], tenant_id=tenant_id, url=url, secret=generate_secret(),
@@ -55,7 +55,7 @@ async def list_endpoints(*, db: Database, tenant_id: str) -> WebhookEndpointsRep
 async def _owned(session, *, tenant_id: str, endpoint_id: str, lock: bool = False) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=lock)
     if endpoint is None or endpoint.tenant_id != tenant_id:  # a foreign id looks like a missing one
-        raise ServiceError("not_found", "webhook endpoint not found")
+        raise NotFound("webhook endpoint not found")
     return endpoint
 
 
@@ -84,12 +84,12 @@ async def replay_delivery(*, db: Database, tenant_id: str, endpoint_id: str, web
     async with db.transaction() as session:
         endpoint = await _owned(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
         if endpoint.status != "enabled":
-            raise ServiceError("conflict", "the endpoint is disabled; create a new one to receive again")
+            raise Conflict("the endpoint is disabled; create a new one to receive again")
         query = sa.select(jobs.c.id, jobs.c.status).where(jobs.c.target == endpoint_id,
                                                           jobs.c.webhook_id == webhook_id)
         job = (await session.execute(query.with_for_update())).first()
         if job is None:
-            raise ServiceError("not_found", "delivery not found")
+            raise NotFound("delivery not found")
         now = utcnow()
         # in flight: the attempt under way schedules the replay when it is recorded
         again = {"replay_requested": True} if job.status == "sending" else {"status": "pending",

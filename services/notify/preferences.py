@@ -1,4 +1,9 @@
-"""Which channels a tenant wants per event type: defaults (API.md), merge rules, critical events."""
+"""Which channels a tenant wants per event type: defaults and merge rules, all from the
+catalogue (`contracts.portal.catalog`).
+
+Decision (docs/architecture.md): `balance.updated` and `transaction.created` are not notifiable — they
+happen with every debit, so a mail or SMS per call would flood the customer. `[]` is accepted for them
+(they are off), a channel is refused with a 400 that says so; they reach customers live and by webhook."""
 
 from __future__ import annotations
 
@@ -9,51 +14,41 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
-from contracts.notify.v1 import PreferencesReply
-from contracts.portal.v1 import EVENT_TYPES
+from contracts.notify.v1 import Channel, PreferencesReply
+from contracts.portal.catalog import CATALOG, NOTIFIABLE, default_channels
 from runtime.db import Database
-from runtime.messaging import ServiceError
+from runtime.refusals import Invalid
 from services.notify.tables import Preference
 
-CHANNELS = ("email", "sms", "push")
-DEFAULTS: dict[str, tuple[str, ...]] = {
-    "document.issued": ("email",),
-    "topup.succeeded": ("push",),
-    "topup.failed": ("email", "push"),
-    "balance.low": ("email", "push"),
-    "balance.depleted": ("email", "sms", "push"),
-    "autotopup.failed": ("email",),
-    "autotopup.paused": ("email", "sms"),
-    "autotopup.disabled": ("email", "sms"),
-    "webhook_endpoint.disabled": ("email",),
-}
-# A customer must hear about these somehow: a change that leaves them without a channel is refused.
-CRITICAL = frozenset({"topup.failed", "autotopup.disabled", "balance.depleted"})
+CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
+DEFAULTS = default_channels()  # every event type of the catalogue, API.md's defaults
 
 preferences = Preference.__table__
 
 
 def validate_changes(changes: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
-    """The PUT body, checked: known, notifiable event types; known channels; critical ones kept."""
+    """The PUT body, checked: known event types, known channels, channels only for notifiable types.
+
+    `[]` switches any type off (API.md), the critical ones too: the portal marks those as recommended."""
     checked: dict[str, tuple[str, ...]] = {}
     for event_type, channels in changes.items():
-        if event_type not in EVENT_TYPES:
-            raise ServiceError("validation_error", f"unknown event type {event_type!r}")
-        if event_type not in DEFAULTS:
-            raise ServiceError("validation_error", f"{event_type!r} is not sent by email, SMS or push "
-                                                   "(webhook endpoints can subscribe to it)")
+        if event_type not in CATALOG:
+            raise Invalid(f"unknown event type {event_type!r}")
         unknown = [c for c in channels if c not in CHANNELS]
         if unknown:
-            raise ServiceError("validation_error", f"unknown channel {unknown[0]!r} for {event_type!r}")
+            raise Invalid(f"unknown channel {unknown[0]!r} for {event_type!r}")
         chosen = tuple(c for c in CHANNELS if c in set(channels))
-        if not chosen and event_type in CRITICAL:
-            raise ServiceError("validation_error", f"{event_type!r} is critical: keep at least one channel")
+        if chosen and event_type not in NOTIFIABLE:
+            raise Invalid(f"{event_type!r} happens with every transaction: it reaches you "
+                                                   "live (GET /v1/stream) and by webhook, not by email, SMS or push "
+                                                   "(balance.low and balance.depleted are the alerts)")
         checked[event_type] = chosen
     return checked
 
 
 def merged(overrides: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    return {t: list(overrides.get(t, default)) for t, default in DEFAULTS.items()}
+    """Every SSE event type with its channels: the tenant's choice, else the default."""
+    return {t: list(channels_for(overrides, t)) for t in DEFAULTS}
 
 
 async def load_overrides(session: AsyncSession, tenant_ids: Iterable[str]) -> dict[str, dict[str, tuple]]:
@@ -69,6 +64,8 @@ async def load_overrides(session: AsyncSession, tenant_ids: Iterable[str]) -> di
 
 
 def channels_for(overrides: Mapping[str, tuple], event_type: str) -> tuple[str, ...]:
+    if event_type not in NOTIFIABLE:
+        return ()
     return tuple(overrides.get(event_type, DEFAULTS.get(event_type, ())))
 
 
@@ -79,7 +76,7 @@ async def get_preferences(*, db: Database, tenant_id: str) -> PreferencesReply:
 
 
 async def update_preferences(*, db: Database, tenant_id: str, changes: Mapping[str, list[str]]) -> PreferencesReply:
-    checked = validate_changes(changes)
+    checked = {t: c for t, c in validate_changes(changes).items() if t in NOTIFIABLE}  # others: always []
     now = utcnow()
     async with db.transaction() as session:
         if checked:

@@ -9,8 +9,8 @@ import structlog
 
 from runtime.db import Database
 from services.notify.channels.result import DeliveryResult
-from services.notify.delivery import Job
-from services.notify.outcomes import RetryPolicy, record_many
+from services.notify.delivery_log import RetryPolicy, record_many
+from services.notify.jobs import Job
 
 log = structlog.get_logger(__name__)
 

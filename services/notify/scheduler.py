@@ -21,8 +21,9 @@ from runtime.aio import wait_set
 from runtime.db import Database
 from services.notify.channels.result import DeliveryResult, Outcome
 from services.notify.claims import Want, claim
-from services.notify.delivery import Channels, Claimed
-from services.notify.outcomes import RetryPolicy
+from services.notify.delivery import Deliveries
+from services.notify.delivery_log import RetryPolicy
+from services.notify.jobs import Claimed
 from services.notify.recorder import Recorder
 
 log = structlog.get_logger(__name__)
@@ -33,11 +34,11 @@ STOP_GRACE_S = 5.0
 
 
 class Scheduler:
-    def __init__(self, *, db: Database, make_channels: Callable[[], Channels], policy: RetryPolicy,
+    def __init__(self, *, db: Database, make_deliveries: Callable[[], Deliveries], policy: RetryPolicy,
                  limits: dict[str, int], per_endpoint: int, lease_s: float, poll_s: float) -> None:
         self.db, self.limits = db, limits
         self._recorder = Recorder(db, policy)
-        self._make_channels, self._per_endpoint = make_channels, per_endpoint
+        self._make_deliveries, self._per_endpoint = make_deliveries, per_endpoint
         self._lease_s, self._poll_s = lease_s, poll_s
         self._wake = asyncio.Event()
         self._in_flight: Counter[str] = Counter()
@@ -52,7 +53,7 @@ class Scheduler:
         self._wake.set()
 
     async def run(self) -> None:
-        channels = self._make_channels()
+        channels = self._make_deliveries()
         recorder = asyncio.create_task(self._recorder.run(), name="notify-recorder")
         try:
             while True:
@@ -75,7 +76,7 @@ class Scheduler:
             return sleep
         return self._poll_s
 
-    async def _round(self, channels: Channels) -> None:
+    async def _round(self, channels: Deliveries) -> None:
         wanted, self._wanted = self._wanted, set()
         self._starved -= wanted
         wants = []
@@ -97,7 +98,7 @@ class Scheduler:
         for item in claimed:
             self._start(channels, item)
 
-    def _start(self, channels: Channels, item: Claimed) -> None:
+    def _start(self, channels: Deliveries, item: Claimed) -> None:
         self._in_flight[item.job.channel] += 1
         if item.job.channel == "webhook":
             self._per_target[item.job.target] += 1
@@ -105,7 +106,7 @@ class Scheduler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, channels: Channels, item: Claimed) -> None:
+    async def _send(self, channels: Deliveries, item: Claimed) -> None:
         job = item.job
         try:
             result = await self._attempt(channels, item)
@@ -119,7 +120,7 @@ class Scheduler:
         if status == "pending":
             self._remember_retry(delay)
 
-    async def _attempt(self, channels: Channels, item: Claimed) -> DeliveryResult | None:
+    async def _attempt(self, channels: Deliveries, item: Claimed) -> DeliveryResult | None:
         job = item.job
         if job.attempts == 0:
             LATENCY.labels(job.channel).observe((utcnow() - job.created_at).total_seconds())

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-TS = sa.DateTime(timezone=True)
+from runtime.tables import TIMESTAMPTZ
 
 
 class Contact(SQLModel, table=True):
@@ -19,7 +19,7 @@ class Contact(SQLModel, table=True):
     email: str = ""
     phone: str | None = None
     locale: str = "de"
-    updated_at: datetime = Field(sa_type=TS)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class Preference(SQLModel, table=True):
@@ -29,7 +29,7 @@ class Preference(SQLModel, table=True):
     tenant_id: str = Field(primary_key=True, max_length=64)
     event_type: str = Field(primary_key=True, max_length=64)
     channels: str = ""  # comma-separated, "" = none
-    updated_at: datetime = Field(sa_type=TS)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class PushSubscriptionRow(SQLModel, table=True):
@@ -40,7 +40,7 @@ class PushSubscriptionRow(SQLModel, table=True):
     endpoint: str
     p256dh: str
     auth: str
-    created_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class WebhookEndpoint(SQLModel, table=True):
@@ -52,8 +52,8 @@ class WebhookEndpoint(SQLModel, table=True):
     secret: str
     status: str = Field(default="enabled", max_length=16)
     disabled_reason: str | None = None
-    failing_since: datetime | None = Field(default=None, sa_type=TS)
-    created_at: datetime = Field(sa_type=TS)
+    failing_since: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class DeliveryJob(SQLModel, table=True):
@@ -73,10 +73,10 @@ class DeliveryJob(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending, sending (leased), delivered, …
     replay_requested: bool = False  # a replay asked for while an attempt was in flight
     attempts: int = 0
-    next_attempt_at: datetime = Field(sa_type=TS)
+    next_attempt_at: datetime = Field(sa_type=TIMESTAMPTZ)
     last_error: str | None = None
-    created_at: datetime = Field(sa_type=TS)
-    updated_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -95,4 +95,4 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = None
     response_snippet: str | None = None
     duration_ms: int = 0
-    attempted_at: datetime = Field(sa_type=TS)
+    attempted_at: datetime = Field(sa_type=TIMESTAMPTZ)

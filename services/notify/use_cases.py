@@ -6,20 +6,21 @@ its jobs, and a redelivered one adds none: each job's key is event × channel ×
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AccountUpdated
+from contracts.portal.catalog import NOTIFIABLE
 from contracts.portal.v1 import PortalEvent
 from runtime.db import Database
 from runtime.inbox import claim_new
+from runtime.newest import keep_newest
 from services.notify import repository
+from services.notify.channels.registry import REGISTRY
 from services.notify.channels.webhook import new_webhook_id
-from services.notify.preferences import DEFAULTS, channels_for, load_overrides
-from services.notify.tables import Contact
+from services.notify.delivery import WEBHOOK
+from services.notify.jobs import Audience
+from services.notify.preferences import channels_for, load_overrides
 
 ACCOUNTS_CONSUMER = "notify-account-updated"
 PORTAL_CONSUMER = "notify-portal"
@@ -29,25 +30,10 @@ async def remember_contacts(*, db: Database, events: list[AccountUpdated]) -> No
     """Keep the newest profile per tenant (events may arrive out of order)."""
     async with db.transaction() as session:
         fresh = await claim_new(session, consumer=ACCOUNTS_CONSUMER, message_ids=[e.event_id for e in events])
-        for event in sorted((e for e in events if e.event_id in fresh), key=lambda e: e.occurred_at):
-            p = event.profile
-            row = {"tenant_id": p.tenant_id, "name": p.name, "email": p.email, "phone": p.phone or None,
-                   "locale": p.locale, "updated_at": event.occurred_at}
-            stmt = pg_insert(repository.contacts).values(row)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id"], set_={k: stmt.excluded[k] for k in row if k != "tenant_id"},
-                where=repository.contacts.c.updated_at <= stmt.excluded.updated_at)
-            await session.execute(stmt)
-
-
-@dataclass(frozen=True)
-class Audience:
-    """What a tenant has set up to receive: contact, channel choices, push subscriptions, endpoints."""
-
-    contact: Contact | None
-    overrides: dict
-    subscriptions: list
-    endpoints: list
+        await keep_newest(session, repository.contacts, [
+            {"tenant_id": e.profile.tenant_id, "name": e.profile.name, "email": e.profile.email,
+             "phone": e.profile.phone or None, "locale": e.profile.locale, "updated_at": e.occurred_at}
+            for e in events if e.event_id in fresh])
 
 
 async def plan_deliveries(*, db: Database, events: list[PortalEvent]) -> set[str]:
@@ -57,7 +43,7 @@ async def plan_deliveries(*, db: Database, events: list[PortalEvent]) -> set[str
         fresh = list({e.id: e for e in events if e.id in fresh_ids}.values())
         if not fresh:
             return set()
-        notified = {e.tenant_id for e in fresh if e.type in DEFAULTS}
+        notified = {e.tenant_id for e in fresh if e.type in NOTIFIABLE}
         overrides = await load_overrides(session, notified)
         contacts = await repository.contacts_of(session, notified)
         subscriptions = await repository.subscriptions_of(session, notified)
@@ -81,13 +67,8 @@ def jobs_for(event: PortalEvent, audience: Audience, *, now: datetime) -> list[d
                 "webhook_id": webhook_id, "status": "pending", "attempts": 0, "next_attempt_at": now,
                 "created_at": now, "updated_at": now}
 
-    rows = []
-    contact = audience.contact
-    for channel in channels_for(audience.overrides, event.type):
-        if channel == "push":
-            rows.extend(job("push", sub_id) for sub_id in audience.subscriptions)
-        elif contact is None or (contact.email if channel == "email" else contact.phone):
-            rows.append(job(channel))  # the address is read when sending: the newest one counts
-    rows.extend(job("webhook", endpoint_id, new_webhook_id())
+    rows = [job(channel, target) for channel in channels_for(audience.overrides, event.type)
+            for target in REGISTRY[channel].targets(audience)]
+    rows.extend(job(WEBHOOK, endpoint_id, new_webhook_id())
                 for endpoint_id, types in audience.endpoints if event.type in types)
     return rows

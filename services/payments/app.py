@@ -7,12 +7,12 @@ from pathlib import Path
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
-from services.payments import handlers, use_cases, webhooks
+from services.payments import checkout_topups, handlers, webhooks
 from services.payments.config import PaymentsSettings
 from services.payments.domain.bonus import parse_tiers
 from services.payments.domain.topups import Limits
 from services.payments.reconciler import Reconciler
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -25,7 +25,7 @@ def build(settings: PaymentsSettings | None = None, *, adapter: StripeAdapter | 
     workers = webhooks.WebhookWorkers(db, adapter, settings.portal_topup_url, workers=settings.webhook_workers,
                                       poll_s=settings.webhook_poll_s, max_attempts=settings.webhook_max_attempts,
                                       retry_max_s=settings.webhook_retry_max_s)
-    checkout = use_cases.CheckoutConfig(
+    checkout = checkout_topups.CheckoutConfig(
         limits=Limits(settings.topup_min_cents, settings.topup_max_cents),
         tiers=parse_tiers(settings.topup_bonus_tiers),
         portal_url=settings.portal_topup_url,

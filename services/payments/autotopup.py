@@ -36,11 +36,12 @@ from contracts.billing.v1 import AutoTopupCheckRequested, AutoTopupRequested
 from runtime import outbox
 from runtime.db import Database
 from services.payments import cards, events, repository, settlement
+from services.payments.checkout_topups import stripe_key
 from services.payments.domain.bonus import BonusTier, bonus_for
-from services.payments.stripe_client import StripeAdapter
-from services.payments.stripe_errors import StripeIdempotencyConflict, StripeInvalidRequest, StripeNotFound
-from services.payments.stripe_outcomes import outcome_of
-from services.payments.stripe_types import (
+from services.payments.stripe.client import StripeAdapter
+from services.payments.stripe.errors import StripeIdempotencyConflict, StripeInvalidRequest, StripeNotFound
+from services.payments.stripe.intent_outcome import outcome_of
+from services.payments.stripe.models import (
     ChargeFailed,
     ChargeOutcome,
     ChargePending,
@@ -48,7 +49,6 @@ from services.payments.stripe_types import (
     ChargeSucceeded,
 )
 from services.payments.tables import Topup
-from services.payments.use_cases import stripe_key
 
 log = structlog.get_logger(__name__)
 PortalUrl = Callable[[str, str], str]

@@ -12,9 +12,9 @@ from contracts.payments.v1 import PaymentMethodView, SetupIntentReply
 from runtime import outbox
 from runtime.db import Database
 from services.payments import events, profiles, repository
-from services.payments.stripe_client import StripeAdapter
-from services.payments.stripe_errors import StripeInvalidRequest, StripeNotFound
-from services.payments.stripe_types import Card
+from services.payments.stripe.client import StripeAdapter
+from services.payments.stripe.errors import StripeInvalidRequest, StripeNotFound
+from services.payments.stripe.models import Card
 from services.payments.tables import PaymentMethod, StripeCustomer
 
 

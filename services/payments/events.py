@@ -13,9 +13,10 @@ from services.payments.tables import Topup
 def topup_paid(topup: Topup, *, paid_at: datetime, correlation_id: str | None) -> TopupPaid:
     return TopupPaid(
         event_id=f"evt_paid_{topup.id}", tenant_id=topup.tenant_id, topup_id=topup.id,
-        amount_cents=topup.amount_cents, source=topup.source, trigger_id=topup.trigger_id,
-        payment_intent_id=topup.payment_intent_id or "", charge_id=topup.charge_id, paid_at=paid_at,
-        card_last4=topup.card_last4, card_brand=topup.card_brand, correlation_id=correlation_id,
+        amount_cents=topup.amount_cents, bonus_cents=topup.bonus_cents, source=topup.source,
+        trigger_id=topup.trigger_id, payment_intent_id=topup.payment_intent_id or "", charge_id=topup.charge_id,
+        paid_at=paid_at, card_last4=topup.card_last4, card_brand=topup.card_brand,
+        correlation_id=correlation_id,
     )
 
 

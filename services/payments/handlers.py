@@ -17,16 +17,17 @@ from contracts.payments.v1 import (
     IngestStripeWebhook,
     ListPaymentMethods,
     PaymentMethodsReply,
+    QuoteTopup,
     SetDefaultPaymentMethod,
 )
 from runtime.handlers import event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.payments import autotopup, cards, invoices, profiles, use_cases, webhooks
+from services.payments import autotopup, cards, checkout_topups, invoices, profiles, webhooks
 from services.payments.domain.topups import TopupRuleViolation
 from services.payments.reconciler import Reconciler
-from services.payments.stripe_errors import CardDeclined, StripeAdapterError, StripeUnavailable
+from services.payments.stripe.errors import CardDeclined, StripeAdapterError, StripeUnavailable
 
-NOT_FOUND = (use_cases.TopupNotFound, cards.CardNotFound)
+NOT_FOUND = (checkout_topups.TopupNotFound, cards.CardNotFound)
 
 
 @contextmanager
@@ -48,21 +49,25 @@ def refusals() -> Iterator[None]:
 
 
 def register(broker, consumers: list, *, db, settings, adapter, workers: webhooks.WebhookWorkers,
-             checkout: use_cases.CheckoutConfig, reconciler: Reconciler) -> None:
+             checkout: checkout_topups.CheckoutConfig, reconciler: Reconciler) -> None:
     queue = "payments"
 
     @rpc(broker, CreateTopup, queue=queue)
     async def on_create_topup(req: CreateTopup):
         with refusals():
-            return await use_cases.create_topup(
+            return await checkout_topups.create_topup(
                 db=db, adapter=adapter, config=checkout, tenant_id=req.tenant_id, amount_cents=req.amount_cents,
                 idempotency_key=req.idempotency_key, customer_email=req.customer_email,
                 customer_name=req.customer_name)
 
+    @rpc(broker, QuoteTopup, queue=queue)
+    async def on_quote_topup(req: QuoteTopup):
+        return checkout_topups.quote_topup(config=checkout, amount_cents=req.amount_cents)
+
     @rpc(broker, GetTopup, queue=queue)
     async def on_get_topup(req: GetTopup):
         with refusals():
-            return await use_cases.get_topup(db=db, tenant_id=req.tenant_id, topup_id=req.topup_id)
+            return await checkout_topups.get_topup(db=db, tenant_id=req.tenant_id, topup_id=req.topup_id)
 
     @rpc(broker, IngestStripeWebhook, queue=queue)
     async def on_stripe_webhook(req: IngestStripeWebhook):

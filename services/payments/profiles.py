@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.billing.v1 import AccountUpdated
 from runtime.db import Database
+from runtime.newest import keep_newest
 from services.payments import repository
-from services.payments.stripe_client import StripeAdapter
-from services.payments.stripe_errors import StripeAdapterError
+from services.payments.stripe.client import StripeAdapter
+from services.payments.stripe.errors import StripeAdapterError
 from services.payments.tables import CustomerProfile
 
 log = structlog.get_logger(__name__)
@@ -28,14 +28,9 @@ CONSUMER = "payments-account-updated"
 
 async def remember(*, db: Database, adapter: StripeAdapter, events: list[AccountUpdated]) -> None:
     async with db.transaction() as session:
-        for event in sorted(events, key=lambda e: e.occurred_at):
-            p = event.profile
-            row = {"tenant_id": p.tenant_id, "email": p.email, "name": p.name, "updated_at": event.occurred_at}
-            stmt = pg_insert(profiles).values(row)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["tenant_id"], set_={k: stmt.excluded[k] for k in ("email", "name", "updated_at")},
-                where=profiles.c.updated_at <= stmt.excluded.updated_at)
-            await session.execute(stmt)
+        await keep_newest(session, profiles, [
+            {"tenant_id": e.profile.tenant_id, "email": e.profile.email, "name": e.profile.name,
+             "updated_at": e.occurred_at} for e in events])
     for tenant_id in sorted({e.profile.tenant_id for e in events}):
         async with db.sessions() as session:
             customer_id = await repository.customer_id_of(session, tenant_id)

@@ -11,9 +11,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments import autotopup, cards, repository, settlement
-from services.payments.stripe_client import StripeAdapter
-from services.payments.stripe_errors import StripeNotFound
-from services.payments.stripe_outcomes import outcome_of
+from services.payments.stripe.client import StripeAdapter
+from services.payments.stripe.errors import StripeNotFound
+from services.payments.stripe.intent_outcome import outcome_of
 from services.payments.tables import PaymentMethod, Topup
 
 log = structlog.get_logger(__name__)

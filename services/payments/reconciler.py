@@ -42,7 +42,7 @@ from runtime.db import Database
 from runtime.inbox import claim_period
 from runtime.messaging import ServiceError, request
 from services.payments import cards, events, repository, settlement
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from services.payments.tables import ReconciliationRun, Refund, Topup
 
 log = structlog.get_logger(__name__)

@@ -11,7 +11,7 @@ from contracts.base import utcnow
 from runtime import outbox
 from services.payments import events, repository
 from services.payments.domain import topups as rules
-from services.payments.stripe_types import Card
+from services.payments.stripe.models import Card
 from services.payments.tables import Refund, Topup
 
 

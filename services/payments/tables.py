@@ -6,14 +6,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-TS = sa.DateTime(timezone=True)
+from runtime.tables import TIMESTAMPTZ
 
 
 class StripeCustomer(SQLModel, table=True):
     __tablename__ = "stripe_customers"
     tenant_id: str = Field(primary_key=True, max_length=64)
     customer_id: str = Field(max_length=255, unique=True)
-    created_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class CustomerProfile(SQLModel, table=True):
@@ -23,7 +23,7 @@ class CustomerProfile(SQLModel, table=True):
     tenant_id: str = Field(primary_key=True, max_length=64)
     email: str = Field(default="", sa_type=sa.Text)
     name: str = Field(default="", sa_type=sa.Text)
-    updated_at: datetime = Field(sa_type=TS)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class Topup(SQLModel, table=True):
@@ -50,8 +50,8 @@ class Topup(SQLModel, table=True):
     invoice_id: str | None = Field(default=None, max_length=64)  # DocumentIssued (kind invoice)
     card_last4: str | None = Field(default=None, max_length=4)  # the card it was paid with, for the invoice
     card_brand: str | None = Field(default=None, max_length=32)
-    created_at: datetime = Field(sa_type=TS)
-    updated_at: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class PaymentMethod(SQLModel, table=True):
@@ -63,7 +63,7 @@ class PaymentMethod(SQLModel, table=True):
     exp_month: int = 0
     exp_year: int = 0
     is_default: bool = False
-    attached_at: datetime = Field(sa_type=TS)
+    attached_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class Refund(SQLModel, table=True):
@@ -71,7 +71,7 @@ class Refund(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=255)
     topup_id: str = Field(max_length=40, index=True)
     amount_cents: int = Field(sa_type=sa.BigInteger)
-    refunded_at: datetime = Field(sa_type=TS)
+    refunded_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class StripeEvent(SQLModel, table=True):
@@ -81,9 +81,9 @@ class StripeEvent(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=100)
     payload: str = Field(sa_type=sa.Text)
-    received_at: datetime = Field(sa_type=TS)
-    next_attempt_at: datetime | None = Field(default=None, sa_type=TS, index=True)
-    processed_at: datetime | None = Field(default=None, sa_type=TS)
+    received_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ, index=True)
+    processed_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
 
@@ -93,6 +93,6 @@ class ReconciliationRun(SQLModel, table=True):
 
     __tablename__ = "reconciliation_runs"
     id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
-    started_at: datetime = Field(sa_type=TS)
-    finished_at: datetime = Field(sa_type=TS)
+    started_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    finished_at: datetime = Field(sa_type=TIMESTAMPTZ)
     report: dict = Field(sa_column=sa.Column(JSONB, nullable=False))

@@ -29,8 +29,8 @@ from runtime.aio import wait_set
 from runtime.db import Database
 from runtime.failures import classify
 from services.payments import reconcile, repository
-from services.payments.stripe_client import StripeAdapter, verify_webhook
-from services.payments.stripe_errors import WebhookVerificationFailed
+from services.payments.stripe.client import StripeAdapter, verify_webhook
+from services.payments.stripe.errors import WebhookVerificationFailed
 from services.payments.tables import StripeEvent
 
 log = structlog.get_logger(__name__)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from playwright.async_api import expect
 
+from contracts.portal.catalog import DASHBOARD_ALERTS
 from tests.browser.conftest import log_in, needs, screenshot
 from tests.support.stack import publish_usage
 
@@ -15,6 +16,9 @@ async def test_balance_and_transactions_update_live_when_usage_arrives(page, sta
     await log_in(page, stack, tenant)
     await expect(page.locator("#balance")).to_have_text("0,00\u00a0€")
     await expect(page.locator("#live.on")).to_be_visible()
+    alert_types = await page.locator("#alert-texts").evaluate(
+        "t => Array.from(t.content.querySelectorAll('span')).map(s => s.dataset.type)")
+    assert alert_types == list(DASHBOARD_ALERTS)  # the banners the page can raise are the catalogue's
 
     await publish_usage(stack.nc.jetstream(), usage_id=f"{tenant.id}-call-1", tenant_id=tenant.id, amount_cents=199,
                         occurred_at=datetime.now(UTC).isoformat(), description="Anruf 0301234567")

@@ -50,7 +50,7 @@ async def test_enabling_push_subscribes_with_the_servers_key_and_pushes_arrive(p
         await screenshot(page, "notifications-push-enabled", full_page=False)
 
         event = PortalEvent(id=new_id("evt_"), type="topup.succeeded", tenant_id=tenant.id,
-                            data={"topup_id": "top_browser", "amount_cents": 5000})
+                            data={"topup_id": "top_browser", "amount_cents": 5000, "bonus_cents": 0})
         await stack.nc.jetstream().publish(event.subject_for(), event.model_dump_json().encode(),
                                            headers={"Nats-Msg-Id": event.id})
         await eventually(lambda: push.received or push.refused, timeout=20)

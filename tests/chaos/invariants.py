@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import nats
 
 from runtime import dlq as runtime_dlq
-from services.billing.domain.bonus import bonus_for, bonus_to_reverse, parse_tiers
+from services.billing.domain.bonus import bonus_to_reverse
+from services.payments.domain.bonus import bonus_for, parse_tiers
 from tests.chaos.traffic import Traffic
 from tests.chaos.world import AUTOTOPUP_INFLIGHT_TIMEOUT_S, World
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from tests.chaos import invariants
 from tests.chaos.traffic import Traffic
 from tests.chaos.world import World, since

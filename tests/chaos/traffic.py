@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 import nats
 
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from tests.chaos.world import ADMIN_TOKEN, World
 
 POISON = b'{"id": "poison-%d", "tenant_id": 42}'  # no amount, a number for a tenant: can never parse

@@ -96,14 +96,25 @@ def object_id(obj: Object) -> tuple[str, str, str]:
 # ---- loading -----------------------------------------------------------------------------
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as kustomize reads it: a key twice in one mapping is an error, not "the last one wins"."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        keys = [self.construct_object(key, deep=True) for key, _ in node.value]
+        twice = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"{node.start_mark}: mapping key {twice[0]!r} already defined")
+        return super().construct_mapping(node, deep=deep)
+
+
 def _load_all(path: Path) -> list[Object]:
     with path.open() as stream:
-        return [doc for doc in yaml.safe_load_all(stream) if doc]
+        return [doc for doc in yaml.load_all(stream, Loader=_StrictLoader) if doc]
 
 
 def _load_one(path: Path) -> Any:
     with path.open() as stream:
-        return yaml.safe_load(stream)
+        return yaml.load(stream, Loader=_StrictLoader)
 
 
 def _check_unique(objects: list[Object], directory: Path) -> None:

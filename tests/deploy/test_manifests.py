@@ -157,6 +157,21 @@ def test_renderer_merges_containers_by_name_and_deletes_nulls():
     }
 
 
+def test_renderer_refuses_a_key_given_twice(tmp_path):
+    """YAML loaders keep the last of two equal keys silently; kustomize refuses them, so must we."""
+    (tmp_path / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+                                      "data:\n  A: '1'\n  A: '2'\n")
+    with pytest.raises(ValueError, match="'A' already defined"):
+        build(tmp_path)
+
+
+def test_the_bonus_tiers_are_set_for_payments_alone(target="base"):
+    """Payments owns the bonus (docs/operations.md): billing must not carry a second, drifting copy."""
+    assert config(target, "payments-config")["TOPUP_BONUS_TIERS"]
+    assert "TOPUP_BONUS_TIERS" not in config(target, "billing-config")
+
+
 def test_renderer_refuses_what_it_does_not_implement():
     with pytest.raises(Unsupported):
         strategic_merge({"ports": [{"containerPort": 1}]}, {"ports": [{"containerPort": 2}]})

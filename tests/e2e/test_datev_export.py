@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from runtime.calendar import Calendar
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from tests.support.stack import ADMIN
 
 from .support import customer_id, documents_available, fund, intents_of, new_customer, open_stack

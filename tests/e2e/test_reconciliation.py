@@ -7,7 +7,7 @@ import uuid
 
 from prometheus_client import REGISTRY
 
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from tests.support.stack import ADMIN, eventually
 
 from .support import (

@@ -122,7 +122,7 @@ async def test_a_tenant_cannot_open_streams_without_bound(stack):
 async def test_expensive_replays_wait_for_a_bounded_number_of_slots(stack):
     async with stack(sse_replay_concurrency=1, sse_replay_wait_s=0.01) as s:
         _, auth = await create_tenant(s.http)
-        others = [PortalEvent(id=f"evt_{n}", type="balance.updated", tenant_id="ten_other", data={"n": n})
+        others = [PortalEvent(id=f"evt_{n}", type="balance.updated", tenant_id="ten_other", data={"balance_cents": n})
                   for n in range(5000)]
         await asyncio.gather(*(s.js.publish(e.subject_for(), e.model_dump_json().encode()) for e in others))
         resume_from_the_start = {**auth, "Last-Event-ID": "1"}

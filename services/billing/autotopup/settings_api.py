@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts.base import utcnow
 from contracts.billing.v1 import AutoTopupView, UpdateAutoTopup
 from runtime.db import Database
-from runtime.messaging import ServiceError
+from runtime.refusals import Conflict, Invalid
 from services.billing import repository
 from services.billing.autotopup import store
 from services.billing.autotopup.tables import AutoTopupSetting
@@ -34,14 +34,14 @@ async def update_settings(*, db: Database, req: UpdateAutoTopup, policy: store.P
                                    monthly_limit_cents=req.monthly_limit_cents, enabled=req.enabled,
                                    min_cents=policy.min_cents, max_cents=policy.max_cents)
     if error:
-        raise ServiceError("validation_error", error)
+        raise Invalid(error)
     now = utcnow()
     async with db.transaction() as session:
         states = await repository.lock_accounts(session, [req.tenant_id], now=now,
                                                 default_threshold=policy.default_threshold_cents)
         row = await store.ensure_setting(session, req.tenant_id, policy)
         if req.enabled and not row.default_payment_method_id:
-            raise ServiceError("conflict", "auto top-up needs a default card: save a card first")
+            raise Conflict("auto top-up needs a default card: save a card first")
         rule = rules.reconfigure(store.rule_of(row), enabled=req.enabled, threshold_cents=req.threshold_cents,
                                  amount_cents=req.amount_cents, monthly_limit_cents=req.monthly_limit_cents)
         store.apply_rule(row, rule, now)

@@ -23,7 +23,7 @@ COUNTED = ("requested", "paused", "succeeded")  # automatic charges that count t
 
 @dataclass(frozen=True)
 class Policy:
-    """The operator's knobs (API.md configuration), carried on the billing database's sessions."""
+    """The operator's knobs (API.md configuration), part of `BillingDeps` built in `app.build`."""
 
     cooldown_s: float = 60.0
     retry_s: tuple[float, ...] = (300.0, 1800.0)
@@ -43,10 +43,6 @@ class Policy:
     def month(self, at: datetime) -> str:
         """The local month a charge counts in towards the monthly limit."""
         return Calendar(self.timezone).month_of(at)
-
-
-def policy_of(session: AsyncSession) -> Policy:
-    return session.info.get("autotopup_policy") or Policy()
 
 
 def new_setting(tenant_id: str, policy: Policy, now: datetime) -> AutoTopupSetting:
@@ -83,8 +79,8 @@ async def spent_this_month(session: AsyncSession, tenant_id: str, month: str) ->
 
 def portal_events(tenant_id: str, notices: list[Notice], *, key: str, at: datetime) -> list[PortalEvent]:
     """Ids derive from `key` (the trigger id, or tenant+month): a replayed outcome is de-duplicated."""
-    return [PortalEvent(id="evt_" + uuid5(NAMESPACE_URL, f"autotopup.{n.kind}:{tenant_id}:{key}").hex,
-                        type=f"autotopup.{n.kind}", tenant_id=tenant_id, occurred_at=at, data=n.data)
+    return [PortalEvent(id="evt_" + uuid5(NAMESPACE_URL, f"{n.type}:{tenant_id}:{key}").hex,
+                        type=n.type, tenant_id=tenant_id, occurred_at=at, data=n.data)
             for n in notices]
 
 

@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-TS = sa.DateTime(timezone=True)
+from runtime.tables import TIMESTAMPTZ
 
 
 class AutoTopupSetting(SQLModel, table=True):
@@ -20,11 +20,11 @@ class AutoTopupSetting(SQLModel, table=True):
     disabled_reason: str | None = None
     action_url: str | None = None
     current_trigger_id: str | None = Field(default=None, max_length=64)
-    last_triggered_at: datetime | None = Field(default=None, sa_type=TS)
-    next_retry_at: datetime | None = Field(default=None, sa_type=TS)
+    last_triggered_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    next_retry_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     monthly_limit_notified_month: str | None = Field(default=None, max_length=7)
     default_payment_method_id: str | None = Field(default=None, max_length=255)
-    updated_at: datetime = Field(sa_type=TS)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class AutoTopupCharge(SQLModel, table=True):
@@ -39,6 +39,6 @@ class AutoTopupCharge(SQLModel, table=True):
     status: str = Field(default="requested", max_length=16)
     topup_id: str | None = Field(default=None, max_length=64)
     failure_code: str | None = None
-    created_at: datetime = Field(sa_type=TS)
-    updated_at: datetime = Field(sa_type=TS)
-    checked_at: datetime | None = Field(default=None, sa_type=TS)  # last AutoTopupCheckRequested
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    checked_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)  # last AutoTopupCheckRequested

@@ -23,7 +23,7 @@ from services.billing.domain import autotopup as rules
 from services.billing.domain.ledger import AccountState
 
 
-async def after_postings(session: AsyncSession, changed: Mapping[str, AccountState]) -> None:
+async def after_postings(session: AsyncSession, changed: Mapping[str, AccountState], *, policy: store.Policy) -> None:
     """Hook of `post_entries` (accounts locked, balances computed): one decision per tenant and batch."""
     if not changed:
         return
@@ -34,7 +34,7 @@ async def after_postings(session: AsyncSession, changed: Mapping[str, AccountSta
     due = sorted(r.tenant_id for r in rows if changed[r.tenant_id].balance_cents < r.threshold_cents)
     if not due:
         return
-    policy, now = store.policy_of(session), utcnow()
+    now = utcnow()
     for tenant_id in due:
         await evaluate(session, tenant_id, balance_cents=changed[tenant_id].balance_cents, policy=policy, now=now)
 
@@ -54,7 +54,7 @@ async def evaluate(session: AsyncSession, tenant_id: str, *, balance_cents: int,
         rule = rules.charge_requested(rule, trigger_id=trigger, now=now)
         session.add(AutoTopupCharge(trigger_id=trigger, tenant_id=tenant_id, amount_cents=rule.amount_cents,
                                     month=month, status="requested", created_at=now, updated_at=now))
-        notice = rules.Notice("triggered", {"trigger_id": trigger, "amount_cents": rule.amount_cents,
+        notice = rules.Notice("autotopup.triggered", {"trigger_id": trigger, "amount_cents": rule.amount_cents,
                                             "balance_cents": balance_cents, "threshold_cents": rule.threshold_cents})
         events: list = [AutoTopupRequested(event_id=f"evt_atr_{trigger}", tenant_id=tenant_id, trigger_id=trigger,
                                            amount_cents=rule.amount_cents,
@@ -62,9 +62,9 @@ async def evaluate(session: AsyncSession, tenant_id: str, *, balance_cents: int,
         events += store.portal_events(tenant_id, [notice], key=trigger, at=now)
     elif decision.notify_monthly_limit:
         rule = rules.monthly_limit_notified(rule, month=month)
-        notice = rules.Notice("failed", {"reason": "monthly_limit", "monthly_limit_cents": rule.monthly_limit_cents,
-                                         "spent_this_month_cents": spent, "amount_cents": rule.amount_cents,
-                                         "month": month})
+        notice = rules.Notice("autotopup.failed", {
+            "reason": "monthly_limit", "monthly_limit_cents": rule.monthly_limit_cents,
+            "spent_this_month_cents": spent, "amount_cents": rule.amount_cents, "month": month})
         events = store.portal_events(tenant_id, [notice], key=f"{month}:{rule.monthly_limit_cents}", at=now)
     else:
         return decision

@@ -60,11 +60,15 @@ class Decision:
     notify_monthly_limit: bool = False
 
 
+NoticeType = Literal["autotopup.triggered", "autotopup.succeeded", "autotopup.failed", "autotopup.paused",
+                     "autotopup.disabled"]
+
+
 @dataclass(frozen=True)
 class Notice:
-    """A customer-visible consequence: `autotopup.<kind>` with `data`."""
+    """A customer-visible consequence: the event `type` with its `data` (contracts.portal.data)."""
 
-    kind: str
+    type: NoticeType
     data: dict = field(default_factory=dict)
 
 
@@ -118,14 +122,15 @@ def charge_failed(rule: Rule, *, trigger_id: str, reason_code: str, action_url: 
         return rule, []
     if reason_code == AUTHENTICATION_REQUIRED:
         paused = replace(rule, state="paused" if rule.enabled else "disabled", action_url=action_url)
-        return paused, [Notice("paused", {"trigger_id": trigger_id, "action_url": action_url})]
+        return paused, [Notice("autotopup.paused", {"trigger_id": trigger_id, "action_url": action_url})]
     failures = rule.consecutive_failures + 1
-    failed = Notice("failed", {"trigger_id": trigger_id, "reason": reason_code, "consecutive_failures": failures})
+    failed = Notice("autotopup.failed",
+                    {"trigger_id": trigger_id, "reason": reason_code, "consecutive_failures": failures})
     if failures >= MAX_CONSECUTIVE_FAILURES:
         reason = f"{failures} consecutive failed charges (last: {reason_code})"
         disabled = replace(rule, enabled=False, state="disabled", consecutive_failures=failures,
                            disabled_reason=reason, current_trigger_id=None, next_retry_at=None)
-        return disabled, [failed, Notice("disabled", {"reason": reason, "reason_code": reason_code})]
+        return disabled, [failed, Notice("autotopup.disabled", {"reason": reason, "reason_code": reason_code})]
     retry_at = now + timedelta(seconds=retry_s[min(failures, len(retry_s)) - 1])
     return replace(rule, state=_settled(rule), consecutive_failures=failures, current_trigger_id=None,
                    next_retry_at=retry_at), [failed]

@@ -1,8 +1,4 @@
-"""Top-up bonus: the tiers (shared through contracts) and the share of a bonus a refund reverses."""
-
-from contracts.billing.bonus import BonusTier, InvalidTiers, bonus_for, parse_tiers
-
-__all__ = ["BonusTier", "InvalidTiers", "bonus_for", "bonus_to_reverse", "parse_tiers"]
+"""The share of a top-up's bonus a refund reverses. The bonus itself is payments' (TopupPaid.bonus_cents)."""
 
 
 def bonus_to_reverse(*, topup_cents: int, bonus_cents: int, refunded_before: int, refund_cents: int,

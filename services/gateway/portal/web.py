@@ -6,11 +6,11 @@ service that does not answer into a "not available" page: a portal page never an
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import structlog
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -23,7 +23,7 @@ from services.gateway.portal.i18n import LANG_COOKIE, Translator, pick_locale
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FLASH_COOKIE = "pp_flash"
-log = logging.getLogger("gateway.portal")
+log = structlog.get_logger("gateway.portal")
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -48,13 +48,15 @@ class PortalRoute(APIRoute):
             except CsrfRefused:
                 return error_page(request, 403, "forbidden")
             except ApiError as exc:
+                if exc.status == 503:
+                    return unavailable(request, reason=exc.message, code=exc.code)
                 return error_page(request, exc.status, "rate_limited" if exc.status == 429 else "forbidden")
             except ServiceError as exc:
                 if exc.code == "not_found":
                     return error_page(request, 404, "not_found")
-                return error_page(request, 503, "unavailable")
-            except RequestFailed:
-                return error_page(request, 503, "unavailable")
+                return unavailable(request, reason=exc.message, code=exc.code)
+            except RequestFailed as exc:
+                return unavailable(request, reason=str(exc), code="no_answer")
 
         return guarded
 
@@ -103,6 +105,12 @@ def redirect(url: str, *, flash: str | None = None, kind: str = "ok", detail: st
         response.set_cookie(FLASH_COOKIE, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True,
                             samesite="lax", path="/")
     return response
+
+
+def unavailable(request: Request, *, reason: str, code: str) -> HTMLResponse:
+    """The "not available" page; the customer sees no detail, the operator finds it in the log."""
+    log.warning("portal.unavailable", method=request.method, path=request.url.path, code=code, reason=reason)
+    return error_page(request, 503, "unavailable")
 
 
 def error_page(request: Request, status: int, key: str) -> HTMLResponse:

@@ -114,7 +114,12 @@
     "transaction.created": onTransaction,
     "topup.succeeded": function () {},
   };
-  ["balance.low", "balance.depleted", "autotopup.failed", "autotopup.disabled", "autotopup.paused"].forEach(
-    function (type) { handlers[type] = function (data) { showAlert(type, data); }; });
+  // The alert types are the catalogue's (contracts/portal/catalog.py), listed by the page's template.
+  var alertTexts = document.getElementById("alert-texts");
+  var alertTypes = alertTexts ? alertTexts.content.querySelectorAll("span[data-type]") : [];
+  Array.prototype.forEach.call(alertTypes, function (el) {
+    var type = el.dataset.type;
+    handlers[type] = function (data) { showAlert(type, data); };
+  });
   P.liveStream("/v1/stream", handlers, liveState);
 })();

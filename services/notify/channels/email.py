@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import base64
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiosmtplib
 
+from contracts.base import utcnow
+from contracts.documents.v1 import GetDocumentFile
+from runtime.messaging import RequestFailed, ServiceError, request
 from services.notify.channels.result import DeliveryResult, Outcome, Stopwatch
 from services.notify.channels.templates import RenderedEmail, render_email
+from services.notify.jobs import Audience, Claimed, Job
+
+if TYPE_CHECKING:
+    from services.notify.config import NotifySettings
+
+DOCUMENT_RETRY_CAP_S = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +122,58 @@ def _describe(exc: BaseException) -> str:
 def _domain_of(address: str) -> str | None:
     _, addr = parseaddr(address)
     return addr.rpartition("@")[2] or None
+
+
+class EmailChannel:
+    """Email to the tenant's address, the document's PDF attached to `document.issued`."""
+
+    name: ClassVar[str] = "email"
+    default_concurrency: ClassVar[int] = 20
+    by_subscription: ClassVar[bool] = False
+
+    def __init__(self, smtp: SmtpSettings, *, nats: Callable[[], Any], document_wait_s: float) -> None:
+        self.smtp, self._nats, self._document_wait_s = smtp, nats, document_wait_s
+
+    @classmethod
+    def from_settings(cls, settings: NotifySettings, nats: Callable[[], Any]) -> EmailChannel:
+        return cls(settings.smtp(), nats=nats, document_wait_s=settings.notify_document_wait_s)
+
+    @staticmethod
+    def targets(audience: Audience) -> list[str]:
+        contact = audience.contact  # unknown yet: the job waits for it; the address is read when sending
+        return [""] if contact is None or contact.email else []
+
+    async def send(self, claimed: Claimed) -> DeliveryResult:
+        job, contact = claimed.job, claimed.contact
+        if contact is None:
+            return DeliveryResult(Outcome.RETRY, error="the tenant's contact is not known yet")
+        if not contact.email:
+            return DeliveryResult(Outcome.FAILED, error="the tenant has no email address")
+        attachments: list[Attachment] = []
+        if job.event_type == "document.issued":
+            attachment, waiting = await self._document(job)
+            if waiting is not None:
+                return waiting
+            attachments = [attachment] if attachment else []
+        return await send_event_email(self.smtp, to=contact.email, event_type=job.event_type,
+                                      locale=contact.locale, data=job.payload["data"],
+                                      recipient_name=contact.name or None, attachments=attachments)
+
+    async def _document(self, job: Job) -> tuple[Attachment | None, DeliveryResult | None]:
+        """The document's PDF; while documents cannot give it, wait (past the wait: send without)."""
+        data = job.payload["data"]
+        try:
+            reply = await request(self._nats(), GetDocumentFile(
+                tenant_id=job.tenant_id, document_id=str(data.get("id", "")), format="pdf"), timeout=5)
+            content = base64.b64decode(reply.content_b64 or "")
+            name = reply.filename or f"{data.get('number') or data.get('id')}.pdf"
+            return Attachment(name, content, reply.media_type or "application/pdf"), None
+        except (RequestFailed, ServiceError, ValueError) as exc:
+            if (utcnow() - job.created_at).total_seconds() >= self._document_wait_s:
+                return None, None
+            delay = min(2 ** min(job.attempts, 10), DOCUMENT_RETRY_CAP_S)
+            return None, DeliveryResult(Outcome.RETRY, error=f"document PDF not available: {exc}",
+                                        retry_after_s=delay, keep_trying=True)
+
+    async def aclose(self) -> None:
+        return None

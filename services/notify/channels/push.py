@@ -14,9 +14,9 @@ import json
 import os
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,9 +25,14 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid
 from pywebpush import WebPusher, WebPushException
 
+from contracts.portal.catalog import CATALOG
 from services.notify.channels.result import DeliveryResult, Outcome, Stopwatch, parse_retry_after
 from services.notify.channels.ssrf import UnsafeDestination, guarded_client, read_snippet, split_url
 from services.notify.channels.templates import render_short
+from services.notify.jobs import Audience, Claimed
+
+if TYPE_CHECKING:
+    from services.notify.config import NotifySettings
 
 GONE_STATUSES = frozenset({404, 410})  # the browser unsubscribed or the subscription expired
 VAPID_CLAIMS_S = 12 * 3600  # how long a signed VAPID token is good for (RFC 8292: at most 24 h)
@@ -158,3 +163,36 @@ def _answered(response: httpx.Response, duration_ms: int) -> DeliveryResult:
 
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class PushChannel:
+    """Web push to each of the tenant's browser subscriptions (a gone one is deleted)."""
+
+    name: ClassVar[str] = "push"
+    default_concurrency: ClassVar[int] = 20
+    by_subscription: ClassVar[bool] = True
+
+    def __init__(self, sender: PushSender) -> None:
+        self.sender = sender
+
+    @classmethod
+    def from_settings(cls, settings: NotifySettings, nats: Callable[[], Any]) -> PushChannel:
+        vapid = VapidSettings(private_key=settings.vapid_key(), subject=settings.vapid_subject)
+        return cls(PushSender(vapid, allow_private=bool(settings.webhook_allow_private)))
+
+    @staticmethod
+    def targets(audience: Audience) -> list[str]:
+        return list(audience.subscriptions)
+
+    async def send(self, claimed: Claimed) -> DeliveryResult | None:
+        sub, job = claimed.subscription, claimed.job
+        if sub is None:
+            return None  # unsubscribed meanwhile: nothing to send any more
+        locale = claimed.contact.locale if claimed.contact else None
+        spec = CATALOG.get(job.event_type)  # type: ignore[call-overload]
+        return await self.sender.send(PushSubscription(sub.endpoint, sub.p256dh, sub.auth),
+                                      push_payload(job.event_type, locale, job.payload["data"]),
+                                      urgency=spec.push_urgency if spec else None)
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()

@@ -8,8 +8,9 @@ local stand-in goes in.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -17,6 +18,11 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from services.notify.channels.result import DeliveryResult, Outcome, Stopwatch
+from services.notify.channels.templates import render_short
+from services.notify.jobs import Audience, Claimed
+
+if TYPE_CHECKING:
+    from services.notify.config import NotifySettings
 
 # Twilio error codes that no retry can fix: bad credentials, invalid / unreachable / opted-out
 # recipient, sender not allowed to send there.
@@ -87,3 +93,37 @@ def _api_error(exc: TwilioRestException | TwilioServiceException, duration_ms: i
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class SmsChannel:
+    """A short text to the tenant's phone number."""
+
+    name: ClassVar[str] = "sms"
+    default_concurrency: ClassVar[int] = 10
+    by_subscription: ClassVar[bool] = False
+
+    def __init__(self, sender: SmsSender) -> None:
+        self.sender = sender
+
+    @classmethod
+    def from_settings(cls, settings: NotifySettings, nats: Callable[[], Any]) -> SmsChannel:
+        return cls(SmsSender(TwilioSettings(account_sid=settings.twilio_account_sid,
+                                            auth_token=settings.twilio_token(), from_number=settings.twilio_from,
+                                            api_base=settings.twilio_api_base)))
+
+    @staticmethod
+    def targets(audience: Audience) -> list[str]:
+        contact = audience.contact  # unknown yet: the job waits for it; the number is read when sending
+        return [""] if contact is None or contact.phone else []
+
+    async def send(self, claimed: Claimed) -> DeliveryResult:
+        contact = claimed.contact
+        if contact is None:
+            return DeliveryResult(Outcome.RETRY, error="the tenant's contact is not known yet")
+        if not contact.phone:
+            return DeliveryResult(Outcome.FAILED, error="the tenant has no phone number")
+        short = render_short(claimed.job.event_type, contact.locale, claimed.job.payload["data"])
+        return await self.sender.send(to=contact.phone, body=f"{short.title}: {short.body}")
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()

@@ -72,6 +72,19 @@ CATALOG: dict[str, dict[str, Text]] = {
             "Aufladung über {amount} fehlgeschlagen.",
             ("Ihre Aufladung über {amount} ist fehlgeschlagen.", "Grund: {reason}"),
         ),
+        "autotopup.triggered": Text(
+            "Automatische Aufladung gestartet",
+            "Automatische Aufladung über {amount} gestartet.",
+            (
+                "Ihr Guthaben ({balance}) liegt unter {threshold}: Wir belasten Ihre hinterlegte Karte "
+                "mit {amount}.",
+            ),
+        ),
+        "autotopup.succeeded": Text(
+            "Automatische Aufladung erfolgreich",
+            "Automatische Aufladung über {amount} gutgeschrieben.",
+            ("Die automatische Aufladung über {amount} wurde Ihrem Guthaben gutgeschrieben.",),
+        ),
         "autotopup.failed": Text(
             "Automatische Aufladung fehlgeschlagen",
             "Automatische Aufladung fehlgeschlagen: {reason}",
@@ -133,6 +146,16 @@ CATALOG: dict[str, dict[str, Text]] = {
             "Top-up failed",
             "Top-up of {amount} failed.",
             ("Your top-up of {amount} failed.", "Reason: {reason}"),
+        ),
+        "autotopup.triggered": Text(
+            "Auto top-up started",
+            "Auto top-up of {amount} started.",
+            ("Your balance ({balance}) is below {threshold}: we are charging {amount} to your saved card.",),
+        ),
+        "autotopup.succeeded": Text(
+            "Auto top-up successful",
+            "Auto top-up of {amount} credited.",
+            ("Your auto top-up of {amount} has been credited to your balance.",),
         ),
         "autotopup.failed": Text(
             "Auto top-up failed",

@@ -19,9 +19,12 @@ from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AutoTopupRequested, GetAutoTopup, GetBalance, UpdateAutoTopup
 from contracts.payments.v1 import PaymentMethodChanged, TopupFailed, TopupPaid
 from runtime.messaging import request
+from services.payments.domain.bonus import bonus_for, parse_tiers
 
 PAID = ("paid", None)
 HOLD = ("hold", None)  # never answer (a charge that stays in flight)
+
+DEFAULT_TIERS = parse_tiers("10000:5,25000:10,50000:15")  # what payments decides with API.md's default
 
 
 def declined(code: str = "card_declined"):
@@ -70,7 +73,8 @@ class EmulatedPayments:
         self.outstanding.discard(req.trigger_id)
         topup_id = f"top_{req.trigger_id}"[:40]
         if kind == "paid":
-            event = TopupPaid(tenant_id=req.tenant_id, topup_id=topup_id, amount_cents=req.amount_cents, source="auto",
+            event = TopupPaid(tenant_id=req.tenant_id, topup_id=topup_id, amount_cents=req.amount_cents,
+                              bonus_cents=bonus_for(req.amount_cents, DEFAULT_TIERS), source="auto",
                               trigger_id=req.trigger_id, payment_intent_id=new_id("pi_"), paid_at=utcnow())
         else:
             code = "authentication_required" if kind == "sca" else detail or "card_declined"
@@ -96,7 +100,8 @@ async def publish(js, event, *, msg_id: str | None = None) -> None:
 async def credit(js, tenant_id: str, amount_cents: int) -> None:
     """A customer's own (checkout) top-up, to start above the threshold."""
     await publish(js, TopupPaid(tenant_id=tenant_id, topup_id=new_id("top_")[:40], amount_cents=amount_cents,
-                                payment_intent_id=new_id("pi_"), paid_at=utcnow()))
+                                bonus_cents=bonus_for(amount_cents, DEFAULT_TIERS), payment_intent_id=new_id("pi_"),
+                                paid_at=utcnow()))
 
 
 async def balance(nc, tenant_id: str) -> int:

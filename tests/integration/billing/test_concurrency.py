@@ -18,7 +18,7 @@ from contracts.billing.v1 import GetBalance
 from contracts.payments.v1 import TopupPaid
 from runtime.db import Database
 from runtime.messaging import request
-from services.billing.domain.bonus import bonus_for, parse_tiers
+from services.payments.domain.bonus import bonus_for, parse_tiers
 from tests.support.stack import billing, eventually, nats_client, running
 
 TIERS = parse_tiers("10000:5,25000:10,50000:15")
@@ -35,6 +35,7 @@ def plan(tenant_id: str, seed: int) -> tuple[list[list[tuple[str, bytes, str]]],
             if rng.random() < 0.1:
                 amount = rng.choice([1000, 10000, 25000, 50000, 12345])
                 body = TopupPaid(tenant_id=tenant_id, topup_id=f"{tenant_id}-t{p}-{i}", amount_cents=amount,
+                                 bonus_cents=bonus_for(amount, TIERS),
                                  payment_intent_id=f"pi_{p}_{i}", paid_at="2026-11-26T10:00:00Z")
                 lane.append((TopupPaid.subject, body.model_dump_json().encode(), body.event_id))
                 expected += amount + bonus_for(amount, TIERS)

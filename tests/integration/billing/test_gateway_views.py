@@ -11,6 +11,7 @@ import httpx
 from contracts.billing.v1 import Reserve
 from contracts.payments.v1 import TopupPaid
 from runtime.messaging import request
+from services.payments.domain.bonus import bonus_for, parse_tiers
 from tests.support.stack import billing, create_tenant, eventually, gateway, nats_client, publish_usage, running
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -26,7 +27,8 @@ async def stack(nats_url, database_url, new_schema):
 
 
 async def credit(nc, tenant_id: str, cents: int, key: str = "t1") -> None:
-    paid = TopupPaid(tenant_id=tenant_id, topup_id=f"{tenant_id}-{key}", amount_cents=cents,
+    bonus = bonus_for(cents, parse_tiers("10000:5,25000:10,50000:15"))  # as payments decides with the defaults
+    paid = TopupPaid(tenant_id=tenant_id, topup_id=f"{tenant_id}-{key}", amount_cents=cents, bonus_cents=bonus,
                      payment_intent_id=f"pi_{key}", paid_at=datetime.now(BERLIN))
     await nc.jetstream().publish(paid.subject, paid.model_dump_json().encode(), headers={"Nats-Msg-Id": paid.event_id})
 

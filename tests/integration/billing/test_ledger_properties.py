@@ -21,7 +21,8 @@ from runtime.db import Database
 from runtime.migrations import upgrade
 from services.billing import queries, reservations, use_cases
 from services.billing.app import MIGRATIONS
-from services.billing.domain.bonus import parse_tiers
+from services.billing.deps import BillingDeps
+from services.payments.domain.bonus import bonus_for, parse_tiers
 from tests.integration.billing.ledger_model import Model, operations
 
 NOW = datetime(2026, 11, 26, 10, tzinfo=UTC)
@@ -34,31 +35,32 @@ def usage(tenant: str, usage_id: str, cents: int) -> UsageRecorded:
 
 async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list:
     """Apply `ops`; with a model, also advance it and drop refunds of top-ups never credited."""
+    deps = BillingDeps(db=db)
     done = []
     for kind, key, cents in ops:
         if kind == "topup":
-            await use_cases.credit_topup(db=db, paid=TopupPaid(tenant_id=tenant, topup_id=f"{tenant}-tp{key}",
-                                         amount_cents=cents, payment_intent_id=f"pi{key}", paid_at=NOW),
-                                         tiers=TIERS, default_threshold=1000)
+            await use_cases.credit_topup(deps=deps, paid=TopupPaid(tenant_id=tenant, topup_id=f"{tenant}-tp{key}",
+                                         amount_cents=cents, bonus_cents=bonus_for(cents, TIERS),
+                                                               payment_intent_id=f"pi{key}", paid_at=NOW))
             if model is not None:
                 model.topup(key, cents)
         elif kind == "usage":
             twice = [usage(tenant, f"u{key}", cents)] * 2  # a duplicate inside one batch, too
-            await use_cases.record_usage(db=db, records=twice, default_threshold=1000)
+            await use_cases.record_usage(deps=deps, records=twice)
             if model is not None:
                 model.usage(f"u{key}", cents)
         elif kind == "refund":
             if model is not None and key[1] not in model.topups:
                 continue  # payments only refunds paid top-ups
             topup = f"{tenant}-tp{key[1]}"
-            await use_cases.record_refund(db=db, refund=PaymentRefunded(
+            await use_cases.record_refund(deps=deps, refund=PaymentRefunded(
                 tenant_id=tenant, refund_id=f"{tenant}-rf{key}", topup_id=topup, payment_intent_id="pi",
-                amount_cents=cents, topup_amount_cents=0, refunded_at=NOW), default_threshold=1000)
+                amount_cents=cents, topup_amount_cents=0, refunded_at=NOW))
             if model is not None:
                 model.refund(key, cents)
         elif kind == "reserve":
-            reply = await reservations.reserve(db=db, req=Reserve(id=f"{tenant}-r{key}", tenant_id=tenant,
-                                                                  amount_cents=cents), default_threshold=1000)
+            reply = await reservations.reserve(deps=deps, req=Reserve(id=f"{tenant}-r{key}", tenant_id=tenant,
+                                                                  amount_cents=cents))
             if model is not None:
                 assert reply.ok == model.reserve(key, cents)
         elif kind == "settle":
@@ -67,7 +69,7 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
                 continue
             if rid:
                 req = Settle(reservation_id=rid, usage=usage(tenant, f"u{key[1]}", cents))
-                await reservations.settle(db=db, req=req, default_threshold=1000)
+                await reservations.settle(deps=deps, req=req)
             if model is not None:
                 model.settle(key[0], f"u{key[1]}", cents)
         elif kind == "release":
@@ -75,7 +77,7 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
             if not rid:  # answered not_found: it never happened, so a replay must not make it happen
                 continue
             if rid:
-                await reservations.release(db=db, req=Release(reservation_id=rid), default_threshold=1000)
+                await reservations.release(deps=deps, req=Release(reservation_id=rid))
             if model is not None:
                 model.release(key)
         else:  # time passes for this hold: it expires
@@ -111,7 +113,7 @@ async def books(db: Database, tenant: str) -> dict:
     }
     async with db.sessions() as s:
         out = {k: (await s.execute(sa.text(sql), {"t": tenant})).scalar() for k, sql in q.items()}
-    reply = await queries.get_balance(db=db, tenant_id=tenant, default_threshold=1000)
+    reply = await queries.get_balance(deps=BillingDeps(db=db), tenant_id=tenant)
     out["available"] = reply.available_cents
     return out
 

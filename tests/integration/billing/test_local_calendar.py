@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from contracts.usage.v1 import UsageRecorded
 from runtime.calendar import Calendar
 from services.billing import queries, use_cases
+from services.billing.deps import BillingDeps
 from tests.support.stack import billing, running
 
 BERLIN = Calendar("Europe/Berlin")
@@ -30,8 +31,7 @@ def usage(tenant_id: str, usage_id: str, cents: int, occurred_at: datetime) -> U
 
 async def post_at(service, monkeypatch, tenant_id: str, usage_id: str, at: datetime, cents: int = 100) -> None:
     monkeypatch.setattr(use_cases, "utcnow", lambda: at)
-    await use_cases.record_usage(db=service.db, records=[usage(tenant_id, usage_id, cents, at)],
-                                 default_threshold=1000)
+    await use_cases.record_usage(deps=BillingDeps(db=service.db), records=[usage(tenant_id, usage_id, cents, at)])
 
 
 # (usage id, posted at) → the local month it belongs to
@@ -94,10 +94,9 @@ async def test_dashboard_days_follow_the_local_calendar_across_both_dst_changes(
     }
     service = billing(nats_url, database_url, new_schema())
     async with running(service):
-        await use_cases.record_usage(db=service.db, default_threshold=1000, records=[
+        await use_cases.record_usage(deps=BillingDeps(db=service.db), records=[
             usage(tenant_id, uid, 100 + i, at) for i, (uid, (at, _)) in enumerate(occurred.items())])
-        dashboard = await queries.dashboard(db=service.db, tenant_id=tenant_id, days=366, tz="Europe/Berlin",
-                                            default_threshold=1000)
+        dashboard = await queries.dashboard(deps=BillingDeps(db=service.db), tenant_id=tenant_id, days=366)
         stored = await _column_types(service)
 
     by_day = {d.date: d.amount_cents for d in dashboard.usage_by_day if d.amount_cents}

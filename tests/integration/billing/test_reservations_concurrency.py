@@ -21,7 +21,7 @@ async def test_twenty_concurrent_settles_of_one_reservation_on_two_replicas_debi
     schema = new_schema()
     replicas = [billing(nats_url, database_url, schema) for _ in range(2)]
     async with running(replicas[0]), running(replicas[1]), nats_client(nats_url) as nc:
-        paid = TopupPaid(tenant_id=tenant_id, topup_id=f"top_{tenant_id}", amount_cents=5000,
+        paid = TopupPaid(tenant_id=tenant_id, topup_id=f"top_{tenant_id}", amount_cents=5000, bonus_cents=0,
                          payment_intent_id="pi_x", paid_at=utcnow())
         await nc.jetstream().publish(paid.subject, paid.model_dump_json().encode())
         await eventually(lambda: _balance_is(nc, tenant_id, 5000))

@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime
 
-from services.documents.renderer import Renderer
+from services.documents.render_pool import Renderer
 from tests.integration.documents.conftest import documents_of, fake_billing, profile, publish, this_year, topup
 from tests.support.stack import eventually, nats_client, running
 

@@ -3,10 +3,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from contracts.billing.v1 import MonthClosed
 from contracts.documents.v1 import GetDocumentFile, RequestStatement
 from runtime.messaging import ServiceError, request
-from services.documents.renderer import Renderer
+from services.documents.render_pool import Renderer
 from services.documents.rendering import StatementData
 from services.documents.statements import previous_month
 from services.documents.tables import profiles
@@ -17,7 +16,6 @@ from tests.integration.documents.conftest import (
     file_of,
     pdf_text,
     profile,
-    publish,
     publish_profile,
     this_month,
     this_year,
@@ -99,15 +97,6 @@ async def test_past_month_statement_once_and_future_months_refused(documents_ser
             assert await refused_with(request(nc, RequestStatement(tenant_id=tenant_id, month=month))) \
                 == "validation_error"
         assert len(await documents_of(nc, tenant_id, "statement")) == 1
-
-
-async def test_month_closed_issues_that_months_statement(documents_service, nats_url, tenant_id):
-    async with running(documents_service()), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
-        past = previous_month(this_month())
-        await publish(nc.jetstream(), MonthClosed(tenant_id=tenant_id, month=past))
-        [statement] = await eventually(lambda: _issued(documents_of(nc, tenant_id, "statement")), timeout=60)
-        assert statement.number.startswith("KA-")
 
 
 async def test_monthly_job_issues_one_statement_per_known_tenant_across_replicas(documents_service, nats_url):

@@ -105,7 +105,7 @@ async def test_a_client_that_does_not_read_is_disconnected(stack):
 
             async def read_all() -> int:  # a client that keeps up, meanwhile
                 while True:
-                    n = json.loads((await reader.next(timeout=30))["data"])["n"]
+                    n = json.loads((await reader.next(timeout=30))["data"])["balance_cents"]
                     if n == 299:
                         return n
 
@@ -113,7 +113,8 @@ async def test_a_client_that_does_not_read_is_disconnected(stack):
             await eventually(lambda: len(hub.clients.get(tenant_id, ())) == 2)
             big = "x" * 20_000
             for n in range(300):  # ~6 MB: more than any socket buffer holds
-                event = PortalEvent(type="balance.updated", tenant_id=tenant_id, data={"pad": big, "n": n})
+                event = PortalEvent(type="balance.updated", tenant_id=tenant_id,
+                                    data={"balance_cents": n, "transaction_id": f"{n}{big}"})
                 await s.js.publish(event.subject_for(), event.model_dump_json().encode())
             await eventually(lambda: len(hub.clients.get(tenant_id, ())) == 1, timeout=15)
             assert await reading == 299  # the reading client got everything

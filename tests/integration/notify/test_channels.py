@@ -77,7 +77,8 @@ async def test_a_push_subscription_the_push_service_calls_gone_is_removed(notify
         subscription = push_service.subscribe()
         sub_id = (await stack.ask(AddPushSubscription(tenant_id=tenant_id, **subscription))).id
         push_service.answer_status = 410
-        await stack.publish(portal_event(tenant_id, "topup.succeeded", topup_id="tp_1", amount_cents=5000))
+        await stack.publish(portal_event(tenant_id, "topup.succeeded", topup_id="tp_1", amount_cents=5000,
+                                         bonus_cents=0))
 
         async def removed():
             async with stack.service.db.sessions() as session:

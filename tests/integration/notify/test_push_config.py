@@ -65,7 +65,7 @@ async def test_a_browser_subscribed_with_the_gateways_key_receives_pushes(
         async with PushEndpoint(vapid_public_key=public_key) as push, nats_client(nats_url) as nc:
             subscribed = await http.post("/v1/push-subscriptions", json=push.subscribe(), headers=auth)
             assert subscribed.status_code == 201, subscribed.text
-            event = portal_event(tenant_id, "topup.succeeded", topup_id="top_1", amount_cents=5000)
+            event = portal_event(tenant_id, "topup.succeeded", topup_id="top_1", amount_cents=5000, bonus_cents=0)
             await nc.jetstream().publish(event.subject_for(), event.model_dump_json().encode(),
                                          headers={"Nats-Msg-Id": event.id})
             await eventually(lambda: push.received or push.refused, timeout=20)

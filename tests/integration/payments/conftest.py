@@ -10,7 +10,7 @@ from devtools.infra import service_nats_settings
 from devtools.stripe_emulator import Emulator, running_emulator
 from services.payments.app import build
 from services.payments.config import PaymentsSettings
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from tests.support.stack import nats_client, running
 
 from .stripe_gateway import StripeGateway

@@ -5,7 +5,7 @@ from contracts.billing.v1 import AutoTopupRequested
 from contracts.payments.v1 import AttachPaymentMethod, TopupFailed, TopupPaid
 from runtime.messaging import request
 from services.payments import autotopup
-from services.payments.use_cases import stripe_key
+from services.payments.checkout_topups import stripe_key
 from tests.support.stack import eventually
 
 from .helpers import customer_of, intents_of, published

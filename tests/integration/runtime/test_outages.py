@@ -17,6 +17,7 @@ from runtime import dlq
 from runtime.consumers import PullConsumer
 from runtime.messaging import ensure_streams, request
 from services.billing import use_cases
+from services.payments.domain.bonus import bonus_for, parse_tiers
 from tests.integration.runtime.test_reliability import stream_messages
 from tests.support.stack import billing, eventually, nats_client, publish_usage, running
 
@@ -43,8 +44,9 @@ async def dead_letters(js) -> list[dict]:
 
 
 def topup_paid(tenant_id: str, topup_id: str, cents: int) -> TopupPaid:
-    return TopupPaid(tenant_id=tenant_id, topup_id=topup_id, amount_cents=cents, payment_intent_id=f"pi_{topup_id}",
-                     paid_at=utcnow())
+    return TopupPaid(tenant_id=tenant_id, topup_id=topup_id, amount_cents=cents,
+                     bonus_cents=bonus_for(cents, parse_tiers("10000:5,25000:10,50000:15")),  # payments' defaults
+                     payment_intent_id=f"pi_{topup_id}", paid_at=utcnow())
 
 
 async def test_a_database_outage_longer_than_the_old_retry_budget_loses_no_debit_credit_or_refund(
@@ -147,10 +149,10 @@ async def test_a_dead_letter_is_replayed_once_its_cause_is_fixed_and_only_to_its
     bad_id = f"{tenant_id}-bad"
     record_usage = use_cases.record_usage
 
-    async def with_a_bug(*, db, records, default_threshold):
+    async def with_a_bug(*, deps, records):
         if any(r.id == bad_id for r in records):
             raise ZeroDivisionError("a bug in the handler")
-        return await record_usage(db=db, records=records, default_threshold=default_threshold)
+        return await record_usage(deps=deps, records=records)
 
     monkeypatch.setattr(use_cases, "record_usage", with_a_bug)
     async with running(service), nats_client(nats_url) as nc:

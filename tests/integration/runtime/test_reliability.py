@@ -13,6 +13,7 @@ from runtime.migrations import upgrade
 from runtime.outbox import OutboxRelay
 from services.billing import use_cases
 from services.billing.app import MIGRATIONS
+from services.billing.deps import BillingDeps
 from tests.support.stack import billing, eventually, nats_client, publish_usage, running
 
 
@@ -39,7 +40,7 @@ async def test_events_committed_before_a_crash_are_published_after_restart_exact
     db = Database(database_url, schema)
     await upgrade(db, MIGRATIONS)
     # The process commits the debit and its events, then dies before any relay runs.
-    await use_cases.record_usage(db=db, records=[usage(tenant_id, "u-crash", 300)], default_threshold=1000)
+    await use_cases.record_usage(deps=BillingDeps(db=db), records=[usage(tenant_id, "u-crash", 300)])
     await db.dispose()
 
     async with running(billing(nats_url, database_url, schema)) as svc, nats_client(nats_url) as nc:
@@ -96,8 +97,7 @@ async def test_nats_restart_loses_nothing(nats_server, nats_url, database_url, n
 
         nats_server.stop()
         # While NATS is down the service keeps committing: its events wait in the outbox.
-        await use_cases.record_usage(db=svc.db, records=[usage(tenant_id, f"{tenant_id}-during", 20)],
-                                     default_threshold=1000)
+        await use_cases.record_usage(deps=BillingDeps(db=svc.db), records=[usage(tenant_id, f"{tenant_id}-during", 20)])
         await asyncio.sleep(1.0)
         nats_server.start()
 

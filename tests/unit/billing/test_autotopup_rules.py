@@ -55,13 +55,13 @@ def test_failures_back_off_then_the_third_disables_with_a_reason():
                                         now=NOW, retry_s=RETRY)
         assert (rule.state, rule.consecutive_failures) == ("idle", n)
         assert rule.next_retry_at == NOW + timedelta(seconds=expected_retry)
-        assert [x.kind for x in notices] == ["failed"]
+        assert [x.type for x in notices] == ["autotopup.failed"]
     rule = r.charge_requested(rule, trigger_id="t3", now=NOW)
     rule, notices = r.charge_failed(rule, trigger_id="t3", reason_code="card_declined", action_url=None,
                                     now=NOW, retry_s=RETRY)
     assert (rule.enabled, rule.state, rule.consecutive_failures) == (False, "disabled", 3)
     assert "card_declined" in rule.disabled_reason
-    assert [x.kind for x in notices] == ["failed", "disabled"]
+    assert [x.type for x in notices] == ["autotopup.failed", "autotopup.disabled"]
 
 
 def test_authentication_required_pauses_without_counting_and_resumes():
@@ -69,7 +69,7 @@ def test_authentication_required_pauses_without_counting_and_resumes():
     paused, notices = r.charge_failed(rule, trigger_id="t", reason_code="authentication_required",
                                       action_url="https://pay/x", now=NOW, retry_s=RETRY)
     assert (paused.state, paused.action_url, paused.consecutive_failures) == ("paused", "https://pay/x", 1)
-    assert [(n.kind, n.data["action_url"]) for n in notices] == [("paused", "https://pay/x")]
+    assert [(n.type, n.data["action_url"]) for n in notices] == [("autotopup.paused", "https://pay/x")]
     assert r.charge_succeeded(paused, trigger_id="t").state == "idle"
     assert r.card_saved(paused).state == "idle"
 

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.billing.domain.bonus import BonusTier, InvalidTiers, bonus_for, bonus_to_reverse, parse_tiers
+from services.billing.domain.bonus import bonus_to_reverse
+from services.payments.domain.bonus import BonusTier, InvalidTiers, bonus_for, parse_tiers
 
 DEFAULT = parse_tiers("10000:5,25000:10,50000:15")
 

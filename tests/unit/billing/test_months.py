@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from runtime.messaging import ServiceError
+from runtime.refusals import Refusal
 from services.billing.queries import month_bounds
 
 
@@ -17,6 +17,6 @@ def test_a_month_runs_from_local_midnight_to_the_next_months():
 
 @pytest.mark.parametrize("month", ["0000-01", "0001-01", "9999-12", "2026-13", "2026"])
 def test_what_is_not_a_month_is_a_validation_error_not_a_crash(month):
-    with pytest.raises(ServiceError) as refused:
+    with pytest.raises(Refusal) as refused:
         month_bounds(month, "Europe/Berlin")
     assert refused.value.code == "validation_error"

@@ -1,5 +1,6 @@
 import pytest
 
+from contracts.portal.catalog import NOTIFIABLE
 from services.notify.channels.templates import (
     EVENT_TYPES,
     UnknownEventType,
@@ -14,6 +15,9 @@ SAMPLE_DATA = {
     "balance.depleted": {"balance_cents": -120},
     "topup.succeeded": {"amount_cents": 10_000, "balance_cents": 15_500},
     "topup.failed": {"amount_cents": 10_000, "reason": "card_declined"},
+    "autotopup.triggered": {"trigger_id": "atp_1", "amount_cents": 5_000, "balance_cents": 900,
+                            "threshold_cents": 1_000},
+    "autotopup.succeeded": {"trigger_id": "atp_1", "topup_id": "top_1", "amount_cents": 5_000},
     "autotopup.failed": {"reason": "insufficient_funds"},
     "autotopup.paused": {"action_url": "https://pay.example.test/authenticate/pi_1"},
     "autotopup.disabled": {"reason": "three consecutive failures"},
@@ -22,8 +26,8 @@ SAMPLE_DATA = {
 }
 
 
-def test_every_notified_event_type_has_a_sample() -> None:
-    assert set(SAMPLE_DATA) == EVENT_TYPES
+def test_every_notifiable_event_type_of_the_catalogue_has_texts_and_a_sample() -> None:
+    assert set(SAMPLE_DATA) == EVENT_TYPES == set(NOTIFIABLE)
 
 
 @pytest.mark.parametrize("locale", ["de", "en"])

@@ -7,7 +7,7 @@ import pytest
 
 from devtools.stripe_emulator import Emulator, running_emulator
 from devtools.stripe_emulator.receiver import WebhookReceiver
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 
 WEBHOOK_SECRET = "whsec_unit_test_secret"
 

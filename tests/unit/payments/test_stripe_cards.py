@@ -4,8 +4,8 @@ import pytest
 
 from devtools.stripe_emulator import Emulator
 from devtools.stripe_emulator.receiver import WebhookReceiver
-from services.payments.stripe_client import StripeAdapter
-from services.payments.stripe_errors import CardDeclined, StripeNotFound
+from services.payments.stripe.client import StripeAdapter
+from services.payments.stripe.errors import CardDeclined, StripeNotFound
 
 
 async def test_attached_visa_is_listed_with_brand_and_last4(

@@ -8,7 +8,7 @@ import pytest
 
 from devtools.stripe_emulator import Emulator, EmulatorError
 from devtools.stripe_emulator.receiver import WebhookReceiver
-from services.payments.stripe_client import StripeAdapter, verify_webhook
+from services.payments.stripe.client import StripeAdapter, verify_webhook
 
 from .conftest import WEBHOOK_SECRET
 

@@ -7,9 +7,9 @@ import pytest
 
 from devtools.stripe_emulator import Emulator
 from devtools.stripe_emulator.receiver import WebhookReceiver
-from services.payments.stripe_client import StripeAdapter
-from services.payments.stripe_errors import StripeIdempotencyConflict
-from services.payments.stripe_types import ChargeFailed, ChargeRequiresAuthentication, ChargeSucceeded
+from services.payments.stripe.client import StripeAdapter
+from services.payments.stripe.errors import StripeIdempotencyConflict
+from services.payments.stripe.models import ChargeFailed, ChargeRequiresAuthentication, ChargeSucceeded
 
 
 async def saved_card(adapter: StripeAdapter, emulator: Emulator, customer_id: str, number: str) -> str:

@@ -6,8 +6,8 @@ import time
 import pytest
 
 from devtools.stripe_emulator.dispatch import sign
-from services.payments.stripe_client import verify_webhook
-from services.payments.stripe_errors import WebhookVerificationFailed
+from services.payments.stripe.client import verify_webhook
+from services.payments.stripe.errors import WebhookVerificationFailed
 
 SECRET = "whsec_signature_test"
 EVENT = json.dumps(

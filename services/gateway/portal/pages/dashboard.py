@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from contracts.billing.v1 import GetAutoTopup, GetDashboard, ListTransactions
+from contracts.portal.catalog import DASHBOARD_ALERTS
 from services.gateway.api.deps import Principal
 from services.gateway.portal.chart import usage_bars
 from services.gateway.portal.data import fetch, with_account
@@ -25,7 +26,7 @@ async def dashboard(request: Request, principal: Principal = Depends(logged_in))
     threshold = account.low_balance_threshold_cents if account else None
     return render(request, "portal/dashboard.html", principal=principal, t=t, account=account, board=board,
                   bars=usage_bars(board.usage_by_day) if board else [], recent=recent,
-                  alerts=_alerts(board, auto, threshold, t), threshold=threshold)
+                  alerts=_alerts(board, auto, threshold, t), threshold=threshold, alert_types=DASHBOARD_ALERTS)
 
 
 def _alerts(board, auto, threshold: int | None, t) -> list[dict]:

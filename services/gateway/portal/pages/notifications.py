@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from contracts.billing.v1 import UpdateAccount
 from contracts.notify.v1 import (
+    CHANNELS,
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
     GetPreferences,
@@ -17,7 +18,7 @@ from contracts.notify.v1 import (
     ReplayDelivery,
     UpdatePreferences,
 )
-from contracts.portal.v1 import EVENT_TYPES
+from contracts.portal.catalog import CRITICAL, EVENT_TYPES, NOTIFIABLE
 from runtime.messaging import ServiceError
 from services.gateway.api.deps import Principal
 from services.gateway.api.rpc import ask
@@ -26,8 +27,6 @@ from services.gateway.portal.web import PortalRoute, checked_form, logged_in, re
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 PAGE = "/portal/notifications"
-CHANNELS = ("email", "sms", "push")
-NOTIFIABLE = tuple(e for e in EVENT_TYPES if e not in ("balance.updated", "transaction.created"))
 PHONE = re.compile(r"^\+?[0-9 ()-]{4,20}$")
 SECRET_COOKIE = "pp_new_secret"
 
@@ -41,8 +40,9 @@ async def notifications(request: Request, principal: Principal = Depends(logged_
     t = translator(request, account.locale if account else None)
     secret = unquote(request.cookies.get(SECRET_COOKIE, ""))
     response = render(request, "portal/notifications.html", principal=principal, t=t, account=account,
-                      prefs=prefs, endpoints=endpoints, events=NOTIFIABLE, webhook_events=EVENT_TYPES,
-                      channels=CHANNELS, new_secret=secret if secret.startswith("whsec_") else None)
+                      prefs=prefs, endpoints=endpoints, events=NOTIFIABLE, critical=CRITICAL,
+                      webhook_events=EVENT_TYPES, channels=CHANNELS,
+                      new_secret=secret if secret.startswith("whsec_") else None)
     if secret:
         response.delete_cookie(SECRET_COOKIE, path=PAGE)
     return response
@@ -52,7 +52,12 @@ async def notifications(request: Request, principal: Principal = Depends(logged_
 async def save_preferences(request: Request, principal: Principal = Depends(logged_in)):
     form = await checked_form(request, principal)
     chosen = {event: [c for c in CHANNELS if form.get(f"{event}:{c}") == "on"] for event in NOTIFIABLE}
-    await ask(request, UpdatePreferences(tenant_id=principal.tenant_id, preferences=chosen))
+    try:
+        await ask(request, UpdatePreferences(tenant_id=principal.tenant_id, preferences=chosen))
+    except ServiceError as exc:
+        if exc.code != "validation_error":  # a refusal the customer can read and correct
+            raise
+        return redirect(PAGE, flash="flash.error", kind="error", detail=exc.message)
     return redirect(PAGE, flash="flash.saved")
 
 

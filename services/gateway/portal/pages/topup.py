@@ -7,40 +7,38 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from contracts.payments.v1 import CreateTopup, GetTopup
+from contracts.payments.v1 import CreateTopup, GetTopup, QuoteTopup, TopupQuote
 from runtime.messaging import ServiceError
-from services.gateway.api.deps import Principal, state
+from services.gateway.api.deps import Principal
 from services.gateway.api.rpc import ask
 from services.gateway.portal.data import fetch, with_account
-from services.gateway.portal.money import bonus_for, parse_euros, parse_tiers
+from services.gateway.portal.money import parse_euros
 from services.gateway.portal.web import PortalRoute, checked_form, logged_in, redirect, render, translator
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 PRESETS = (2500, 5000, 10000, 25000, 50000)
 
 
-def _limits(request: Request) -> tuple[int, int, list]:
-    # The gateway has no bonus settings of its own yet; the defaults are API.md's (TOPUP_BONUS_TIERS).
-    settings = state(request).settings
-    tiers = parse_tiers(getattr(settings, "topup_bonus_tiers", "10000:5,25000:10,50000:15"))
-    return getattr(settings, "topup_min_cents", 1000), getattr(settings, "topup_max_cents", 1_000_000), tiers
+async def _quote(request: Request, amount: int | None) -> TopupQuote:
+    """Limits, tiers and the bonus of `amount` as payments, the bonus's only owner, decides them."""
+    return await ask(request, QuoteTopup(amount_cents=amount))
 
 
-def _form(request: Request, principal: Principal, account, *, amount_text: str = "", error: str | None = None,
-          status: int = 200):
+async def _form(request: Request, principal: Principal, account, *, amount_text: str = "",
+                error: str | None = None, status: int = 200):
     t = translator(request, account.locale if account else None)
-    low, high, tiers = _limits(request)
     amount = parse_euros(amount_text) if amount_text else None
+    quote = await _quote(request, amount)
+    preview = (amount, quote.bonus_cents or 0) if amount else None
     return render(request, "portal/topup.html", principal=principal, t=t, account=account, status=status,
-                  low=low, high=high, tiers=tiers, presets=PRESETS, amount_text=amount_text,
-                  preview=(amount, bonus_for(amount, tiers)) if amount else None,
-                  error=error, idempotency_key=str(uuid.uuid4()))
+                  low=quote.min_cents, high=quote.max_cents, tiers=quote.tiers, presets=PRESETS,
+                  amount_text=amount_text, preview=preview, error=error, idempotency_key=str(uuid.uuid4()))
 
 
 @router.get("/portal/topup")
 async def topup_form(request: Request, principal: Principal = Depends(logged_in)):
     (account,) = await with_account(request, principal)
-    return _form(request, principal, account, amount_text=request.query_params.get("amount", "")[:20])
+    return await _form(request, principal, account, amount_text=request.query_params.get("amount", "")[:20])
 
 
 @router.post("/portal/topup")
@@ -48,13 +46,13 @@ async def topup_start(request: Request, principal: Principal = Depends(logged_in
     form = await checked_form(request, principal)
     amount_text = str(form.get("amount", ""))[:20]
     amount = parse_euros(amount_text)
-    low, high, _ = _limits(request)
     key = str(form.get("idempotency_key") or "")[:255] or str(uuid.uuid4())
-    if amount is None or not low <= amount <= high:
+    quote = await _quote(request, None)
+    if amount is None or not quote.min_cents <= amount <= quote.max_cents:
         (account,) = await with_account(request, principal)
         t = translator(request, account.locale if account else None)
-        return _form(request, principal, account, amount_text=amount_text, status=400,
-                     error=t("topup.bad_amount", min=t.money(low), max=t.money(high)))
+        return await _form(request, principal, account, amount_text=amount_text, status=400,
+                           error=t("topup.bad_amount", min=t.money(quote.min_cents), max=t.money(quote.max_cents)))
     try:
         reply = await ask(request, CreateTopup(tenant_id=principal.tenant_id, amount_cents=amount,
                                                idempotency_key=f"portal:{key}"), timeout=30)
@@ -62,7 +60,7 @@ async def topup_start(request: Request, principal: Principal = Depends(logged_in
         if exc.code not in ("validation_error", "idempotency_conflict", "conflict"):
             raise
         (account,) = await with_account(request, principal)
-        return _form(request, principal, account, amount_text=amount_text, status=400, error=exc.message)
+        return await _form(request, principal, account, amount_text=amount_text, status=400, error=exc.message)
     if not reply.topup or not reply.topup.checkout_url:
         return redirect(f"/portal/topups/{reply.topup.id}" if reply.topup else "/portal/topup")
     return redirect(reply.topup.checkout_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .stripe_types import (
+from .models import (
     ChargeFailed,
     ChargeOutcome,
     ChargePending,

@@ -7,40 +7,32 @@ redelivered or duplicated outcome changes nothing and sends nothing twice.
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from contracts.base import utcnow
 from contracts.payments.v1 import PaymentMethodChanged, TopupExpired, TopupFailed, TopupPaid
 from runtime import outbox
 from runtime.db import Database
-from services.billing import use_cases
 from services.billing.autotopup import store
 from services.billing.domain import autotopup as rules
-from services.billing.domain.bonus import BonusTier
 
 
-async def charge_paid(*, db: Database, paid: TopupPaid, tiers: tuple[BonusTier, ...],
-                      default_threshold: int) -> bool:
-    """The money and the rule in one transaction: nobody sees the credit with the rule still `in_flight`.
-
-    The credit is idempotent per top-up id (a payment credited before this consumer existed is
-    not credited twice); the rule moves on whether or not this call credited it.
-    """
-    if paid.source != "auto" or not paid.trigger_id:
-        return False
+async def charge_paid(session: AsyncSession, *, paid: TopupPaid, trigger_id: str) -> bool:
+    """The charge of `trigger_id` was paid: settle it and its rule, in the transaction that credited the
+    money (`use_cases.credit_topup`, which holds the account lock: account → settings → charges)."""
     now = utcnow()
-    async with db.transaction() as session:
-        await use_cases.credit_topup_in(session, paid=paid, tiers=tiers, default_threshold=default_threshold)
-        row = await store.locked_setting(session, paid.tenant_id)
-        charge = await store.locked_charge(session, paid.trigger_id)
-        if charge is None or charge.tenant_id != paid.tenant_id or charge.status == "succeeded":
-            return False
-        charge.status, charge.topup_id, charge.updated_at = "succeeded", paid.topup_id, now
-        session.add(charge)
-        if row is not None:
-            store.apply_rule(row, rules.charge_succeeded(store.rule_of(row), trigger_id=paid.trigger_id), now)
-            session.add(row)
-        notice = rules.Notice("succeeded", {"trigger_id": paid.trigger_id, "topup_id": paid.topup_id,
-                                            "amount_cents": paid.amount_cents})
-        await outbox.add(session, store.portal_events(paid.tenant_id, [notice], key=paid.trigger_id, at=now))
+    row = await store.locked_setting(session, paid.tenant_id)
+    charge = await store.locked_charge(session, trigger_id)
+    if charge is None or charge.tenant_id != paid.tenant_id or charge.status == "succeeded":
+        return False
+    charge.status, charge.topup_id, charge.updated_at = "succeeded", paid.topup_id, now
+    session.add(charge)
+    if row is not None:
+        store.apply_rule(row, rules.charge_succeeded(store.rule_of(row), trigger_id=trigger_id), now)
+        session.add(row)
+    notice = rules.Notice("autotopup.succeeded", {"trigger_id": trigger_id, "topup_id": paid.topup_id,
+                                                  "amount_cents": paid.amount_cents})
+    await outbox.add(session, store.portal_events(paid.tenant_id, [notice], key=trigger_id, at=now))
     return True
 
 
@@ -63,7 +55,7 @@ async def charge_failed(*, db: Database, failed: TopupFailed, policy: store.Poli
                                             now=now, retry_s=policy.retry_s)
         store.apply_rule(row, rule, now)
         session.add(row)
-        notices = [rules.Notice(n.kind, {**n.data, "message": failed.reason}) if n.kind == "failed" else n
+        notices = [rules.Notice(n.type, {**n.data, "message": failed.reason}) if n.type == "autotopup.failed" else n
                    for n in notices]
         await outbox.add(session, store.portal_events(failed.tenant_id, notices, key=failed.trigger_id, at=now))
     return True

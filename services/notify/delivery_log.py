@@ -17,10 +17,13 @@ from contracts.base import new_id, utcnow
 from contracts.portal.v1 import PortalEvent
 from runtime import outbox
 from runtime.db import Database
+from runtime.tables import TIMESTAMPTZ
 from services.notify import repository
+from services.notify.channels.registry import REGISTRY
 from services.notify.channels.result import DeliveryResult, Outcome
 from services.notify.channels.webhook_policy import disable_reason, failing_since_after, next_attempt_delay
-from services.notify.delivery import Job
+from services.notify.delivery import WEBHOOK
+from services.notify.jobs import Job
 from services.notify.tables import DeliveryAttempt, WebhookEndpoint
 
 FINAL = {Outcome.DELIVERED: "delivered", Outcome.FAILED: "failed", Outcome.GONE: "gone"}
@@ -39,7 +42,7 @@ def next_step(job: Job, result: DeliveryResult, attempt: int, policy: RetryPolic
         return FINAL[result.outcome], 0
     if result.keep_trying:
         return "pending", float(result.retry_after_s or 0)
-    schedule = policy.webhook_schedule if job.channel == "webhook" else policy.schedule
+    schedule = policy.webhook_schedule if job.channel == WEBHOOK else policy.schedule
     delay = next_attempt_delay(schedule, attempt, retry_after_s=result.retry_after_s)
     return ("failed", 0) if delay is None else ("pending", delay)
 
@@ -72,8 +75,8 @@ _replay = repository.jobs.c.replay_requested  # a replay asked for meanwhile: th
 UPDATE_JOB = (sa.update(repository.jobs).where(repository.jobs.c.id == sa.bindparam("b_id")).values(
     status=sa.case((_replay, "pending"), else_=sa.bindparam("b_status", type_=sa.String)),
     attempts=sa.bindparam("b_attempts"),
-    next_attempt_at=sa.case((_replay, sa.bindparam("b_now", type_=sa.DateTime(timezone=True))),
-                            else_=sa.bindparam("b_next", type_=sa.DateTime(timezone=True))),
+    next_attempt_at=sa.case((_replay, sa.bindparam("b_now", type_=TIMESTAMPTZ)),
+                            else_=sa.bindparam("b_next", type_=TIMESTAMPTZ)),
     replay_requested=False, last_error=sa.bindparam("b_error"), updated_at=sa.bindparam("b_now")))
 
 
@@ -93,9 +96,9 @@ async def _side_effects(session: AsyncSession, job: Job, result: DeliveryResult 
                         now: datetime) -> None:
     if result is None:
         return
-    if job.channel == "webhook":
+    if job.channel == WEBHOOK:
         await _endpoint_health(session, job, result, now=now, disable_after_s=policy.disable_after_s)
-    elif job.channel == "push" and result.outcome is Outcome.GONE:
+    elif job.channel in REGISTRY and REGISTRY[job.channel].by_subscription and result.outcome is Outcome.GONE:
         await session.execute(sa.delete(repository.subscriptions).where(repository.subscriptions.c.id == job.target))
         await repository.cancel_pending(session, target=job.target, reason="subscription gone", now=now)
 

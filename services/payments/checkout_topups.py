@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from contracts.base import new_id, utcnow
-from contracts.payments.v1 import CreateTopupReply, TopupView
+from contracts.payments.v1 import BonusTierView, CreateTopupReply, TopupQuote, TopupView
 from runtime.db import Database
 from services.payments import cards, repository
 from services.payments.domain import topups as rules
 from services.payments.domain.bonus import BonusTier, bonus_for
-from services.payments.stripe_client import StripeAdapter
+from services.payments.stripe.client import StripeAdapter
 from services.payments.tables import Topup
 
 
@@ -83,6 +83,14 @@ async def _open_checkout(*, db: Database, adapter: StripeAdapter, config: Checko
         await tx.execute(sa.update(Topup).where(Topup.id == topup.id, Topup.checkout_session_id.is_(None))
                          .values(checkout_session_id=session.id, checkout_url=session.url, updated_at=utcnow()))
         return await repository.topup_where(tx, Topup.id == topup.id) or topup
+
+
+def quote_topup(*, config: CheckoutConfig, amount_cents: int | None) -> TopupQuote:
+    """The bonus a top-up of `amount_cents` would get, with the limits and tiers (the portal's preview)."""
+    bonus = bonus_for(amount_cents, config.tiers) if amount_cents else None
+    return TopupQuote(min_cents=config.limits.min_cents, max_cents=config.limits.max_cents,
+                      tiers=[BonusTierView(min_cents=t.min_cents, percent=t.percent) for t in config.tiers],
+                      amount_cents=amount_cents, bonus_cents=bonus)
 
 
 async def get_topup(*, db: Database, tenant_id: str, topup_id: str) -> CreateTopupReply:

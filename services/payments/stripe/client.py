@@ -1,7 +1,7 @@
 """Async adapter over the official Stripe SDK; only the `stripe_*` modules of the service import `stripe`.
 
 Every call goes through the SDK's `*_async` methods on an httpx client. Stripe errors
-become `stripe_errors` exceptions; results are `stripe_types` values or, for objects read
+become `errors` exceptions; results are `models` values or, for objects read
 back to check stale webhook data, plain dicts shaped like `event["data"]["object"]`.
 """
 
@@ -12,10 +12,10 @@ from typing import Any
 
 import stripe
 
-from .stripe_errors import StripeAdapterError, translate, translated_errors
-from .stripe_outcomes import outcome_of, outcome_of_card_error
-from .stripe_types import Card, ChargeOutcome, CheckoutSession, SetupIntent
-from .stripe_webhooks import verify_webhook
+from .errors import StripeAdapterError, translate, translated_errors
+from .intent_outcome import outcome_of, outcome_of_card_error
+from .models import Card, ChargeOutcome, CheckoutSession, SetupIntent
+from .signatures import verify_webhook
 
 
 class StripeAdapter:

@@ -7,7 +7,7 @@ from typing import Any
 
 import stripe
 
-from .stripe_errors import WebhookVerificationFailed
+from .errors import WebhookVerificationFailed
 
 WEBHOOK_TOLERANCE_S = 300
 
