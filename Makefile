@@ -59,8 +59,11 @@ chaos: system-deps install
 bench: system-deps install
 	$(PY) -m bench
 
+# The linter, the formatter's check and the type checker (tests/unit/test_lint.py runs the same in make test).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 asyncapi: install
 	@$(PY) -m contracts.asyncapi

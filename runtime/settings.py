@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,7 +13,7 @@ from runtime.db import async_url
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "test"}
 
 
-def database_field(service: str) -> object:
+def database_field(service: str) -> Any:
     """`<SERVICE>_DATABASE_URL` overrides `DATABASE_URL` for one service (API.md)."""
     return Field(
         default=None,
@@ -21,12 +21,12 @@ def database_field(service: str) -> object:
     )
 
 
-def nats_user_field(service: str) -> object:
+def nats_user_field(service: str) -> Any:
     """`<SERVICE>_NATS_USER` overrides `NATS_USER` for one service (one environment, many users: make run)."""
     return Field(default=None, validation_alias=AliasChoices(f"{service.upper()}_NATS_USER", "NATS_USER"))
 
 
-def nats_password_field(service: str) -> object:
+def nats_password_field(service: str) -> Any:
     return Field(default=None, validation_alias=AliasChoices(f"{service.upper()}_NATS_PASSWORD", "NATS_PASSWORD"))
 
 

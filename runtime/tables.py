@@ -46,3 +46,10 @@ def create_runtime_tables(op) -> None:
 def drop_runtime_tables(op) -> None:
     for table in (period_claims, inbox, outbox):
         op.drop_table(table.name)
+
+
+def table_of(model: type) -> sa.Table:
+    """A SQLModel class's table, typed (SQLModel sets `__table__` at class creation, out of mypy's sight)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table

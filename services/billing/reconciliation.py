@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from contracts.billing.v1 import LedgerCredit, LedgerReconciliation, LedgerRefund
 from runtime.db import Database
-from runtime.tables import inbox
+from runtime.tables import inbox, table_of
 from services.billing import repository
 from services.billing.tables import TopupCredit
 
@@ -23,7 +23,8 @@ async def reconcile(*, db: Database, topup_ids: list[str], refund_ids: list[str]
 
 
 async def _credits(session, topup_ids: list[str]) -> list[LedgerCredit]:
-    rows = (await session.execute(sa.select(TopupCredit).where(TopupCredit.topup_id.in_(topup_ids)))).scalars().all()
+    query = sa.select(TopupCredit).where(table_of(TopupCredit).c.topup_id.in_(topup_ids))
+    rows = (await session.execute(query)).scalars().all()
     keys = {f"topup:{r.topup_id}": r.topup_id for r in rows}
     posted = await _transactions(session, list(keys))
     return [LedgerCredit(topup_id=r.topup_id, tenant_id=r.tenant_id, amount_cents=r.amount_cents,

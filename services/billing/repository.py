@@ -12,14 +12,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.tables import table_of
 from services.billing import fastpath
 from services.billing.domain.ledger import AccountState, Applied, double_entries
 from services.billing.tables import Account, Hold, LedgerEntry, LedgerTransaction
 
-accounts = Account.__table__
-transactions = LedgerTransaction.__table__
-entries = LedgerEntry.__table__
-holds = Hold.__table__
+accounts = table_of(Account)
+transactions = table_of(LedgerTransaction)
+entries = table_of(LedgerEntry)
+holds = table_of(Hold)
 
 
 async def claim_ids(session: AsyncSession, *, consumer: str, message_ids: Iterable[str]) -> set[str]:
@@ -56,7 +57,8 @@ async def insert_postings(session: AsyncSession, rows: list[tuple[str, str, Appl
     """rows: (transaction id, tenant id, applied posting, extra columns such as occurred_at/quantity)."""
     if not rows:
         return
-    tx_rows, entry_rows = [], []
+    tx_rows: list[dict] = []
+    entry_rows: list[dict] = []
     for tx_id, tenant_id, applied, extra in rows:
         p = applied.posting
         tx_rows.append({

@@ -94,4 +94,4 @@ async def expire_holds(*, db: Database) -> int:
     async with db.transaction() as session:
         result = await session.execute(
             sa.update(holds).where(holds.c.status == "active", holds.c.expires_at <= utcnow()).values(status="expired"))
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0  # a CursorResult's

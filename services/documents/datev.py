@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from contracts.billing.v1 import AccountProfile
 from runtime.db import Database
+from runtime.tables import table_of
 from services.documents.tables import DatevDebtor, documents
 
 ENCODING = "cp1252"
@@ -227,7 +228,7 @@ async def _invoice_numbers(session, topup_ids: list[str | None]) -> dict[str, st
 async def assign_debtors(*, db: Database, config: DatevConfig, tenant_ids: list[str]) -> dict[str, int]:
     """Each tenant's debtor account, the next free one of the range for a tenant seen the first time.
     Exports running at once serialise on an advisory lock; a number, once given, is never reused."""
-    table = DatevDebtor.__table__
+    table = table_of(DatevDebtor)
     async with db.transaction() as session:
         await session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('datev_debtors'))"))
         known = dict((await session.execute(sa.select(table.c.tenant_id, table.c.number))).all())

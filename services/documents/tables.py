@@ -5,7 +5,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from runtime.tables import TIMESTAMPTZ
+from runtime.tables import TIMESTAMPTZ, table_of
 
 
 class Document(SQLModel, table=True):
@@ -56,9 +56,9 @@ class TenantProfile(SQLModel, table=True):
     as_of: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
-documents = Document.__table__
-counters = NumberCounter.__table__
-profiles = TenantProfile.__table__
+documents = table_of(Document)
+counters = table_of(NumberCounter)
+profiles = table_of(TenantProfile)
 
 
 class DatevDebtor(SQLModel, table=True):

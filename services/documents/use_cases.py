@@ -29,7 +29,7 @@ async def issue_invoices(*, deps: Deps, events: list[TopupCredited] | list[Credi
     buyers = await _buyers(deps, {e.tenant_id for e in credited})
     today = deps.today()
 
-    def draft(e: TopupCredited) -> Draft:
+    def draft(e: TopupCredited | CreditedTopup) -> Draft:
         buyer = buyers[e.tenant_id]
         return Draft(tenant_id=e.tenant_id, kind="invoice", source_key=e.topup_id, topup_id=e.topup_id,
                      correlation_id=getattr(e, "event_id", None), card_last4=e.card_last4,
@@ -57,7 +57,7 @@ async def original_invoices(*, deps: Deps, topup_ids) -> dict[str, sa.Row]:
         return {r.topup_id: r for r in (await session.execute(query)).all()}
 
 
-def refund_reason(refund: RefundRecorded, locale: str) -> str:
+def refund_reason(refund: RefundRecorded | RecordedRefund, locale: str) -> str:
     text = "Erstattung der Aufladung" if locale == "de" else "Refund of the top-up"
     if refund.bonus_reversed_cents:
         bonus = format_money(refund.bonus_reversed_cents, locale)
@@ -80,7 +80,7 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded] | list[
     buyers = await _buyers(deps, {r.tenant_id for r in refunds})
     today = deps.today()
 
-    def draft(r: RefundRecorded) -> Draft:
+    def draft(r: RefundRecorded | RecordedRefund) -> Draft:
         buyer, invoice = buyers[r.tenant_id], originals[r.topup_id]
         return Draft(tenant_id=r.tenant_id, kind="credit_note", source_key=r.refund_id, topup_id=r.topup_id,
                      correlation_id=getattr(r, "event_id", None), build=lambda number: CreditNoteData(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 import structlog
 
+from runtime.tables import table_of
 from services.gateway.tables import ApiKey, PlatformKey
 
 log = structlog.get_logger(__name__)
@@ -17,7 +18,7 @@ log = structlog.get_logger(__name__)
 class KeyUsage:
     def __init__(self, db, *, table: type[ApiKey | PlatformKey] = ApiKey, flush_s: float = 30.0) -> None:
         self.db = db
-        self.table = table.__table__
+        self.table = table_of(table)
         self.flush_s = flush_s
         self._seen: dict[str, datetime] = {}
 

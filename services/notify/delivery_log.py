@@ -17,7 +17,7 @@ from contracts.base import new_id, utcnow
 from contracts.portal.v1 import PortalEvent
 from runtime import outbox
 from runtime.db import Database
-from runtime.tables import TIMESTAMPTZ
+from runtime.tables import TIMESTAMPTZ, table_of
 from services.notify import repository
 from services.notify.channels.registry import REGISTRY
 from services.notify.channels.result import DeliveryResult, Outcome
@@ -61,7 +61,7 @@ async def record_many(db: Database, items: list[tuple[Job, DeliveryResult | None
     async with db.sessions() as session, session.begin():  # not db.transaction(): no outbox wake-up
         await repository.relaxed_commit(session)  # lost in a crash: the leased job is sent once more
         if attempts:
-            await session.execute(sa.insert(DeliveryAttempt.__table__), attempts)
+            await session.execute(sa.insert(table_of(DeliveryAttempt)), attempts)
         await session.execute(UPDATE_JOB, updates)
         for job, result in sorted(items, key=lambda item: item[0].target):  # lock endpoints in order
             await _side_effects(session, job, result, policy, now=now)

@@ -18,12 +18,13 @@ from contracts.notify.v1 import Channel, PreferencesReply
 from contracts.portal.catalog import CATALOG, NOTIFIABLE, default_channels
 from runtime.db import Database
 from runtime.refusals import Invalid
+from runtime.tables import table_of
 from services.notify.tables import Preference
 
 CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
 DEFAULTS = default_channels()  # every event type of the catalogue, API.md's defaults
 
-preferences = Preference.__table__
+preferences = table_of(Preference)
 
 
 def validate_changes(changes: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:

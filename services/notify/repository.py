@@ -8,12 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.tables import table_of
 from services.notify.tables import Contact, DeliveryJob, PushSubscriptionRow, WebhookEndpoint
 
-contacts = Contact.__table__
-jobs = DeliveryJob.__table__
-subscriptions = PushSubscriptionRow.__table__
-endpoints = WebhookEndpoint.__table__
+contacts = table_of(Contact)
+jobs = table_of(DeliveryJob)
+subscriptions = table_of(PushSubscriptionRow)
+endpoints = table_of(WebhookEndpoint)
 
 
 async def relaxed_commit(session: AsyncSession) -> None:

@@ -35,6 +35,7 @@ from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AutoTopupCheckRequested, AutoTopupRequested
 from runtime import outbox
 from runtime.db import Database
+from runtime.tables import table_of
 from services.payments import cards, events, repository, settlement
 from services.payments.checkout_topups import stripe_key
 from services.payments.domain.bonus import BonusTier, bonus_for
@@ -61,7 +62,7 @@ async def record_attempt(*, db: Database, request: AutoTopupRequested | AutoTopu
     async with db.transaction() as session:
         card = payment_method_id or await repository.default_card_id(session, request.tenant_id)
         now = utcnow()
-        await repository.insert_new(session, Topup.__table__, {
+        await repository.insert_new(session, table_of(Topup), {
             "id": new_id("top_")[:40], "tenant_id": request.tenant_id, "source": "auto",
             "trigger_id": request.trigger_id, "amount_cents": request.amount_cents,
             "bonus_cents": bonus_for(request.amount_cents, tiers), "status": "pending",

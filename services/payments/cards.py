@@ -11,6 +11,7 @@ from contracts.base import utcnow
 from contracts.payments.v1 import PaymentMethodView, SetupIntentReply
 from runtime import outbox
 from runtime.db import Database
+from runtime.tables import table_of
 from services.payments import events, profiles, repository
 from services.payments.stripe.client import StripeAdapter
 from services.payments.stripe.errors import StripeInvalidRequest, StripeNotFound
@@ -33,7 +34,7 @@ async def ensure_customer(*, db: Database, adapter: StripeAdapter, tenant_id: st
     created = await adapter.ensure_customer(tenant_id=tenant_id)
     async with db.transaction() as session:
         row = {"tenant_id": tenant_id, "customer_id": created, "created_at": utcnow()}
-        await repository.insert_new(session, StripeCustomer.__table__, row)
+        await repository.insert_new(session, table_of(StripeCustomer), row)
         customer_id = await repository.customer_id_of(session, tenant_id) or created
     await profiles.push_quietly(db=db, adapter=adapter, tenant_id=tenant_id, customer_id=customer_id, email=email,
                                 name=name)
@@ -71,7 +72,7 @@ async def attach_card(*, db: Database, adapter: StripeAdapter, tenant_id: str, p
         raise CardNotFound(f"no payment method {payment_method_id}") from exc
     async with db.transaction() as session:
         await repository.customer_id_of(session, tenant_id, lock=True)
-        await repository.insert_new(session, PaymentMethod.__table__, _row(tenant_id, card))
+        await repository.insert_new(session, table_of(PaymentMethod), _row(tenant_id, card))
         default = await repository.default_card_id(session, tenant_id)
         if make_default or default is None:
             await adapter.set_default_payment_method(customer_id=customer_id, payment_method_id=card.id)
@@ -125,7 +126,7 @@ async def sync_cards(session: AsyncSession, adapter: StripeAdapter, *, tenant_id
     local = {c.id for c in await repository.cards_of(session, tenant_id)}
     added = [remote[i] for i in remote if i not in local]
     for card in added:
-        await repository.insert_new(session, PaymentMethod.__table__, _row(tenant_id, card))
+        await repository.insert_new(session, table_of(PaymentMethod), _row(tenant_id, card))
     for card_id in local - set(remote):
         await _forget(session, tenant_id, card_id)
     default = await repository.default_card_id(session, tenant_id)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from contracts.base import new_id, utcnow
 from contracts.payments.v1 import BonusTierView, CreateTopupReply, TopupQuote, TopupView
 from runtime.db import Database
+from runtime.tables import table_of
 from services.payments import cards, repository
 from services.payments.domain import topups as rules
 from services.payments.domain.bonus import BonusTier, bonus_for
@@ -48,7 +49,7 @@ async def _claim_key(db: Database, *, tenant_id: str, key: str, amount_cents: in
            "amount_cents": amount_cents, "bonus_cents": bonus, "status": "pending", "created_at": now,
            "updated_at": now}
     async with db.transaction() as session:
-        created = await repository.insert_new(session, Topup.__table__, row)
+        created = await repository.insert_new(session, table_of(Topup), row)
         topup = await repository.topup_where(session, Topup.tenant_id == tenant_id, Topup.idempotency_key == key)
     assert topup is not None
     rules.check_same_request(stored_amount_cents=topup.amount_cents, amount_cents=amount_cents)

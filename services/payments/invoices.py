@@ -15,10 +15,11 @@ from contracts.base import utcnow
 from contracts.documents.v1 import DocumentIssued
 from runtime import inbox
 from runtime.db import Database
+from runtime.tables import table_of
 from services.payments.tables import Topup
 
 log = structlog.get_logger(__name__)
-topups = Topup.__table__
+topups = table_of(Topup)
 CONSUMER = "payments-document-issued"
 
 

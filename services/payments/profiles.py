@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.billing.v1 import AccountUpdated
 from runtime.db import Database
 from runtime.newest import keep_newest
+from runtime.tables import table_of
 from services.payments import repository
 from services.payments.stripe.client import StripeAdapter
 from services.payments.stripe.errors import StripeAdapterError
 from services.payments.tables import CustomerProfile
 
 log = structlog.get_logger(__name__)
-profiles = CustomerProfile.__table__
+profiles = table_of(CustomerProfile)
 CONSUMER = "payments-account-updated"
 
 

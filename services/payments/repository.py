@@ -8,13 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from runtime.tables import table_of
 from services.payments.tables import PaymentMethod, Refund, StripeCustomer, StripeEvent, Topup
 
-topups = Topup.__table__
-customers = StripeCustomer.__table__
-cards = PaymentMethod.__table__
-refunds = Refund.__table__
-stripe_events = StripeEvent.__table__
+topups = table_of(Topup)
+customers = table_of(StripeCustomer)
+cards = table_of(PaymentMethod)
+refunds = table_of(Refund)
+stripe_events = table_of(StripeEvent)
 
 
 async def insert_new(session: AsyncSession, table, row: dict) -> bool:

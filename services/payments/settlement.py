@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
 from runtime import outbox
+from runtime.tables import table_of
 from services.payments import events, repository
 from services.payments.domain import topups as rules
 from services.payments.stripe.models import Card
@@ -80,7 +81,7 @@ async def settle_refunds(session: AsyncSession, topup: Topup, refunds: list[dict
             continue
         at = _at(refund.get("created"))
         row = {"id": refund["id"], "topup_id": topup.id, "amount_cents": int(refund["amount"]), "refunded_at": at}
-        if await repository.insert_new(session, Refund.__table__, row):
+        if await repository.insert_new(session, table_of(Refund), row):
             out.append(events.payment_refunded(topup, refund_id=refund["id"], amount_cents=row["amount_cents"],
                                                refunded_at=at, correlation_id=correlation_id))
     if out:

@@ -28,6 +28,7 @@ from contracts.payments.v1 import StripeWebhookReply
 from runtime.aio import wait_set
 from runtime.db import Database
 from runtime.failures import classify
+from runtime.tables import table_of
 from services.payments import reconcile, repository
 from services.payments.stripe.client import StripeAdapter, verify_webhook
 from services.payments.stripe.errors import WebhookVerificationFailed
@@ -51,7 +52,7 @@ async def ingest_webhook(*, db: Database, payload: str, signature: str, secret: 
     now = utcnow()
     row = {"id": event["id"], "type": event["type"], "payload": payload, "received_at": now, "next_attempt_at": now}
     async with db.transaction() as session:
-        stored = await repository.insert_new(session, StripeEvent.__table__, row)
+        stored = await repository.insert_new(session, table_of(StripeEvent), row)
         if not stored:  # Stripe delivers it again: a parked copy gets another chance (once fixed)
             await session.execute(sa.update(StripeEvent).where(
                 StripeEvent.id == event["id"], StripeEvent.processed_at.is_(None),

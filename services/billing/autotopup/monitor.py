@@ -25,13 +25,14 @@ from contracts.base import utcnow
 from contracts.billing.v1 import AutoTopupCheckRequested
 from runtime import outbox
 from runtime.db import Database
+from runtime.tables import table_of
 from services.billing.autotopup import store
 from services.billing.autotopup.tables import AutoTopupCharge
 from services.billing.autotopup.trigger import evaluate
 from services.billing.tables import Account
 
 log = structlog.get_logger(__name__)
-accounts = Account.__table__
+accounts = table_of(Account)
 
 
 async def candidates(db: Database, *, limit: int) -> list[str]:

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.portal.v1 import PortalEvent
 from runtime.calendar import Calendar
+from runtime.tables import table_of
 from services.billing.autotopup.tables import AutoTopupCharge, AutoTopupSetting
 from services.billing.domain.autotopup import Notice, Rule, parse_retry
 
-settings_table = AutoTopupSetting.__table__
-charges_table = AutoTopupCharge.__table__
+settings_table = table_of(AutoTopupSetting)
+charges_table = table_of(AutoTopupCharge)
 RULE_FIELDS = tuple(f.name for f in fields(Rule))
 COUNTED = ("requested", "paused", "succeeded")  # automatic charges that count towards the monthly limit
 
