@@ -44,14 +44,27 @@ def stack(*, run: str | None = None, **gateway_env: str):
     common = {**os.environ, "NATS_URL": nats.url, "DATABASE_URL": database, "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
     procs = []
     try:
-        billing = subprocess.Popen([sys.executable, "-m", "services.billing"], cwd=ROOT, preexec_fn=raise_fd_limit,
-                                   env={**common, **nats.service_env("billing"), "DB_SCHEMA": billing_schema(run),
-                                        "PORT": str(free_port())})
+        billing = subprocess.Popen(
+            [sys.executable, "-m", "services.billing"],
+            cwd=ROOT,
+            preexec_fn=raise_fd_limit,
+            env={**common, **nats.service_env("billing"), "DB_SCHEMA": billing_schema(run), "PORT": str(free_port())},
+        )
         procs.append(billing)
         gateway = subprocess.Popen(
-            [sys.executable, "-m", "services.gateway"], cwd=ROOT, preexec_fn=raise_fd_limit,
-            env={**common, **nats.service_env("gateway"), "DB_SCHEMA": f"bench_gw_{run}", "GATEWAY_PORT": str(port),
-                 "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN, "RATE_LIMIT_PER_MINUTE": "1000000000", **gateway_env})
+            [sys.executable, "-m", "services.gateway"],
+            cwd=ROOT,
+            preexec_fn=raise_fd_limit,
+            env={
+                **common,
+                **nats.service_env("gateway"),
+                "DB_SCHEMA": f"bench_gw_{run}",
+                "GATEWAY_PORT": str(port),
+                "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
+                "RATE_LIMIT_PER_MINUTE": "1000000000",
+                **gateway_env,
+            },
+        )
         procs.append(gateway)
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base)
@@ -81,10 +94,15 @@ def _wait_ready(base: str) -> None:
 
 
 def create_tenant(base: str) -> tuple[str, str]:
-    body = {"name": "Bench GmbH", "email": "bench@bench.example", "country": "DE",
-            "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}}
-    response = httpx.post(f"{base}/admin/v1/tenants", json=body, timeout=10,
-                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    body = {
+        "name": "Bench GmbH",
+        "email": "bench@bench.example",
+        "country": "DE",
+        "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"},
+    }
+    response = httpx.post(
+        f"{base}/admin/v1/tenants", json=body, timeout=10, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
     response.raise_for_status()
     return response.json()["id"], response.json()["api_key"]
 

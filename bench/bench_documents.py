@@ -54,8 +54,9 @@ async def render_and_store(renders: int, store: LocalStore) -> tuple[list[float]
     return wall, cpu, storing
 
 
-async def issue_batches(database_url: str, count: int, batch: int, renderer: Renderer,
-                        store: LocalStore) -> tuple[float, float]:
+async def issue_batches(
+    database_url: str, count: int, batch: int, renderer: Renderer, store: LocalStore
+) -> tuple[float, float]:
     """Answers (invoices per second, median time the counter lock is held per batch in ms)."""
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     db = Database(database_url, schema)
@@ -66,9 +67,16 @@ async def issue_batches(database_url: str, count: int, batch: int, renderer: Ren
         held = []
         started = time.perf_counter()
         for first in range(0, count, batch):
-            drafts = [Draft(tenant_id="ten_bench", kind="invoice", source_key=f"tp_{i}", topup_id=f"tp_{i}",
-                            build=lambda number: samples.invoice(number=number))
-                      for i in range(first, min(first + batch, count))]
+            drafts = [
+                Draft(
+                    tenant_id="ten_bench",
+                    kind="invoice",
+                    source_key=f"tp_{i}",
+                    topup_id=f"tp_{i}",
+                    build=lambda number: samples.invoice(number=number),
+                )
+                for i in range(first, min(first + batch, count))
+            ]
             lock_started = time.perf_counter()
             async with db.transaction() as session:
                 await issue(session, drafts, kind="invoice", issue_date=date(2026, 3, 14), issuer=issuer)
@@ -113,8 +121,11 @@ async def main() -> None:
     rate, held = await issue_batches(url, options.issues, 1, Renderer(), store)
     print(f"  one by one, in-thread renderer:    {rate:5.1f} invoices/s   lock held {held:6.1f} ms per invoice")
     rate, held = await issue_batches(url, options.issues, 20, ProcessRenderer(options.processes), store)
-    print(f"  batches of 20, {options.processes} render processes: {rate:5.1f} invoices/s   "
-          f"lock held {held:6.1f} ms per batch")
+    print(
+        f"  batches of 20, {options.processes} render processes: {rate:5.1f} invoices/s   "
+        f"lock held {held:6.1f} ms per batch"
+    )
+
 
 if __name__ == "__main__":
     asyncio.run(main())

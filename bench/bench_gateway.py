@@ -73,23 +73,44 @@ def main() -> int:
         _, key = create_tenant(base)
         for run in range(args.runs):
             warm_up = args.warm_up if run == 0 else 0
-            out = subprocess.run([sys.executable, "-m", "bench.bench_gateway", "client", base, key, str(args.rate),
-                                  str(args.seconds), str(warm_up)], stdout=subprocess.PIPE, text=True,
-                                 check=True).stdout
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.bench_gateway",
+                    "client",
+                    base,
+                    key,
+                    str(args.rate),
+                    str(args.seconds),
+                    str(warm_up),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+                check=True,
+            ).stdout
             result = json.loads(out.strip().splitlines()[-1])
             if warm_up:
                 cold = result["warm_up"]
-                print(f"warm-up: first {warm_up:g} s at {args.rate:.0f}/s after start (not counted): "
-                      f"p50 {percentile(cold, 0.5):.1f} ms, p99 {percentile(cold, 0.99):.1f} ms", flush=True)
+                print(
+                    f"warm-up: first {warm_up:g} s at {args.rate:.0f}/s after start (not counted): "
+                    f"p50 {percentile(cold, 0.5):.1f} ms, p99 {percentile(cold, 0.99):.1f} ms",
+                    flush=True,
+                )
             for path, values in result["latencies"].items():
                 p99s[path].append(percentile(values, 0.99))
-                print(f"run {run + 1} {path}: {len(values)} requests at {args.rate / 2:.0f}/s "
-                      f"(total {args.rate:.0f}/s), p50 {percentile(values, 0.5):.1f} ms, "
-                      f"p99 {p99s[path][-1]:.1f} ms, errors {result['errors']}", flush=True)
+                print(
+                    f"run {run + 1} {path}: {len(values)} requests at {args.rate / 2:.0f}/s "
+                    f"(total {args.rate:.0f}/s), p50 {percentile(values, 0.5):.1f} ms, "
+                    f"p99 {p99s[path][-1]:.1f} ms, errors {result['errors']}",
+                    flush=True,
+                )
     for path, values in p99s.items():
         p99 = statistics.median(values)
-        print(f"{path} p99 (median of {args.runs} runs) {p99:.1f} ms (target < {TARGET_P99_MS} ms at "
-              f"{args.rate:.0f} requests/s) {'OK' if p99 < TARGET_P99_MS else 'MISSED'}")
+        print(
+            f"{path} p99 (median of {args.runs} runs) {p99:.1f} ms (target < {TARGET_P99_MS} ms at "
+            f"{args.rate:.0f} requests/s) {'OK' if p99 < TARGET_P99_MS else 'MISSED'}"
+        )
     return 0
 
 

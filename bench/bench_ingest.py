@@ -59,7 +59,7 @@ async def one_run(args, run: int) -> dict:
             for path in ("nats", "http"):
                 await one_path(path, args=warm, seed=run * 10, **common)
             results = {}
-            for path in (("nats", "http") if run % 2 else ("http", "nats")):
+            for path in ("nats", "http") if run % 2 else ("http", "nats"):
                 cpu_before = cpu_s(gateway.pid)
                 results[path] = await one_path(path, args=args, seed=run * 10 + len(results) + 1, **common)
                 results[path]["gateway_us"] = (cpu_s(gateway.pid) - cpu_before) * 1e6 / args.records
@@ -67,10 +67,13 @@ async def one_run(args, run: int) -> dict:
             await conn.close()
             await nc.drain()
     http, on_nats = results["http"], results["nats"]
-    print(f"run {run}: HTTP {http['rate']:,.0f} debits/s (sent at {http['sent_rate']:,.0f}/s, exact: {http['exact']}, "
-          f"{http['resent']} batches resent, gateway CPU {http['gateway_us']:.0f} µs/event) · NATS "
-          f"{on_nats['rate']:,.0f} debits/s (exact: {on_nats['exact']}) → HTTP at {http['rate'] / on_nats['rate']:.0%}"
-          f"; load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"run {run}: HTTP {http['rate']:,.0f} debits/s (sent at {http['sent_rate']:,.0f}/s, exact: {http['exact']}, "
+        f"{http['resent']} batches resent, gateway CPU {http['gateway_us']:.0f} µs/event) · NATS "
+        f"{on_nats['rate']:,.0f} debits/s (exact: {on_nats['exact']}) → HTTP at {http['rate'] / on_nats['rate']:.0%}"
+        f"; load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     return results
 
 
@@ -80,9 +83,11 @@ async def main(args) -> int:
     on_nats = statistics.median(r["nats"]["rate"] for r in results)
     exact = all(r[p]["exact"] for r in results for p in ("http", "nats"))
     ok = exact and http >= TARGET_SHARE * on_nats
-    print(f"\nusage in, end to end (median of {len(results)}): HTTP batches of 100 {http:,.0f} debits/s, "
-          f"NATS {on_nats:,.0f} debits/s → HTTP at {http / on_nats:.0%}   target ≥ {TARGET_SHARE:.0%}   "
-          f"every debit exact: {exact}   {'OK' if ok else 'MISSED'}")
+    print(
+        f"\nusage in, end to end (median of {len(results)}): HTTP batches of 100 {http:,.0f} debits/s, "
+        f"NATS {on_nats:,.0f} debits/s → HTTP at {http / on_nats:.0%}   target ≥ {TARGET_SHARE:.0%}   "
+        f"every debit exact: {exact}   {'OK' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 

@@ -34,8 +34,15 @@ DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432
 
 
 def billing_env(nats_url: str, schema: str) -> dict:
-    return {**os.environ, **service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": DSN, "DB_SCHEMA": schema,
-            "PORT": "0", "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        **service_nats_env(nats_url, "billing"),
+        "BILLING_DATABASE_URL": DSN,
+        "DB_SCHEMA": schema,
+        "PORT": "0",
+        "APP_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 async def one_run(args, run: int) -> dict:
@@ -49,18 +56,34 @@ async def one_run(args, run: int) -> dict:
         await ensure_streams(js)
         js_rate = await jetstream_consume_rate(js)
         pg_rate = await postgres_insert_rate(DSN, schema)
-        result = await run_billing_window(nc, js, env=env, dsn=DSN, schema=schema, tenants=args.tenants,
-                                          messages=args.messages, warmup=args.warmup, seconds=args.seconds,
-                                          nats_pid=server.proc.pid)
+        result = await run_billing_window(
+            nc,
+            js,
+            env=env,
+            dsn=DSN,
+            schema=schema,
+            tenants=args.tenants,
+            messages=args.messages,
+            warmup=args.warmup,
+            seconds=args.seconds,
+            nats_pid=server.proc.pid,
+        )
         await nc.drain()
         result.update(js_rate=js_rate, pg_rate=pg_rate)
-        print(f"run {run}: {result['rate']:,.0f} debits/s end to end (window {result['window_s']:.1f} s, "
-              f"{result['debits']:,} debits exact: {result['exact']}), JetStream pull+ack {js_rate:,.0f} msg/s, "
-              f"PostgreSQL batched insert {pg_rate:,.0f} rows/s, billing RSS {result['rss_start_mb']:.0f} → "
-              f"{result['rss_end_mb']:.0f} MB, outbox backlog at window end {result['outbox_end']}", flush=True)
-        print("  CPU per debit: " + ", ".join(f"{k} {v:.0f} µs" for k, v in result["cpu_us"].items())
-              + f" = {result['cpu_total_us']:.0f} µs → {2e6 / result['cpu_total_us']:,.0f}/s on 2 free cores; "
-              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"run {run}: {result['rate']:,.0f} debits/s end to end (window {result['window_s']:.1f} s, "
+            f"{result['debits']:,} debits exact: {result['exact']}), JetStream pull+ack {js_rate:,.0f} msg/s, "
+            f"PostgreSQL batched insert {pg_rate:,.0f} rows/s, billing RSS {result['rss_start_mb']:.0f} → "
+            f"{result['rss_end_mb']:.0f} MB, outbox backlog at window end {result['outbox_end']}",
+            flush=True,
+        )
+        print(
+            "  CPU per debit: "
+            + ", ".join(f"{k} {v:.0f} µs" for k, v in result["cpu_us"].items())
+            + f" = {result['cpu_total_us']:.0f} µs → {2e6 / result['cpu_total_us']:,.0f}/s on 2 free cores; "
+            f"load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         return result
     finally:
         server.cleanup()
@@ -71,16 +94,24 @@ async def one_run(args, run: int) -> dict:
 
 async def main(args) -> int:
     results = [await one_run(args, i + 1) for i in range(args.runs)]
-    med = {k: statistics.median(r[k] for r in results)
-           for k in ("rate", "js_rate", "pg_rate", "rss_start_mb", "rss_end_mb", "cpu_total_us")}
+    med = {
+        k: statistics.median(r[k] for r in results)
+        for k in ("rate", "js_rate", "pg_rate", "rss_start_mb", "rss_end_mb", "cpu_total_us")
+    }
     ceiling = min(med["js_rate"], med["pg_rate"])
     ok = med["rate"] >= TARGET and all(r["exact"] for r in results)
-    print(f"\nusage debits end to end (median of {len(results)}): {med['rate']:,.0f}/s   target ≥ {TARGET:,}/s   "
-          f"{'OK' if ok else 'MISSED'}")
-    print(f"ceiling: JetStream pull+ack {med['js_rate']:,.0f} msg/s, PostgreSQL batched insert "
-          f"{med['pg_rate']:,.0f} rows/s → end to end is {med['rate'] / ceiling:.0%} of the lower ceiling")
-    print(f"CPU per debit (billing + its PostgreSQL backends + nats-server): {med['cpu_total_us']:.0f} µs → "
-          f"{2e6 / med['cpu_total_us']:,.0f} debits/s when the path has both cores to itself")
+    print(
+        f"\nusage debits end to end (median of {len(results)}): {med['rate']:,.0f}/s   target ≥ {TARGET:,}/s   "
+        f"{'OK' if ok else 'MISSED'}"
+    )
+    print(
+        f"ceiling: JetStream pull+ack {med['js_rate']:,.0f} msg/s, PostgreSQL batched insert "
+        f"{med['pg_rate']:,.0f} rows/s → end to end is {med['rate'] / ceiling:.0%} of the lower ceiling"
+    )
+    print(
+        f"CPU per debit (billing + its PostgreSQL backends + nats-server): {med['cpu_total_us']:.0f} µs → "
+        f"{2e6 / med['cpu_total_us']:,.0f} debits/s when the path has both cores to itself"
+    )
     print(f"billing RSS: {med['rss_start_mb']:.0f} MB after warm-up, {med['rss_end_mb']:.0f} MB at window end")
     return 0 if ok else 1
 

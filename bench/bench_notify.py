@@ -63,9 +63,18 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def start_notify(nats_url: str, database_url: str, smtp: SmtpSink, var_dir: str) -> subprocess.Popen:
-    env = {**os.environ, **service_nats_env(nats_url, "notify"), "NOTIFY_DATABASE_URL": database_url, "APP_ENV": "test",
-           "DB_SCHEMA": f"bench_notify_{uuid.uuid4().hex[:8]}", "PORT": "0", "VAR_DIR": var_dir,
-           "SMTP_HOST": smtp.host, "SMTP_PORT": str(smtp.port), "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        **service_nats_env(nats_url, "notify"),
+        "NOTIFY_DATABASE_URL": database_url,
+        "APP_ENV": "test",
+        "DB_SCHEMA": f"bench_notify_{uuid.uuid4().hex[:8]}",
+        "PORT": "0",
+        "VAR_DIR": var_dir,
+        "SMTP_HOST": smtp.host,
+        "SMTP_PORT": str(smtp.port),
+        "LOG_LEVEL": "WARNING",
+    }
     return subprocess.Popen([sys.executable, "-m", "services.notify", "run"], cwd=ROOT, env=env)
 
 
@@ -90,13 +99,22 @@ async def run(rate: float, seconds: float, nats_url: str, database_url: str) -> 
     tenant_id = f"ten_bench_{uuid.uuid4().hex[:8]}"
     with TimedSink() as smtp, tempfile.TemporaryDirectory() as var_dir:
         notify = start_notify(nats_url, database_url, smtp, var_dir)
-        async with nats_client(nats_url) as nc, WebhookReceiver(generate_secret()) as fast, \
-                WebhookReceiver(generate_secret()) as slow:
+        async with (
+            nats_client(nats_url) as nc,
+            WebhookReceiver(generate_secret()) as fast,
+            WebhookReceiver(generate_secret()) as slow,
+        ):
             try:
                 await wait_ready(nc, tenant_id)
                 for receiver in (fast, slow):
-                    item = (await request(nc, CreateWebhookEndpoint(
-                        tenant_id=tenant_id, url=receiver.url_for(), events=["autotopup.failed"]))).item
+                    item = (
+                        await request(
+                            nc,
+                            CreateWebhookEndpoint(
+                                tenant_id=tenant_id, url=receiver.url_for(), events=["autotopup.failed"]
+                            ),
+                        )
+                    ).item
                     receiver.verifier = type(receiver.verifier)(item.secret)
                 slow.respond(200, delay_s=SLOW_ANSWER_S)
                 js = nc.jetstream()
@@ -132,15 +150,18 @@ async def measure(js, tenant_id, smtp: TimedSink, fast, slow, *, rate: float, se
     deadline = time.perf_counter() + 10
     while time.perf_counter() < deadline and (len(fast.received) < count + 1 or len(smtp.accepted) < count + 1):
         await asyncio.sleep(0.1)
-    hooks = {int(json.loads(h.body)["data"]["reason"].removeprefix("bench-")): h.received_at
-             for h in reversed(fast.received)}  # the first receipt counts
+    hooks = {
+        int(json.loads(h.body)["data"]["reason"].removeprefix("bench-")): h.received_at for h in reversed(fast.received)
+    }  # the first receipt counts
     webhook_ms = [(hooks[s] - published[s]) * 1000 for s in published if s in hooks]
     smtp_ms = [(smtp.accepted[s] - published[s]) * 1000 for s in published if s in smtp.accepted]
     print(f"notify latency, {count} events at {rate:g}/s, one slow endpoint ({SLOW_ANSWER_S:g} s answers) present")
     report("event → webhook receipt (fast endpoint)", webhook_ms, count)
     report("event → SMTP acceptance", smtp_ms, count)
-    print(f"  slow endpoint: {len(slow.received)} received meanwhile (bounded in flight per endpoint); "
-          f"{len(hooks)} distinct at the fast one")
+    print(
+        f"  slow endpoint: {len(slow.received)} received meanwhile (bounded in flight per endpoint); "
+        f"{len(hooks)} distinct at the fast one"
+    )
 
 
 def report(label: str, values: list[float], expected: int) -> None:
@@ -149,8 +170,10 @@ def report(label: str, values: list[float], expected: int) -> None:
         return
     p99 = percentile(values, 0.99)
     verdict = "OK" if p99 < TARGET_P99_MS and len(values) == expected else "MISSED"
-    print(f"  {label}: {len(values)}/{expected}  p50 {percentile(values, 0.5):6.1f} ms  "
-          f"p99 {p99:6.1f} ms  max {max(values):6.1f} ms   target p99 < {TARGET_P99_MS} ms: {verdict}")
+    print(
+        f"  {label}: {len(values)}/{expected}  p50 {percentile(values, 0.5):6.1f} ms  "
+        f"p99 {p99:6.1f} ms  max {max(values):6.1f} ms   target p99 < {TARGET_P99_MS} ms: {verdict}"
+    )
 
 
 def main() -> None:

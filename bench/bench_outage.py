@@ -45,9 +45,21 @@ async def publisher(js, *, rate: float, stop: asyncio.Event, published: list[int
     interval, batch = 0.05, max(1, round(rate * 0.05))
     next_at = time.monotonic()
     while not stop.is_set():
-        acks = [js.publish("usage.recorded.v1", json.dumps({
-            "id": (uid := f"o-{uuid.uuid4().hex}"), "tenant_id": f"ten_outage_{i % 50}", "amount_cents": 3,
-            "occurred_at": "2026-12-04T12:00:00Z"}).encode(), headers={"Nats-Msg-Id": uid}) for i in range(batch)]
+        acks = [
+            js.publish(
+                "usage.recorded.v1",
+                json.dumps(
+                    {
+                        "id": (uid := f"o-{uuid.uuid4().hex}"),
+                        "tenant_id": f"ten_outage_{i % 50}",
+                        "amount_cents": 3,
+                        "occurred_at": "2026-12-04T12:00:00Z",
+                    }
+                ).encode(),
+                headers={"Nats-Msg-Id": uid},
+            )
+            for i in range(batch)
+        ]
         await asyncio.gather(*acks)
         published[0] += batch
         next_at += interval
@@ -61,10 +73,21 @@ async def main(args) -> None:
     pg.ensure()
     server = NatsProcess().start()
     port = free_port()
-    env = {**os.environ, **service_nats_env(server.url, "billing"), "DATABASE_URL": pg.url(), "PORT": str(port),
-           "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
-    billing = subprocess.Popen([sys.executable, "-m", "services.billing"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=open(root / "billing.log", "wb"))  # noqa: SIM115
+    env = {
+        **os.environ,
+        **service_nats_env(server.url, "billing"),
+        "DATABASE_URL": pg.url(),
+        "PORT": str(port),
+        "APP_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+    }
+    billing = subprocess.Popen(
+        [sys.executable, "-m", "services.billing"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / "billing.log", "wb"),  # noqa: SIM115
+    )
     dsn = pg.url()
     try:
         await _wait_ready(port)
@@ -99,8 +122,10 @@ async def main(args) -> None:
         if caught_up is None:
             print(f"not caught up within {args.after:.0f} s")
         else:
-            print(f"caught up {caught_up:.1f} s after the database returned, draining at {drain_rate:,.0f} debits/s "
-                  f"({drain_rate / before_rate:.1f}× the steady rate, the publisher still at {args.rate:,.0f}/s)")
+            print(
+                f"caught up {caught_up:.1f} s after the database returned, draining at {drain_rate:,.0f} debits/s "
+                f"({drain_rate / before_rate:.1f}× the steady rate, the publisher still at {args.rate:,.0f}/s)"
+            )
         print(f"every record debited once: {final == total} ({final:,} of {total:,})")
     finally:
         billing.terminate()

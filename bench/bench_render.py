@@ -75,8 +75,10 @@ def main() -> None:
     median = statistics.median(wall)
     verdict = "OK" if median < TARGET_MS else "MISSED"
     print(f"invoice render, {options.renders} warm renders (PDF/A-3b + factur-x.xml EN 16931)")
-    print(f"  wall  median {median:6.1f} ms   p95 {_percentile(wall, 0.95):6.1f} ms   "
-          f"target median < {TARGET_MS} ms: {verdict}")
+    print(
+        f"  wall  median {median:6.1f} ms   p95 {_percentile(wall, 0.95):6.1f} ms   "
+        f"target median < {TARGET_MS} ms: {verdict}"
+    )
     print(f"  cpu   median {statistics.median(cpu):6.1f} ms   p95 {_percentile(cpu, 0.95):6.1f} ms")
     rate = measure_throughput(options.processes, options.seconds)
     print(f"  throughput with {options.processes} processes: {rate:.1f} invoices/s")

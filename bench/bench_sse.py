@@ -62,16 +62,26 @@ async def client(args) -> None:
     host, port = args.url.removeprefix("http://").split(":")
     tenants = [pair.split(":", 1) for pair in args.tenants.split(",")]
     index = {tenant: i for i, (tenant, _) in enumerate(tenants)}
-    requests = [(f"GET /v1/stream HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
-                 "Accept: text/event-stream\r\n\r\n").encode() for _, key in tenants]
+    requests = [
+        (
+            f"GET /v1/stream HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n"
+            "Accept: text/event-stream\r\n\r\n"
+        ).encode()
+        for _, key in tenants
+    ]
     received: dict[tuple[int, int], list[float]] = {}
     transports = []
     for start in range(0, args.connections, 200):
         batch = []
         for n in range(start, min(start + 200, args.connections)):
             opened, t = loop.create_future(), n % len(tenants)
-            transports.append((await loop.create_connection(
-                lambda o=opened, t=t: Stream(requests[t], t, received, o), host, int(port)))[0])
+            transports.append(
+                (
+                    await loop.create_connection(
+                        lambda o=opened, t=t: Stream(requests[t], t, received, o), host, int(port)
+                    )
+                )[0]
+            )
             batch.append(opened)
         await asyncio.gather(*batch)
     print("CONNECTED", len(transports), flush=True)
@@ -94,13 +104,22 @@ async def client(args) -> None:
         spent[t] += 1
         rounds.append({"key": (t, -spent[t]), "published": time.monotonic()})
         tenant = tenants[t][0]
-        body = {"id": f"bench-{tenant}-{n}", "tenant_id": tenant, "amount_cents": 1, "quantity": 1,
-                "unit": "minute", "description": "bench", "occurred_at": "2026-11-26T10:00:00Z"}
+        body = {
+            "id": f"bench-{tenant}-{n}",
+            "tenant_id": tenant,
+            "amount_cents": 1,
+            "quantity": 1,
+            "unit": "minute",
+            "description": "bench",
+            "occurred_at": "2026-11-26T10:00:00Z",
+        }
         await js.publish("usage.recorded.v1", json.dumps(body).encode(), headers={"Nats-Msg-Id": body["id"]})
         await asyncio.sleep(args.interval)
     await asyncio.sleep(1)
-    result = [{"bus": on_bus.get(r["key"]), "published": r["published"], "received": received.get(r["key"], [])}
-              for r in rounds]
+    result = [
+        {"bus": on_bus.get(r["key"]), "published": r["published"], "received": received.get(r["key"], [])}
+        for r in rounds
+    ]
     print("RESULT", json.dumps(result), flush=True)
     for transport in transports:
         transport.close()
@@ -132,27 +151,52 @@ def scenario(args, tenant_count: int) -> int:
         idle = rss_bytes(gateway.pid)
         started = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_sse", "client", "--url", base, "--tenants",
-             ",".join(f"{t}:{k}" for t, k in tenants), "--nats", nats_url, "--connections", str(args.connections),
-             "--rounds", str(args.rounds), "--runs", str(args.runs), "--interval", str(args.interval)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_sse",
+                "client",
+                "--url",
+                base,
+                "--tenants",
+                ",".join(f"{t}:{k}" for t, k in tenants),
+                "--nats",
+                nats_url,
+                "--connections",
+                str(args.connections),
+                "--rounds",
+                str(args.rounds),
+                "--runs",
+                str(args.runs),
+                "--interval",
+                str(args.interval),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = proc.stdout.readline()
         if not line.startswith("CONNECTED"):
             raise SystemExit(f"client failed: {line!r}")
         connected = int(line.split()[1])
         time.sleep(2)
         per_connection = (rss_bytes(gateway.pid) - idle) / connected
-        print(f"{connected} streams over {tenant_count} tenant(s) ({connected // tenant_count} each), open in "
-              f"{time.monotonic() - started:.1f} s; gateway memory per connection: {per_connection / 1024:.1f} KiB "
-              f"(RSS {idle / 2**20:.0f} → {rss_bytes(gateway.pid) / 2**20:.0f} MiB)", flush=True)
+        print(
+            f"{connected} streams over {tenant_count} tenant(s) ({connected // tenant_count} each), open in "
+            f"{time.monotonic() - started:.1f} s; gateway memory per connection: {per_connection / 1024:.1f} KiB "
+            f"(RSS {idle / 2**20:.0f} → {rss_bytes(gateway.pid) / 2**20:.0f} MiB)",
+            flush=True,
+        )
         proc.stdin.write("go\n")
         proc.stdin.flush()
         result = next(line for line in proc.stdout if line.startswith("RESULT"))
         proc.wait(60)
         fanout_ms = gateway_fanout_ms(base)
     code = report(json.loads(result.split(" ", 1)[1]), args, connected // tenant_count)
-    print(f"gateway side: writing one message to the tenant's {connected // tenant_count} sockets took "
-          f"{fanout_ms:.2f} ms on average (sse_fanout_seconds)")
+    print(
+        f"gateway side: writing one message to the tenant's {connected // tenant_count} sockets took "
+        f"{fanout_ms:.2f} ms on average (sse_fanout_seconds)"
+    )
     return code
 
 
@@ -169,18 +213,23 @@ def report(rounds: list[dict], args, per_tenant: int) -> int:
     p50s, p99s = [], []
     missing = sum(per_tenant - len(r["received"]) for r in rounds)
     for run in range(args.runs):
-        chunk = rounds[run * args.rounds:(run + 1) * args.rounds]
+        chunk = rounds[run * args.rounds : (run + 1) * args.rounds]
         fanout = [(t - r["bus"]) * 1000 for r in chunk if r["bus"] for t in r["received"]]
         e2e = [(t - r["published"]) * 1000 for r in chunk for t in r["received"]]
         p50s.append(percentile(fanout, 0.5))
         p99s.append(percentile(fanout, 0.99))
-        print(f"run {run + 1}: balance change → SSE at the tenant's {per_tenant} clients: p50 {p50s[-1]:.1f} ms, "
-              f"p99 {p99s[-1]:.1f} ms | usage publish → SSE: p50 {percentile(e2e, 0.5):.1f} ms, "
-              f"p99 {percentile(e2e, 0.99):.1f} ms", flush=True)
+        print(
+            f"run {run + 1}: balance change → SSE at the tenant's {per_tenant} clients: p50 {p50s[-1]:.1f} ms, "
+            f"p99 {p99s[-1]:.1f} ms | usage publish → SSE: p50 {percentile(e2e, 0.5):.1f} ms, "
+            f"p99 {percentile(e2e, 0.99):.1f} ms",
+            flush=True,
+        )
     p99 = statistics.median(p99s)
-    print(f"SSE latency (median of {args.runs} runs): p50 {statistics.median(p50s):.1f} ms, p99 {p99:.1f} ms "
-          f"(target p99 < {TARGET_P99_MS} ms) {'OK' if p99 < TARGET_P99_MS else 'MISSED'}; "
-          f"events not delivered: {missing}")
+    print(
+        f"SSE latency (median of {args.runs} runs): p50 {statistics.median(p50s):.1f} ms, p99 {p99:.1f} ms "
+        f"(target p99 < {TARGET_P99_MS} ms) {'OK' if p99 < TARGET_P99_MS else 'MISSED'}; "
+        f"events not delivered: {missing}"
+    )
     return 0
 
 

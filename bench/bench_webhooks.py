@@ -46,8 +46,11 @@ async def prepare(nc, emulator, gateway, n: int) -> list:
     ids = {v.id for v in views}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = {d.object["metadata"]["topup_id"]: d for d in gateway.deliveries
-                 if d.type == "payment_intent.succeeded" and d.object["metadata"].get("topup_id") in ids}
+        found = {
+            d.object["metadata"]["topup_id"]: d
+            for d in gateway.deliveries
+            if d.type == "payment_intent.succeeded" and d.object["metadata"].get("topup_id") in ids
+        }
         if len(found) == n:
             return list(found.items())
         await asyncio.sleep(0.1)
@@ -88,10 +91,15 @@ async def main(args) -> None:
             async with StripeGateway(SECRET) as gateway:
                 emulator.register_webhook(gateway.endpoint, SECRET)
                 gateway.record_only = True
-                settings = PaymentsSettings(**service_nats_settings(nats.url, "payments"), database_url=database,
-                                            app_env="test",
-                                            db_schema=f"bench_{uuid.uuid4().hex[:8]}", stripe_api_key=emulator.api_key,
-                                            stripe_api_base=emulator.base_url, stripe_webhook_secret=SECRET)
+                settings = PaymentsSettings(
+                    **service_nats_settings(nats.url, "payments"),
+                    database_url=database,
+                    app_env="test",
+                    db_schema=f"bench_{uuid.uuid4().hex[:8]}",
+                    stripe_api_key=emulator.api_key,
+                    stripe_api_base=emulator.base_url,
+                    stripe_webhook_secret=SECRET,
+                )
                 async with running(build(settings)), nats_client(nats.url) as nc:
                     deliveries = await prepare(nc, emulator, gateway, args.payments)
                     acks, totals = await measure(nc, gateway, deliveries, args.concurrency)
@@ -100,8 +108,7 @@ async def main(args) -> None:
     print(f"stripe webhooks: {len(totals)} payments, concurrency {args.concurrency}")
     for name, values in (("RPC reply (stored)", acks), ("RPC → TopupPaid on bus", totals)):
         ms = [v * 1000 for v in values]
-        print(f"  {name:<24} p50 {statistics.median(ms):6.1f} ms   p99 {pct(ms, 0.99):6.1f} ms   "
-              f"max {max(ms):6.1f} ms")
+        print(f"  {name:<24} p50 {statistics.median(ms):6.1f} ms   p99 {pct(ms, 0.99):6.1f} ms   max {max(ms):6.1f} ms")
 
 
 if __name__ == "__main__":

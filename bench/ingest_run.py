@@ -44,21 +44,28 @@ def workload(name: str, *, records: int, tenants: int, seed: int) -> Workload:
 
 
 async def send_on_nats(js, work: Workload) -> None:
-    await publish_many(js, "usage.recorded.v1", [(uid, usage_payload(uid, tenant, cents))
-                                                 for uid, tenant, cents in work.records])
+    await publish_many(
+        js, "usage.recorded.v1", [(uid, usage_payload(uid, tenant, cents)) for uid, tenant, cents in work.records]
+    )
 
 
 def _cloud_event(uid: str, tenant: str, cents: int) -> dict:
-    return {"specversion": "1.0", "id": uid, "source": "/bench", "type": "usage.recorded", "subject": tenant,
-            "time": OCCURRED_AT, "data": {"amount_cents": cents, "quantity": 1, "unit": "minute",
-                                          "description": "call"}}
+    return {
+        "specversion": "1.0",
+        "id": uid,
+        "source": "/bench",
+        "type": "usage.recorded",
+        "subject": tenant,
+        "time": OCCURRED_AT,
+        "data": {"amount_cents": cents, "quantity": 1, "unit": "minute", "description": "call"},
+    }
 
 
 async def send_over_http(base: str, key: str, work: Workload, *, batch: int = 100, concurrency: int = 8) -> int:
     """Post every record in batches; answers how many batches had to be sent again (any non-202)."""
     bodies = asyncio.Queue()
     for i in range(0, len(work.records), batch):
-        bodies.put_nowait(json.dumps([_cloud_event(*r) for r in work.records[i:i + batch]]).encode())
+        bodies.put_nowait(json.dumps([_cloud_event(*r) for r in work.records[i : i + batch]]).encode())
     resent = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": BATCH_TYPE}
@@ -83,13 +90,16 @@ async def debited(conn, schema: str, work: Workload, *, started: float, timeout:
     count_sql = f'SELECT count(*) FROM "{schema}".ledger_transactions WHERE tenant_id = ANY($1)'
     while await conn.fetchval(count_sql, tenants) < len(work.records) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    last = await conn.fetchval(f'SELECT max(created_at) FROM "{schema}".ledger_transactions WHERE tenant_id = ANY($1)',
-                               tenants)
+    last = await conn.fetchval(
+        f'SELECT max(created_at) FROM "{schema}".ledger_transactions WHERE tenant_id = ANY($1)', tenants
+    )
     await asyncio.sleep(1)  # anything after the last debit would be a double one
-    references = await conn.fetchval(f'SELECT count(DISTINCT reference) FROM "{schema}".ledger_transactions '
-                                     "WHERE tenant_id = ANY($1)", tenants)
+    references = await conn.fetchval(
+        f'SELECT count(DISTINCT reference) FROM "{schema}".ledger_transactions WHERE tenant_id = ANY($1)', tenants
+    )
     rows = await conn.fetchval(count_sql, tenants)
-    balances = dict(await conn.fetch(f'SELECT tenant_id, balance_cents FROM "{schema}".accounts '
-                                     "WHERE tenant_id = ANY($1)", tenants))
+    balances = dict(
+        await conn.fetch(f'SELECT tenant_id, balance_cents FROM "{schema}".accounts WHERE tenant_id = ANY($1)', tenants)
+    )
     exact = rows == references == len(work.records) and balances == work.expected
     return {"rate": len(work.records) / (last.timestamp() - started), "exact": exact}

@@ -20,16 +20,27 @@ BATCH = 500
 
 
 def usage_payload(usage_id: str, tenant_id: str, cents: int) -> bytes:
-    return json.dumps({"id": usage_id, "tenant_id": tenant_id, "amount_cents": cents, "quantity": 1,
-                       "unit": "minute", "description": "call", "occurred_at": "2026-11-26T10:00:00Z"}).encode()
+    return json.dumps(
+        {
+            "id": usage_id,
+            "tenant_id": tenant_id,
+            "amount_cents": cents,
+            "quantity": 1,
+            "unit": "minute",
+            "description": "call",
+            "occurred_at": "2026-11-26T10:00:00Z",
+        }
+    ).encode()
 
 
 async def publish_many(js, subject: str, payloads: list[tuple[str, bytes]], *, window: int = 2000) -> float:
     """Publish (msg id, body) pairs with up to `window` acks in flight; answer messages/s."""
     started = time.perf_counter()
     for i in range(0, len(payloads), window):
-        acks = [await js.publish_async(subject, body, headers={"Nats-Msg-Id": mid})
-                for mid, body in payloads[i:i + window]]
+        acks = [
+            await js.publish_async(subject, body, headers={"Nats-Msg-Id": mid})
+            for mid, body in payloads[i : i + window]
+        ]
         await asyncio.gather(*acks)
     return len(payloads) / (time.perf_counter() - started)
 
@@ -40,8 +51,12 @@ async def jetstream_consume_rate(js, *, messages: int = 50_000) -> float:
     await js.add_stream(StreamConfig(name=name, subjects=[subject]))
     try:
         await publish_many(js, subject, [(f"c{i}", usage_payload(f"c{i}", f"t{i % 100}", 7)) for i in range(messages)])
-        psub = await js.pull_subscribe(subject, durable="ceiling", stream=name,
-                                       config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=4000))
+        psub = await js.pull_subscribe(
+            subject,
+            durable="ceiling",
+            stream=name,
+            config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=4000),
+        )
         done, started = 0, time.perf_counter()
         while done < messages:
             for msg in await psub.fetch(BATCH, timeout=5):
@@ -60,16 +75,20 @@ async def postgres_insert_rate(dsn: str, schema: str, *, seconds: float = 5.0) -
     table = f'"{schema}".ceiling_tx'
     try:
         await conn.execute(f'CREATE TABLE {table} (LIKE "{schema}".ledger_transactions INCLUDING ALL)')
-        await conn.execute(f"CREATE SEQUENCE \"{schema}\".ceiling_seq OWNED BY {table}.seq")
+        await conn.execute(f'CREATE SEQUENCE "{schema}".ceiling_seq OWNED BY {table}.seq')
         await conn.execute(f"ALTER TABLE {table} ALTER seq SET DEFAULT nextval('\"{schema}\".ceiling_seq')")
-        sql = (f"INSERT INTO {table} (id, tenant_id, kind, amount_cents, balance_after_cents, description, "
-               "reference, source_key, quantity, occurred_at, created_at) "
-               "VALUES ($1, $2, 'usage', $3, $4, 'call', $5, $6, 1, $7, $7)")
+        sql = (
+            f"INSERT INTO {table} (id, tenant_id, kind, amount_cents, balance_after_cents, description, "
+            "reference, source_key, quantity, occurred_at, created_at) "
+            "VALUES ($1, $2, 'usage', $3, $4, 'call', $5, $6, 1, $7, $7)"
+        )
         now, done = datetime.now(UTC), 0
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
-            rows = [(f"x{done + i}", f"t{i % 100}", -7, -7 * i, f"u{done + i}", f"usage:u{done + i}", now)
-                    for i in range(BATCH)]
+            rows = [
+                (f"x{done + i}", f"t{i % 100}", -7, -7 * i, f"u{done + i}", f"usage:u{done + i}", now)
+                for i in range(BATCH)
+            ]
             async with conn.transaction():
                 await conn.executemany(sql, rows)
             done += BATCH

@@ -38,8 +38,19 @@ async def wait_until(check, timeout: float) -> bool:
     return False
 
 
-async def run_billing_window(nc, js, *, env: dict, dsn: str, schema: str, tenants: int, messages: int,
-                             warmup: float, seconds: float, nats_pid: int) -> dict:
+async def run_billing_window(
+    nc,
+    js,
+    *,
+    env: dict,
+    dsn: str,
+    schema: str,
+    tenants: int,
+    messages: int,
+    warmup: float,
+    seconds: float,
+    nats_pid: int,
+) -> dict:
     rng = random.Random(7)
     names = [f"bench-tenant-{i:04d}" for i in range(tenants)]
     expected = dict.fromkeys(names, 0)
@@ -59,8 +70,13 @@ async def run_billing_window(nc, js, *, env: dict, dsn: str, schema: str, tenant
 
     sub = await nc.subscribe("portal.balance.updated.v1", cb=on_balance)
     conn = await asyncpg.connect(dsn)
-    proc = subprocess.Popen([sys.executable, "-m", "services.billing", "run"], env=env, cwd=ROOT,
-                            stdout=(log := open(ROOT / "var" / "bench_billing.log", "w")), stderr=log)  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.billing", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=(log := open(ROOT / "var" / "bench_billing.log", "w")),  # noqa: SIM115
+        stderr=log,
+    )
     try:
         if not await wait_until(lambda: _positive(committed(conn, schema)), 60):
             raise RuntimeError("billing committed nothing within 60 s (see var/bench_billing.log)")
@@ -93,9 +109,18 @@ async def run_billing_window(nc, js, *, env: dict, dsn: str, schema: str, tenant
         await sub.unsubscribe()
         await conn.close()
     per_debit = {k: v * 1e6 / max(c1 - c0, 1) for k, v in cpu.items()}
-    return {"rate": (c1 - c0) / (t1 - t0), "cpu_us": per_debit, "cpu_total_us": sum(per_debit.values()),
-            "window_s": t1 - t0, "debits": messages, "exact": exact,
-            "rss_start_mb": rss0, "rss_end_mb": rss1, "outbox_end": outbox_end, "publish_rate": publish_rate}
+    return {
+        "rate": (c1 - c0) / (t1 - t0),
+        "cpu_us": per_debit,
+        "cpu_total_us": sum(per_debit.values()),
+        "window_s": t1 - t0,
+        "debits": messages,
+        "exact": exact,
+        "rss_start_mb": rss0,
+        "rss_end_mb": rss1,
+        "outbox_end": outbox_end,
+        "publish_rate": publish_rate,
+    }
 
 
 async def _positive(awaitable) -> bool:

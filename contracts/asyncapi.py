@@ -1,7 +1,7 @@
 """The AsyncAPI 3.0 document, generated from the contract classes.
 
-    python -m contracts.asyncapi                    # print the document (JSON)
-    python -m contracts.asyncapi --write-snapshot   # refresh contracts/schemas.snapshot.json
+python -m contracts.asyncapi                    # print the document (JSON)
+python -m contracts.asyncapi --write-snapshot   # refresh contracts/schemas.snapshot.json
 """
 
 from __future__ import annotations
@@ -52,17 +52,25 @@ def document() -> dict[str, Any]:
             continue
         name = _name(subject)
         cls = kinds.get(subject)
-        messages[name] = {"name": name, "payload": schema, "contentType": "application/json",
-                          "summary": (cls.__doc__ or "").strip().split("\n")[0] if cls else f"Customer event {subject}"}
+        messages[name] = {
+            "name": name,
+            "payload": schema,
+            "contentType": "application/json",
+            "summary": (cls.__doc__ or "").strip().split("\n")[0] if cls else f"Customer event {subject}",
+        }
         channels[name] = {"address": subject, "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
         op: dict[str, Any] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
         if cls is not None and issubclass(cls, Request):
             reply = f"{subject}#reply"
-            messages[_name(reply)] = {"name": _name(reply), "payload": message_schemas()[reply]} if reply in \
-                message_schemas() else {"name": _name(reply)}
+            messages[_name(reply)] = (
+                {"name": _name(reply), "payload": message_schemas()[reply]}
+                if reply in message_schemas()
+                else {"name": _name(reply)}
+            )
             op["reply"] = {"messages": [{"$ref": f"#/components/messages/{_name(reply)}"}]}
-        op["description"] = "JetStream (durable)" if cls is None or issubclass(cls, Event) or cls.stream else \
-            "NATS request/reply"
+        op["description"] = (
+            "JetStream (durable)" if cls is None or issubclass(cls, Event) or cls.stream else "NATS request/reply"
+        )
         operations[name] = op
     return {
         "asyncapi": "3.0.0",

@@ -32,9 +32,7 @@ class HttpPeer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         app = web.Application()
         app.add_routes(self.routes())
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=0.1
-        )  # don't wait for slow answers
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)  # don't wait for slow answers
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.host, self.port = host, self._runner.addresses[0][1]

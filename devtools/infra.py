@@ -98,10 +98,14 @@ class NatsProcess:
     def config(self) -> str:
         from runtime.nats_auth import server_config
 
-        return server_config(port=self.port, store_dir=self.store, passwords=self.passwords if self.auth else None,
-                             tls_cert=str(self.tls.cert_file) if self.tls else None,
-                             tls_key=str(self.tls.key_file) if self.tls else None,
-                             tls_client_ca=str(self.tls.cert_file) if self.tls and self.tls_verify_clients else None)
+        return server_config(
+            port=self.port,
+            store_dir=self.store,
+            passwords=self.passwords if self.auth else None,
+            tls_cert=str(self.tls.cert_file) if self.tls else None,
+            tls_key=str(self.tls.key_file) if self.tls else None,
+            tls_client_ca=str(self.tls.cert_file) if self.tls and self.tls_verify_clients else None,
+        )
 
     def start(self) -> NatsProcess:
         binary = nats_server_binary()
@@ -110,8 +114,9 @@ class NatsProcess:
         config = Path(self.store).with_suffix(".conf")
         config.touch(mode=0o600)
         config.write_text(self.config())
-        self.proc = subprocess.Popen([binary, "-c", str(config), *self.extra_args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(config), *self.extra_args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         register_server(self, self.port)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", self.port):

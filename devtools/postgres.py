@@ -68,8 +68,10 @@ class PrivatePostgres:
         self.user = _service_user()
         bindir = postgres_bindir()
         if bindir is None:
-            raise PostgresError("PostgreSQL server binaries not found: install Debian's `postgresql` package "
-                                "(`make run` does) or set DATABASE_URL")
+            raise PostgresError(
+                "PostgreSQL server binaries not found: install Debian's `postgresql` package "
+                "(`make run` does) or set DATABASE_URL"
+            )
         self.bindir = bindir
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -98,8 +100,19 @@ class PrivatePostgres:
         pwfile.write_text(self.password)
         self._own(self.root, pwfile)
         try:
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--pwfile", str(pwfile),
-                      "--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--pwfile",
+                str(pwfile),
+                "--auth-host=scram-sha-256",
+                "--auth-local=peer",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
         finally:
             pwfile.unlink(missing_ok=True)
 
@@ -108,8 +121,9 @@ class PrivatePostgres:
             return
         port = self._port()
         options = f"-p {port} -k {self.root} -c listen_addresses=127.0.0.1"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", str(int(timeout_s)),
-                  "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "-t", str(int(timeout_s)), "start"
+        )
 
     def stop(self, *, mode: str = "fast") -> None:
         """`fast` disconnects clients and shuts down cleanly; `immediate` is a crash (recovery at the next start)."""
@@ -159,8 +173,13 @@ class PrivatePostgres:
 
     def _create_database(self) -> None:
         env = {**os.environ, "PGPASSWORD": self.password}
-        subprocess.run([str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                        self.database], check=True, env=env, capture_output=True, timeout=30)
+        subprocess.run(
+            [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.database],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=30,
+        )
 
     def _own(self, *paths: Path) -> None:
         if self.user:
@@ -170,12 +189,17 @@ class PrivatePostgres:
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         command = [str(self.bindir / tool), *args]
         if self.user:
-            command = ["runuser", "-u", self.user, "--", *command] if shutil.which("runuser") else \
-                ["su", self.user, "-s", "/bin/sh", "-c", " ".join(_quote(a) for a in command)]
+            command = (
+                ["runuser", "-u", self.user, "--", *command]
+                if shutil.which("runuser")
+                else ["su", self.user, "-s", "/bin/sh", "-c", " ".join(_quote(a) for a in command)]
+            )
         result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd="/")
         if check and result.returncode != 0:
-            raise PostgresError(f"{tool} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
-                                f" — see {self.log}")
+            raise PostgresError(
+                f"{tool} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
+                f" — see {self.log}"
+            )
         return result
 
 

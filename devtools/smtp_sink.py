@@ -85,9 +85,7 @@ class SmtpSink:
             await asyncio.sleep(0.01)
         return list(self.messages)
 
-    async def handle_MAIL(
-        self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]
-    ) -> str:
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
         if self.username is not None and not session.authenticated:
             return "530 5.7.0 Authentication required"
         envelope.mail_from, envelope.mail_options = address, list(mail_options)
@@ -108,9 +106,7 @@ class SmtpSink:
             (self.maildir / f"{time.time_ns()}.eml").write_bytes(mail.raw)
         return "250 Message accepted for delivery"
 
-    def _authenticate(
-        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
-    ) -> AuthResult:
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         login, password = auth_data.login.decode(), auth_data.password.decode()

@@ -137,8 +137,9 @@ class PullConsumer:
                 if not msgs:
                     continue
                 async with _working_on(msgs, every_s=self.ack_wait_s / 3):
-                    pause = await consume_batch(msgs, model=self.message_cls, consumer=self.durable, js=js,
-                                                retries=retries, handle=self.handle)
+                    pause = await consume_batch(
+                        msgs, model=self.message_cls, consumer=self.durable, js=js, retries=retries, handle=self.handle
+                    )
                 if pause:
                     await self._pause(pause)
         finally:

@@ -31,7 +31,8 @@ def async_url(url: str) -> str:
     if parsed.get_backend_name() not in ("postgresql", "postgres"):
         raise UnsupportedDatabase(
             f"DATABASE_URL must point at PostgreSQL (postgresql://user@host:5432/db), not {parsed.drivername!r}: "
-            "the product runs on PostgreSQL only; `make run` starts a private one under var/pg/")
+            "the product runs on PostgreSQL only; `make run` starts a private one under var/pg/"
+        )
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 

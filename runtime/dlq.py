@@ -49,17 +49,29 @@ class DeadLetter:
     @classmethod
     def from_message(cls, msg) -> DeadLetter:
         body = json.loads(msg.data)
-        return cls(seq=msg.metadata.sequence.stream, consumer=body.get("consumer", ""), subject=body.get("subject", ""),
-                   error=body.get("error", ""), data=body.get("data", ""), headers=body.get("headers") or {},
-                   num_delivered=body.get("num_delivered"), dead_at=msg.metadata.timestamp)
+        return cls(
+            seq=msg.metadata.sequence.stream,
+            consumer=body.get("consumer", ""),
+            subject=body.get("subject", ""),
+            error=body.get("error", ""),
+            data=body.get("data", ""),
+            headers=body.get("headers") or {},
+            num_delivered=body.get("num_delivered"),
+            dead_at=msg.metadata.timestamp,
+        )
 
 
-async def dead_letters(js, *, consumer: str | None = None, since: datetime | None = None,
-                       limit: int = 10_000) -> list[DeadLetter]:
+async def dead_letters(
+    js, *, consumer: str | None = None, since: datetime | None = None, limit: int = 10_000
+) -> list[DeadLetter]:
     """The DLQ's messages (of one durable, since a moment), oldest first; read without consuming them."""
-    config = ConsumerConfig(ack_policy=AckPolicy.NONE, inactive_threshold=30.0, mem_storage=True,
-                            deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
-                            opt_start_time=since.astimezone(UTC) if since else None)
+    config = ConsumerConfig(
+        ack_policy=AckPolicy.NONE,
+        inactive_threshold=30.0,
+        mem_storage=True,
+        deliver_policy=DeliverPolicy.BY_START_TIME if since else DeliverPolicy.ALL,
+        opt_start_time=since.astimezone(UTC) if since else None,
+    )
     subject = dlq_subject(consumer) if consumer else "dlq.>"
     sub = await js.pull_subscribe(subject, stream=DLQ.name, config=config)
     found: list[DeadLetter] = []
@@ -80,9 +92,16 @@ async def dead_letters(js, *, consumer: str | None = None, since: datetime | Non
 async def dead_letter(js, seq: int) -> DeadLetter:
     raw = await js.get_msg(DLQ.name, seq)
     body = json.loads(raw.data)
-    return DeadLetter(seq=seq, consumer=body.get("consumer", ""), subject=body.get("subject", ""),
-                      error=body.get("error", ""), data=body.get("data", ""), headers=body.get("headers") or {},
-                      num_delivered=body.get("num_delivered"), dead_at=_raw_time(raw))
+    return DeadLetter(
+        seq=seq,
+        consumer=body.get("consumer", ""),
+        subject=body.get("subject", ""),
+        error=body.get("error", ""),
+        data=body.get("data", ""),
+        headers=body.get("headers") or {},
+        num_delivered=body.get("num_delivered"),
+        dead_at=_raw_time(raw),
+    )
 
 
 def _raw_time(raw) -> datetime:
@@ -123,8 +142,10 @@ def parse_since(text: str | None) -> datetime | None:
 
 
 def _line(letter: DeadLetter) -> str:
-    return (f"{letter.seq:>8}  {letter.dead_at:%Y-%m-%d %H:%M:%S}  {letter.consumer:<32} "
-            f"{letter.subject:<36} {letter.error[:100]}")
+    return (
+        f"{letter.seq:>8}  {letter.dead_at:%Y-%m-%d %H:%M:%S}  {letter.consumer:<32} "
+        f"{letter.subject:<36} {letter.error[:100]}"
+    )
 
 
 async def _connect(options: dict[str, Any] | None = None):
@@ -137,9 +158,15 @@ async def _connect(options: dict[str, Any] | None = None):
 
 
 def _credentials(settings) -> dict[str, Any]:
-    return {key: value for key, value in (("user", getattr(settings, "nats_user", None)),
-                                          ("password", getattr(settings, "nats_password", None)),
-                                          ("user_credentials", getattr(settings, "nats_creds", None))) if value}
+    return {
+        key: value
+        for key, value in (
+            ("user", getattr(settings, "nats_user", None)),
+            ("password", getattr(settings, "nats_password", None)),
+            ("user_credentials", getattr(settings, "nats_creds", None)),
+        )
+        if value
+    }
 
 
 async def _main(args: argparse.Namespace) -> int:

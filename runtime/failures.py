@@ -46,18 +46,36 @@ def _transient_types() -> tuple[type[BaseException], ...]:
 
     return (
         Transient,
-        ConnectionError, TimeoutError, socket.gaierror,  # refused, reset, timed out (asyncio's too), DNS
-        sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,  # pool exhausted
+        ConnectionError,
+        TimeoutError,
+        socket.gaierror,  # refused, reset, timed out (asyncio's too), DNS
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,  # pool exhausted
         sa_exc.DisconnectionError,
         pg.PostgresConnectionError,  # connection lost, refused, cannot connect now
         pg.InterfaceError,  # "connection is closed", "another operation is in progress" after a drop
-        pg.CannotConnectNowError, pg.AdminShutdownError, pg.CrashShutdownError, pg.TooManyConnectionsError,
-        pg.SerializationError, pg.DeadlockDetectedError, pg.LockNotAvailableError, pg.QueryCanceledError,
+        pg.CannotConnectNowError,
+        pg.AdminShutdownError,
+        pg.CrashShutdownError,
+        pg.TooManyConnectionsError,
+        pg.SerializationError,
+        pg.DeadlockDetectedError,
+        pg.LockNotAvailableError,
+        pg.QueryCanceledError,
         pg.ReadOnlySQLTransactionError,  # a failover's old primary, now a replica
-        nats_errors.TimeoutError, nats_errors.NoRespondersError, nats_errors.ConnectionClosedError,
-        nats_errors.ConnectionReconnectingError, nats_errors.ConnectionDrainingError, nats_errors.NoServersError,
-        nats_errors.StaleConnectionError, nats_errors.OutboundBufferLimitError, nats_errors.FlushTimeoutError,
-        js_errors.ServiceUnavailableError, js_errors.NoStreamResponseError, js_errors.FetchTimeoutError,
+        nats_errors.TimeoutError,
+        nats_errors.NoRespondersError,
+        nats_errors.ConnectionClosedError,
+        nats_errors.ConnectionReconnectingError,
+        nats_errors.ConnectionDrainingError,
+        nats_errors.NoServersError,
+        nats_errors.StaleConnectionError,
+        nats_errors.OutboundBufferLimitError,
+        nats_errors.FlushTimeoutError,
+        js_errors.ServiceUnavailableError,
+        js_errors.NoStreamResponseError,
+        js_errors.FetchTimeoutError,
     )
 
 
@@ -79,8 +97,19 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 # OSErrors that mean "the other side or the disk is unavailable for now" (not a missing file or a
 # permission: those are configuration mistakes that no retry fixes)
-_TRANSIENT_ERRNOS = {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.ENETUNREACH, errno.ENETDOWN,
-                     errno.EHOSTUNREACH, errno.ETIMEDOUT, errno.EPIPE, errno.EAGAIN, errno.ENOSPC, errno.EIO}
+_TRANSIENT_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.ENETUNREACH,
+    errno.ENETDOWN,
+    errno.EHOSTUNREACH,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+    errno.EAGAIN,
+    errno.ENOSPC,
+    errno.EIO,
+}
 
 
 def _is_transient(exc: BaseException) -> bool:

@@ -27,8 +27,9 @@ def rpc(broker: NatsBroker, request_cls: type[Request], *, queue: str, max_worke
     """Requests are answered concurrently (up to `max_workers` per subject and process)."""
 
     def decorate(fn: Callable[[Request], Awaitable[BaseModel | dict]]):
-        @broker.subscriber(request_cls.subject, queue=queue, title=f"{request_cls.subject}:{queue}",
-                           max_workers=max_workers)
+        @broker.subscriber(
+            request_cls.subject, queue=queue, title=f"{request_cls.subject}:{queue}", max_workers=max_workers
+        )
         async def handle(msg: NatsMessage) -> dict:
             try:
                 req = request_cls.model_validate_json(msg.body)
@@ -52,13 +53,23 @@ def rpc(broker: NatsBroker, request_cls: type[Request], *, queue: str, max_worke
     return decorate
 
 
-def batch_consumer(consumers: list, message_cls: type[Message], *, durable: str, batch_size: int = 500,
-                   subject: str | None = None, deliver_policy: DeliverPolicy = DeliverPolicy.ALL):
+def batch_consumer(
+    consumers: list,
+    message_cls: type[Message],
+    *,
+    durable: str,
+    batch_size: int = 500,
+    subject: str | None = None,
+    deliver_policy: DeliverPolicy = DeliverPolicy.ALL,
+):
     """Register a durable pull consumer taking batches of up to `batch_size`."""
 
     def decorate(fn: Callable[[list], Awaitable[None]]):
-        consumers.append(PullConsumer(message_cls, durable, fn, batch_size=batch_size, subject=subject,
-                                      deliver_policy=deliver_policy))
+        consumers.append(
+            PullConsumer(
+                message_cls, durable, fn, batch_size=batch_size, subject=subject, deliver_policy=deliver_policy
+            )
+        )
         return fn
 
     return decorate

@@ -19,11 +19,14 @@ import structlog
 
 SECRET_KEYS = re.compile(
     r"(secret|token|password|passwd|api_key|apikey|authorization|cookie|signature|reset_url|session|credential"
-    r"|private_key|(^|_)auth($|_)|dsn)", re.I)
+    r"|private_key|(^|_)auth($|_)|dsn)",
+    re.I,
+)
 SECRET_VALUES = re.compile(
     r"(sk_(live|test)_[A-Za-z0-9]+|rk_(live|test)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pk_[A-Za-z0-9]{20,}"
     r"|pp[ki]_[A-Za-z0-9]{20,}|(?<=/password-reset/)[A-Za-z0-9_-]{20,}|(?<=#token=)[A-Za-z0-9_-]{20,}"
-    r"|(?<=[Bb]earer )[^\s,;\"']+|(?<=pp_session=)[^\s,;\"']+)")
+    r"|(?<=[Bb]earer )[^\s,;\"']+|(?<=pp_session=)[^\s,;\"']+)"
+)
 URL_PASSWORD = re.compile(r"(?<=[a-z0-9+.-]://)([^/\s:@]+):[^@\s/]+@", re.I)
 MIN_SECRET_CHARS = 8  # shorter configured values would redact ordinary words
 _known_values: set[str] = set()

@@ -19,8 +19,9 @@ from runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
-PERMISSION_VIOLATIONS = Counter("nats_permission_violations_total",
-                                "Publishes or subscriptions the NATS server refused", ["service"])
+PERMISSION_VIOLATIONS = Counter(
+    "nats_permission_violations_total", "Publishes or subscriptions the NATS server refused", ["service"]
+)
 PERMISSIONS_ERR = "permissions violation"
 
 
@@ -69,8 +70,7 @@ def broker_options(settings: ServiceSettings) -> dict[str, Any]:
     context = tls_context(settings)
     security: NatsSecurity | None
     if settings.nats_user and settings.nats_password:
-        security = NatsUserPassword(settings.nats_user, settings.nats_password.get_secret_value(),
-                                    ssl_context=context)
+        security = NatsUserPassword(settings.nats_user, settings.nats_password.get_secret_value(), ssl_context=context)
     elif settings.nats_creds:
         security = NatsCredentials(settings.nats_creds, ssl_context=context)  # needs the `nkeys` package
     elif context is not None:

@@ -60,8 +60,9 @@ class Permissions:
     allow_responses: bool = False
 
     def may_publish(self, subject: str) -> bool:
-        return any(subject_matches(p, subject) for p in self.publish) and \
-            not any(subject_matches(p, subject) for p in self.publish_deny)
+        return any(subject_matches(p, subject) for p in self.publish) and not any(
+            subject_matches(p, subject) for p in self.publish_deny
+        )
 
     def may_subscribe(self, subject: str) -> bool:
         """Subscribing to `subject` (itself possibly a pattern) is allowed when a grant covers it."""
@@ -127,29 +128,44 @@ def _stream_admin(name: str) -> list[str]:
 
 def _durable_api(d: Durable) -> list[str]:
     prefix = "$JS.API.CONSUMER"
-    return [f"{prefix}.INFO.{d.stream}.{d.name}", f"{prefix}.CREATE.{d.stream}.{d.name}.{d.filter_subject}",
-            f"{prefix}.MSG.NEXT.{d.stream}.{d.name}", f"$JS.ACK.{d.stream}.{d.name}.>"]
+    return [
+        f"{prefix}.INFO.{d.stream}.{d.name}",
+        f"{prefix}.CREATE.{d.stream}.{d.name}.{d.filter_subject}",
+        f"{prefix}.MSG.NEXT.{d.stream}.{d.name}",
+        f"$JS.ACK.{d.stream}.{d.name}.>",
+    ]
 
 
 def _ephemeral_reader(stream: str) -> list[str]:
     """Unnamed and randomly named consumers (`CREATE.<stream>[.<name>.<filter>]`), their fetches and
     deletes, the stream's last sequence, and flow-control answers of the ordered consumer."""
-    return [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.CONSUMER.CREATE.{stream}",
-            f"$JS.API.CONSUMER.CREATE.{stream}.>", f"$JS.API.CONSUMER.INFO.{stream}.*",
-            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*", f"$JS.API.CONSUMER.DELETE.{stream}.*", f"$JS.FC.{stream}.>"]
+    return [
+        f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.>",
+        f"$JS.API.CONSUMER.INFO.{stream}.*",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
+        f"$JS.API.CONSUMER.DELETE.{stream}.*",
+        f"$JS.FC.{stream}.>",
+    ]
 
 
 def _others_durable(d: Durable) -> list[str]:
     """What a reader of the same stream must not do to someone else's durable: read it, look at it,
     delete it, or create it anew with another filter (a server since 2.10 would update it)."""
     base = f"{d.stream}.{d.name}"
-    return [f"$JS.API.CONSUMER.{op}.{base}" for op in ("INFO", "MSG.NEXT", "DELETE", "CREATE")] + \
-        [f"$JS.API.CONSUMER.CREATE.{base}.>"]
+    return [f"$JS.API.CONSUMER.{op}.{base}" for op in ("INFO", "MSG.NEXT", "DELETE", "CREATE")] + [
+        f"$JS.API.CONSUMER.CREATE.{base}.>"
+    ]
 
 
 def _kv_bucket(bucket: str) -> list[str]:
-    return [*_stream_admin(f"KV_{bucket}"), f"$JS.API.DIRECT.GET.KV_{bucket}.>",
-            f"$JS.API.STREAM.MSG.GET.KV_{bucket}", f"$KV.{bucket}.>"]
+    return [
+        *_stream_admin(f"KV_{bucket}"),
+        f"$JS.API.DIRECT.GET.KV_{bucket}.>",
+        f"$JS.API.STREAM.MSG.GET.KV_{bucket}",
+        f"$KV.{bucket}.>",
+    ]
 
 
 def service_permissions(service: str) -> Permissions:
@@ -167,15 +183,17 @@ def service_permissions(service: str) -> Permissions:
     for stream in EPHEMERAL_READERS.get(service, ()):
         publish += _ephemeral_reader(stream)
         # `*` in the reader's grants must not reach another service's durable on the same stream.
-        deny += [subject for d in durables() if d.stream == stream and d.service != service
-                 for subject in _others_durable(d)]
+        deny += [
+            subject for d in durables() if d.stream == stream and d.service != service for subject in _others_durable(d)
+        ]
     for bucket in KV_BUCKETS.get(service, ()):
         publish += _kv_bucket(bucket)
     for subject in BROADCASTS.get(service, ()):
         publish.append(subject)
         subscribe.append(subject)
-    return Permissions(tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)), tuple(deny),
-                       allow_responses=True)
+    return Permissions(
+        tuple(dict.fromkeys(publish)), tuple(dict.fromkeys(subscribe)), tuple(deny), allow_responses=True
+    )
 
 
 def platform_permissions() -> Permissions:
@@ -184,8 +202,9 @@ def platform_permissions() -> Permissions:
 
 
 def provisioner_permissions() -> Permissions:
-    return Permissions(tuple(s for spec in ALL_STREAMS for s in _stream_admin(spec.name)),
-                       (f"{inbox_prefix(PROVISIONER)}.>",))
+    return Permissions(
+        tuple(s for spec in ALL_STREAMS for s in _stream_admin(spec.name)), (f"{inbox_prefix(PROVISIONER)}.>",)
+    )
 
 
 def operator_permissions() -> Permissions:

@@ -12,8 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def keep_newest(session: AsyncSession, table: sa.Table, rows: Iterable[Mapping[str, Any]], *,
-                      key: str = "tenant_id", version: str = "updated_at") -> None:
+async def keep_newest(
+    session: AsyncSession,
+    table: sa.Table,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    key: str = "tenant_id",
+    version: str = "updated_at",
+) -> None:
     """Upsert `rows` by `key`; a stored row is replaced only by one whose `version` is not older."""
     newest: dict[Any, Mapping[str, Any]] = {}
     for row in rows:  # one row per key: ON CONFLICT cannot touch a row twice in one statement
@@ -23,6 +29,10 @@ async def keep_newest(session: AsyncSession, table: sa.Table, rows: Iterable[Map
         return
     stmt = pg_insert(table).values(list(newest.values()))
     columns = next(iter(newest.values())).keys() - {key}
-    await session.execute(stmt.on_conflict_do_update(
-        index_elements=[key], set_={c: stmt.excluded[c] for c in columns},
-        where=table.c[version] <= stmt.excluded[version]))
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[key],
+            set_={c: stmt.excluded[c] for c in columns},
+            where=table.c[version] <= stmt.excluded[version],
+        )
+    )

@@ -55,8 +55,15 @@ async def add(session: AsyncSession, events: Iterable) -> None:
     ]
     if rows:
         # one constant statement taking arrays, whatever the batch size
-        await session.execute(_INSERT_ROWS, {"e": [r["event_id"] for r in rows], "s": [r["subject"] for r in rows],
-                                             "p": [r["payload"] for r in rows], "now": now})
+        await session.execute(
+            _INSERT_ROWS,
+            {
+                "e": [r["event_id"] for r in rows],
+                "s": [r["subject"] for r in rows],
+                "p": [r["payload"] for r in rows],
+                "now": now,
+            },
+        )
         session.info["outbox_staged"] = True
 
 
@@ -122,8 +129,7 @@ class OutboxRelay:
 
         `publish_async` pipelines the publishes on one reply subscription: measured, a third of the
         CPU of one request (own inbox, timer and future) per message."""
-        acks = [await self.js.publish_async(r.subject, r.payload, headers={"Nats-Msg-Id": r.event_id})
-                for r in rows]
+        acks = [await self.js.publish_async(r.subject, r.payload, headers={"Nats-Msg-Id": r.event_id}) for r in rows]
         try:
             await asyncio.wait_for(asyncio.gather(*acks), PUBLISH_TIMEOUT_S)
         except BaseException:

@@ -86,8 +86,15 @@ class RetryState:
         OLDEST.labels(self.consumer).set(0 if oldest is None else max(0.0, now - oldest))
 
 
-async def consume_batch(raws: Sequence, *, model: type[M], consumer: str, js, retries: RetryState,
-                        handle: Callable[[list[M]], Awaitable[None]]) -> float:
+async def consume_batch(
+    raws: Sequence,
+    *,
+    model: type[M],
+    consumer: str,
+    js,
+    retries: RetryState,
+    handle: Callable[[list[M]], Awaitable[None]],
+) -> float:
     """Handle one fetched batch; answer how long the consumer should pause before fetching again."""
     parsed: list[tuple[M, Any]] = []
     for raw in raws:
@@ -159,8 +166,15 @@ async def _after_message_failure(raw, exc: BaseException, *, consumer: str, js, 
     await _nak(raw, delay)
     retries.waiting(raw, kind)
     log_event = log.info if kind == "transient" else log.warning
-    log_event("message.retrying", consumer=consumer, subject=raw.subject, attempt=delivered, retry_in_s=delay,
-              kind=kind, error=repr(exc)[:300])
+    log_event(
+        "message.retrying",
+        consumer=consumer,
+        subject=raw.subject,
+        attempt=delivered,
+        retry_in_s=delay,
+        kind=kind,
+        error=repr(exc)[:300],
+    )
 
 
 async def _dead_letter(js, *, consumer: str, raw, error: str) -> None:
@@ -178,8 +192,12 @@ async def _dead_letter(js, *, consumer: str, raw, error: str) -> None:
         "stream_sequence": seq,
     }
     try:
-        await js.publish(dlq_subject(consumer), json.dumps(body).encode(), timeout=DLQ_PUBLISH_TIMEOUT_S,
-                         headers={"Nats-Msg-Id": f"dlq-{consumer}-{seq}"} if seq is not None else None)
+        await js.publish(
+            dlq_subject(consumer),
+            json.dumps(body).encode(),
+            timeout=DLQ_PUBLISH_TIMEOUT_S,
+            headers={"Nats-Msg-Id": f"dlq-{consumer}-{seq}"} if seq is not None else None,
+        )
     except Exception as exc:
         log.warning("message.dead_letter_failed", consumer=consumer, subject=raw.subject, error=repr(exc))
         await _nak(raw, PAUSE_MAX_S)

@@ -83,8 +83,9 @@ class Service:
         self.broker = broker
         self.migrations = migrations
         self.http_app = http_app or FastAPI(title=settings.service_name, docs_url=None, redoc_url=None)
-        self.http_app.include_router(ops_router({"nats": self._nats_ready, "database": db.ping,
-                                                 "consumers": self._consumers_ready}))
+        self.http_app.include_router(
+            ops_router({"nats": self._nats_ready, "database": db.ping, "consumers": self._consumers_ready})
+        )
         self.jobs = jobs or []
         self.consumers = consumers or []
         self.on_started = on_started
@@ -118,9 +119,11 @@ class Service:
             await self.migrate()
         await self.db.warm(WARM_CONNECTIONS)
         await self.broker.connect()
-        await ensure_streams(self.js, replicas=self.settings.nats_stream_replicas,
-                             specs=streams_declared_by(self.settings.service_name,
-                                                       authenticated=self.settings.nats_authenticated))
+        await ensure_streams(
+            self.js,
+            replicas=self.settings.nats_stream_replicas,
+            specs=streams_declared_by(self.settings.service_name, authenticated=self.settings.nats_authenticated),
+        )
         self.relay = OutboxRelay(self.db, self.js, service=self.settings.service_name)
         self.db.after_commit(self.relay.wake)
         await self.broker.start()

@@ -87,8 +87,11 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="after")
     def _keep_secrets_out_of_logs(self) -> ServiceSettings:
         """The value of every setting named like a secret is redacted wherever a log line quotes it."""
-        values = [value.get_secret_value() if isinstance(value, SecretStr) else value for name, value in self
-                  if logs.SECRET_KEYS.search(name)]
+        values = [
+            value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in self
+            if logs.SECRET_KEYS.search(name)
+        ]
         logs.redact_values([value for value in values if isinstance(value, str)])
         return self
 
@@ -120,8 +123,10 @@ class ServiceSettings(BaseSettings):
         """The PostgreSQL URL this service uses; there is no embedded fallback (`make run` starts a
         private PostgreSQL and passes its URL)."""
         if not self.database_url:
-            raise ValueError(f"{self.service_name.upper()}_DATABASE_URL or DATABASE_URL must be set to a "
-                             "PostgreSQL URL (`make run` starts a private PostgreSQL under var/pg/)")
+            raise ValueError(
+                f"{self.service_name.upper()}_DATABASE_URL or DATABASE_URL must be set to a "
+                "PostgreSQL URL (`make run` starts a private PostgreSQL under var/pg/)"
+            )
         return self.database_url
 
     @property

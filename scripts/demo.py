@@ -29,12 +29,16 @@ STACK = ROOT / "var" / "stack.json"
 CENTS_PER_MINUTE = 9
 
 
-def _call(base: str, method: str, path: str, *, token: str, body: dict | None = None,
-          headers: dict | None = None) -> dict:
+def _call(
+    base: str, method: str, path: str, *, token: str, body: dict | None = None, headers: dict | None = None
+) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{base}{path}", data=data, method=method,  # noqa: S310 - local stack
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                                          **(headers or {})})
+    req = urllib.request.Request(  # noqa: S310
+        f"{base}{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})},
+    )
     with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310
         return json.loads(response.read() or b"{}")
 
@@ -50,15 +54,27 @@ def _wait(check, *, timeout: float = 30.0, what: str) -> None:
 
 def paid_topup(base: str, api_key: str, stripe_base: str, *, amount_cents: int = 25_000) -> str:
     """A Checkout top-up paid the way a customer pays it; answers the top-up id once it is credited."""
-    topup = _call(base, "POST", "/v1/topups", token=api_key, body={"amount_cents": amount_cents},
-                  headers={"Idempotency-Key": "demo-first-topup"})
+    topup = _call(
+        base,
+        "POST",
+        "/v1/topups",
+        token=api_key,
+        body={"amount_cents": amount_cents},
+        headers={"Idempotency-Key": "demo-first-topup"},
+    )
     session_id = topup["checkout_url"].rstrip("/").rsplit("/", 1)[-1]
-    pay = urllib.request.Request(f"{stripe_base}/_test/checkout/sessions/{session_id}/pay",  # noqa: S310
-                                 data=json.dumps({"payment_method": "pm_card_visa"}).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    pay = urllib.request.Request(  # noqa: S310
+        f"{stripe_base}/_test/checkout/sessions/{session_id}/pay",
+        data=json.dumps({"payment_method": "pm_card_visa"}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     urllib.request.urlopen(pay, timeout=30).close()  # noqa: S310
-    _wait(lambda: _call(base, "GET", f"/v1/topups/{topup['id']}", token=api_key).get("invoice_id"),
-          what="the top-up's credit and invoice", timeout=60)
+    _wait(
+        lambda: _call(base, "GET", f"/v1/topups/{topup['id']}", token=api_key).get("invoice_id"),
+        what="the top-up's credit and invoice",
+        timeout=60,
+    )
     return topup["id"]
 
 
@@ -70,7 +86,8 @@ def usage_records(tenant_id: str, *, days: int = 30, now: datetime | None = None
         day = (now - timedelta(days=back)).date()
         for _ in range(rng.randint(2, 5) if day.weekday() >= 5 else rng.randint(6, 14)):
             at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(
-                hours=rng.randint(7, 16), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
+                hours=rng.randint(7, 16), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
+            )
             if at < now - timedelta(minutes=1):
                 records.append(_record(tenant_id, rng.randint(1, 9), at, rng))
     return records
@@ -78,9 +95,15 @@ def usage_records(tenant_id: str, *, days: int = 30, now: datetime | None = None
 
 def _record(tenant_id: str, minutes: int, at: datetime, rng: random.Random) -> dict:
     caller = f"+49 30 {rng.randint(1000000, 9999999)}"
-    return {"id": f"demo-{uuid.uuid4().hex}", "tenant_id": tenant_id, "amount_cents": minutes * CENTS_PER_MINUTE,
-            "quantity": minutes, "unit": "minute", "description": f"Anruf {caller}",
-            "occurred_at": at.isoformat().replace("+00:00", "Z")}
+    return {
+        "id": f"demo-{uuid.uuid4().hex}",
+        "tenant_id": tenant_id,
+        "amount_cents": minutes * CENTS_PER_MINUTE,
+        "quantity": minutes,
+        "unit": "minute",
+        "description": f"Anruf {caller}",
+        "occurred_at": at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 async def publish(nats_url: str, records: list[dict], *, connect: dict | None = None) -> None:
@@ -99,8 +122,9 @@ def months_to_state(today: date) -> list[str]:
     return [previous.strftime("%Y-%m"), first.strftime("%Y-%m")]
 
 
-def seed(*, base: str, api_key: str, tenant_id: str, nats_url: str, stripe_base: str | None,
-         nats_connect: dict | None = None) -> list[str]:
+def seed(
+    *, base: str, api_key: str, tenant_id: str, nats_url: str, stripe_base: str | None, nats_connect: dict | None = None
+) -> list[str]:
     """Everything the first look needs; answers what it did, one line each."""
     done = []
     if stripe_base:
@@ -108,8 +132,13 @@ def seed(*, base: str, api_key: str, tenant_id: str, nats_url: str, stripe_base:
     records = usage_records(tenant_id)
     asyncio.run(publish(nats_url, records, connect=nats_connect))
     total = sum(r["amount_cents"] for r in records)
-    _wait(lambda: sum(d["amount_cents"] for d in _call(base, "GET", "/v1/dashboard", token=api_key)["usage_by_day"])
-          >= total, what="the thirty days of usage on the dashboard", timeout=60)
+    _wait(
+        lambda: (
+            sum(d["amount_cents"] for d in _call(base, "GET", "/v1/dashboard", token=api_key)["usage_by_day"]) >= total
+        ),
+        what="the thirty days of usage on the dashboard",
+        timeout=60,
+    )
     done.append(f"{len(records)} calls over the last 30 days ({total / 100:.2f} €)")
     for month in months_to_state(datetime.now(UTC).date()):
         _call(base, "POST", "/v1/statements", token=api_key, body={"month": month})
@@ -117,8 +146,7 @@ def seed(*, base: str, api_key: str, tenant_id: str, nats_url: str, stripe_base:
     return done
 
 
-async def keep_usage_flowing(nats_url: str, tenant_id: str, *, every_s: float,
-                             connect: dict | None = None) -> None:
+async def keep_usage_flowing(nats_url: str, tenant_id: str, *, every_s: float, connect: dict | None = None) -> None:
     nc = await nats.connect(nats_url, **(connect or {}))
     js, rng = nc.jetstream(), random.Random()
     print(f"publishing a call for {tenant_id} every {every_s:g} s on {nats_url} (Ctrl-C stops)", flush=True)
@@ -126,8 +154,10 @@ async def keep_usage_flowing(nats_url: str, tenant_id: str, *, every_s: float,
         while True:
             record = _record(tenant_id, rng.randint(1, 5), datetime.now(UTC), rng)
             await js.publish("usage.recorded.v1", json.dumps(record).encode(), headers={"Nats-Msg-Id": record["id"]})
-            print(f"  {record['description']}: {record['quantity']} min, -{record['amount_cents'] / 100:.2f} €",
-                  flush=True)
+            print(
+                f"  {record['description']}: {record['quantity']} min, -{record['amount_cents'] / 100:.2f} €",
+                flush=True,
+            )
             await asyncio.sleep(every_s)
     finally:
         await nc.drain()
@@ -142,8 +172,11 @@ def main() -> None:
         raise SystemExit("no running stack found (var/stack.json): start it with `make run` first")
     stack = json.loads(STACK.read_text())
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(keep_usage_flowing(stack["nats_url"], stack["tenant_id"], every_s=args.every,
-                                       connect=stack.get("nats_connect")))
+        asyncio.run(
+            keep_usage_flowing(
+                stack["nats_url"], stack["tenant_id"], every_s=args.every, connect=stack.get("nats_connect")
+            )
+        )
 
 
 if __name__ == "__main__":

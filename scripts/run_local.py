@@ -35,11 +35,13 @@ children: list[subprocess.Popen] = []
 databases: list[PrivatePostgres] = []
 
 
-def spawn(args: list[str], env: dict, log_name: str, *,
-          capture_ready: str | None = None) -> tuple[subprocess.Popen, str]:
+def spawn(
+    args: list[str], env: dict, log_name: str, *, capture_ready: str | None = None
+) -> tuple[subprocess.Popen, str]:
     log = open(VAR / "logs" / f"{log_name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE if capture_ready else log,
-                            stderr=log, start_new_session=True)
+    proc = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.PIPE if capture_ready else log, stderr=log, start_new_session=True
+    )
     children.append(proc)
     line = ""
     if capture_ready:
@@ -75,8 +77,9 @@ def base_env() -> dict:
     env.setdefault("VAR_DIR", str(VAR))
     env.setdefault("DOCUMENTS_STORE", str(VAR / "documents"))
     env.setdefault("GATEWAY_ADMIN_TOKEN", secret("admin_token", lambda: "adm_" + secrets.token_urlsafe(24)))
-    env.setdefault("STRIPE_WEBHOOK_SECRET",
-                   secret("stripe_webhook_secret", lambda: "whsec_" + secrets.token_urlsafe(24)))
+    env.setdefault(
+        "STRIPE_WEBHOOK_SECRET", secret("stripe_webhook_secret", lambda: "whsec_" + secrets.token_urlsafe(24))
+    )
     env.setdefault("PYTHONUNBUFFERED", "1")
     if "NATS_URL" not in os.environ:  # our own NATS: each service its own user (<SERVICE>_NATS_USER)
         for user, password in ensure_passwords(NATS_SECRETS).items():
@@ -117,8 +120,11 @@ def start_nats(env: dict) -> None:
             raise SystemExit("nats-server did not start; see var/logs/nats.log")
         time.sleep(0.05)
     env["NATS_URL"] = f"nats://127.0.0.1:{port}"
-    asyncio.run(provision(ServiceSettings(nats_url=env["NATS_URL"], nats_user="provisioner",
-                                          nats_password=passwords["provisioner"])))
+    asyncio.run(
+        provision(
+            ServiceSettings(nats_url=env["NATS_URL"], nats_user="provisioner", nats_password=passwords["provisioner"])
+        )
+    )
 
 
 def nats_platform_line(env: dict) -> str:
@@ -126,29 +132,50 @@ def nats_platform_line(env: dict) -> str:
     if "NATS_URL" in os.environ:
         return ""
     password = ensure_passwords(NATS_SECRETS)["platform"]
-    return (f"\n  NATS platform: user platform, password {password}"
-            "\n                 (may publish usage.recorded.v1 and request billing.reserve/settle/release.v1)")
+    return (
+        f"\n  NATS platform: user platform, password {password}"
+        "\n                 (may publish usage.recorded.v1 and request billing.reserve/settle/release.v1)"
+    )
 
 
 def start_stand_ins(env: dict) -> None:
     gateway_port = int(env.get("GATEWAY_PORT", SERVICES["gateway"]))
     if "STRIPE_API_KEY" not in os.environ:
-        _, ready = spawn([sys.executable, "-m", "devtools.stripe_emulator", "--port", "0",
-                          "--webhook", f"http://127.0.0.1:{gateway_port}/webhooks/stripe",
-                          "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]], env, "stripe",
-                         capture_ready="STRIPE_EMULATOR_READY")
+        _, ready = spawn(
+            [
+                sys.executable,
+                "-m",
+                "devtools.stripe_emulator",
+                "--port",
+                "0",
+                "--webhook",
+                f"http://127.0.0.1:{gateway_port}/webhooks/stripe",
+                "--webhook-secret",
+                env["STRIPE_WEBHOOK_SECRET"],
+            ],
+            env,
+            "stripe",
+            capture_ready="STRIPE_EMULATOR_READY",
+        )
         env["STRIPE_API_BASE"] = ready.split()[-1]
         env["STRIPE_API_KEY"] = "sk_test_local"
     if "SMTP_HOST" not in os.environ:
         port = free_port()
-        spawn([sys.executable, "-m", "devtools.smtp_sink", "--port", str(port), "--maildir", str(VAR / "mail")],
-              env, "smtp")
+        spawn(
+            [sys.executable, "-m", "devtools.smtp_sink", "--port", str(port), "--maildir", str(VAR / "mail")],
+            env,
+            "smtp",
+        )
         env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_STARTTLS="false")
     if "TWILIO_ACCOUNT_SID" not in os.environ:
         port = free_port()
         spawn([sys.executable, "-m", "devtools.twilio_stub", "--port", str(port)], env, "sms")
-        env.update(TWILIO_API_BASE=f"http://127.0.0.1:{port}", TWILIO_ACCOUNT_SID="AC" + "0" * 32,
-                   TWILIO_AUTH_TOKEN="test-token", TWILIO_FROM="+15005550006")
+        env.update(
+            TWILIO_API_BASE=f"http://127.0.0.1:{port}",
+            TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+            TWILIO_AUTH_TOKEN="test-token",
+            TWILIO_FROM="+15005550006",
+        )
 
 
 def start_services(env: dict) -> None:
@@ -167,8 +194,12 @@ def demo_tenant(env: dict, base: str) -> dict:
     path = VAR / "demo_tenant.json"
     if path.exists():
         return json.loads(path.read_text())
-    body = {"name": "Demo GmbH", "email": "demo@demo.example", "country": "DE",
-            "address": {"line1": "Musterstraße 1", "postal_code": "10115", "city": "Berlin"}}
+    body = {
+        "name": "Demo GmbH",
+        "email": "demo@demo.example",
+        "country": "DE",
+        "address": {"line1": "Musterstraße 1", "postal_code": "10115", "city": "Berlin"},
+    }
     headers = {"Authorization": f"Bearer {env['GATEWAY_ADMIN_TOKEN']}", "Content-Type": "application/json"}
     req = urllib.request.Request(f"{base}/admin/v1/tenants", json.dumps(body).encode(), headers)  # noqa: S310
     with urllib.request.urlopen(req, timeout=30) as response:  # noqa: S310
@@ -213,8 +244,14 @@ def seed_demo(env: dict, base: str, tenant: dict) -> list[str]:
         return []
     stripe_base = env.get("STRIPE_API_BASE") if "STRIPE_API_KEY" not in os.environ else None
     try:
-        done = demo.seed(base=base, api_key=tenant["api_key"], tenant_id=tenant["id"], nats_url=env["NATS_URL"],
-                         stripe_base=stripe_base, nats_connect=stack_connect(env))
+        done = demo.seed(
+            base=base,
+            api_key=tenant["api_key"],
+            tenant_id=tenant["id"],
+            nats_url=env["NATS_URL"],
+            stripe_base=stripe_base,
+            nats_connect=stack_connect(env),
+        )
     except Exception as exc:  # the stack runs anyway; the demo data is a courtesy
         print(f"  demo data not seeded: {exc!r}", flush=True)
         return []
@@ -250,23 +287,27 @@ def main() -> None:
         host, port = env.get("GATEWAY_HOST", "127.0.0.1"), env.get("GATEWAY_PORT", "8000")
         base = f"http://{host}:{port}"
         tenant = demo_tenant(env, base)
-        (VAR / "stack.json").write_text(json.dumps({"nats_url": env["NATS_URL"], "tenant_id": tenant["id"],
-                                                    "nats_connect": stack_connect(env)}))
+        (VAR / "stack.json").write_text(
+            json.dumps({"nats_url": env["NATS_URL"], "tenant_id": tenant["id"], "nats_connect": stack_connect(env)})
+        )
         seeded = seed_demo(env, base, tenant)
     except BaseException:
         stop_all()
         raise
-    print(f"""
+    print(
+        f"""
 Stack is up in {time.monotonic() - started:.1f} s (logs in var/logs/, mails in var/mail/).
-  Portal:       {base}/   (login {tenant.get('email')} / {tenant.get('password')})
+  Portal:       {base}/   (login {tenant.get("email")} / {tenant.get("password")})
   API docs:     {base}/docs
-  NATS:         {env['NATS_URL']}{nats_platform_line(env)}
-  Admin token:  {env['GATEWAY_ADMIN_TOKEN']}
-  Demo tenant:  {tenant['id']}
-  API key:      {tenant['api_key']}
+  NATS:         {env["NATS_URL"]}{nats_platform_line(env)}
+  Admin token:  {env["GATEWAY_ADMIN_TOKEN"]}
+  Demo tenant:  {tenant["id"]}
+  API key:      {tenant["api_key"]}
   Database:     {"var/pg/ (private PostgreSQL)" if databases else "DATABASE_URL"}{seeded_lines(seeded)}
   Live usage:   make demo-usage   (in another terminal: a call every 3 s, watch the balance move)
-Ctrl-C stops everything.""", flush=True)
+Ctrl-C stops everything.""",
+        flush=True,
+    )
     while True:
         for proc in children:
             if proc.poll() is not None:

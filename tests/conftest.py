@@ -43,8 +43,12 @@ if in_ci():
 def _permission_violations() -> float:
     from runtime.nats_connect import PERMISSION_VIOLATIONS
 
-    return sum(sample.value for metric in PERMISSION_VIOLATIONS.collect() for sample in metric.samples
-               if sample.name.endswith("_total"))
+    return sum(
+        sample.value
+        for metric in PERMISSION_VIOLATIONS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )
 
 
 @pytest.fixture(autouse=True)

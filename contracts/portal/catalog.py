@@ -69,14 +69,16 @@ CATALOG: dict[EventType, EventSpec] = {
     "topup.succeeded": EventSpec(TopupSucceededData, "billing", ("push",)),
     "topup.failed": EventSpec(TopupFailedData, "payments", ("email", "push"), critical=True, push_urgency="high"),
     "balance.low": EventSpec(AlertData, "billing", ("email", "push"), dashboard_alert=True),
-    "balance.depleted": EventSpec(AlertData, "billing", ("email", "sms", "push"), critical=True,
-                                  push_urgency="high", dashboard_alert=True),
+    "balance.depleted": EventSpec(
+        AlertData, "billing", ("email", "sms", "push"), critical=True, push_urgency="high", dashboard_alert=True
+    ),
     "autotopup.triggered": EventSpec(AutoTopupTriggeredData, "billing"),
     "autotopup.succeeded": EventSpec(AutoTopupSucceededData, "billing"),
     "autotopup.failed": EventSpec(AutoTopupFailedData, "billing", ("email",), dashboard_alert=True),
     "autotopup.paused": EventSpec(AutoTopupPausedData, "billing", ("email", "sms"), dashboard_alert=True),
-    "autotopup.disabled": EventSpec(AutoTopupDisabledData, "billing", ("email", "sms"), critical=True,
-                                    dashboard_alert=True),
+    "autotopup.disabled": EventSpec(
+        AutoTopupDisabledData, "billing", ("email", "sms"), critical=True, dashboard_alert=True
+    ),
     "document.issued": EventSpec(DocumentIssuedData, "documents", ("email",)),
     "webhook_endpoint.disabled": EventSpec(WebhookEndpointDisabledData, "notify", ("email",)),
 }

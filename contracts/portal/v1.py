@@ -55,6 +55,9 @@ def checked_data(event_type: Any, data: BaseModel | dict[str, Any]) -> dict[str,
     spec = CATALOG.get(event_type)
     if spec is None:  # an unknown type: the envelope's own validation refuses it
         return data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-    model = data if isinstance(data, spec.data) else spec.data.model_validate(
-        data.model_dump() if isinstance(data, BaseModel) else data)
+    model = (
+        data
+        if isinstance(data, spec.data)
+        else spec.data.model_validate(data.model_dump() if isinstance(data, BaseModel) else data)
+    )
     return model.model_dump(mode="json", exclude_unset=True)

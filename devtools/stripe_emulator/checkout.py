@@ -156,13 +156,9 @@ class CheckoutSession(resources.StripeObject):
         return self
 
     @classmethod
-    def _api_list_all(
-        cls, url, payment_intent=None, customer=None, limit=None, starting_after=None, **kwargs
-    ):
+    def _api_list_all(cls, url, payment_intent=None, customer=None, limit=None, starting_after=None, **kwargs):
         listing = super()._api_list_all(url, limit=limit, starting_after=starting_after, **kwargs)
         listing._list = [
-            s
-            for s in listing._list
-            if payment_intent in (None, s.payment_intent) and customer in (None, s.customer)
+            s for s in listing._list if payment_intent in (None, s.payment_intent) and customer in (None, s.customer)
         ]
         return listing

@@ -36,8 +36,12 @@ class Faults:
     dropped: list[str] = field(default_factory=list)
 
     def api_failing(self, method: str, path: str) -> bool:
-        return (self.api_status is not None or self.api_delay_s > 0) and time.monotonic() < self.api_until \
-            and path.startswith(self.path_prefix) and self.method in (None, method)
+        return (
+            (self.api_status is not None or self.api_delay_s > 0)
+            and time.monotonic() < self.api_until
+            and path.startswith(self.path_prefix)
+            and self.method in (None, method)
+        )
 
     def drop(self, event_id: str) -> bool:
         if self.drop_webhooks > 0 and self.rng.random() < self.drop_webhooks:
@@ -46,10 +50,17 @@ class Faults:
         return False
 
     def view(self) -> dict:
-        return {"api_status": self.api_status, "api_failing_for_s": max(0.0, self.api_until - time.monotonic()),
-                "api_delay_s": self.api_delay_s, "path_prefix": self.path_prefix, "method": self.method,
-                "drop_webhooks": self.drop_webhooks, "delay_webhooks_s": self.delay_webhooks_s,
-                "failed_requests": self.failed_requests, "dropped_webhooks": list(self.dropped)}
+        return {
+            "api_status": self.api_status,
+            "api_failing_for_s": max(0.0, self.api_until - time.monotonic()),
+            "api_delay_s": self.api_delay_s,
+            "path_prefix": self.path_prefix,
+            "method": self.method,
+            "drop_webhooks": self.drop_webhooks,
+            "delay_webhooks_s": self.delay_webhooks_s,
+            "failed_requests": self.failed_requests,
+            "dropped_webhooks": list(self.dropped),
+        }
 
 
 FAULTS = Faults()
@@ -73,12 +84,18 @@ async def set_faults(request: web.Request) -> web.Response:
     body = await request.json() if request.can_read_body else {}
     global FAULTS
     dropped, failed = FAULTS.dropped, FAULTS.failed_requests
-    FAULTS = Faults(api_status=body.get("api_status"), api_until=time.monotonic() + float(body.get("for_s", 0)),
-                    api_delay_s=float(body.get("api_delay_s", 0)), path_prefix=body.get("path_prefix", "/v1/"),
-                    method=body.get("method"),
-                    drop_webhooks=float(body.get("drop_webhooks", 0)),
-                    delay_webhooks_s=float(body.get("delay_webhooks_s", 0)),
-                    rng=random.Random(body.get("seed", 1)), failed_requests=failed, dropped=dropped)
+    FAULTS = Faults(
+        api_status=body.get("api_status"),
+        api_until=time.monotonic() + float(body.get("for_s", 0)),
+        api_delay_s=float(body.get("api_delay_s", 0)),
+        path_prefix=body.get("path_prefix", "/v1/"),
+        method=body.get("method"),
+        drop_webhooks=float(body.get("drop_webhooks", 0)),
+        delay_webhooks_s=float(body.get("delay_webhooks_s", 0)),
+        rng=random.Random(body.get("seed", 1)),
+        failed_requests=failed,
+        dropped=dropped,
+    )
     return web.json_response(FAULTS.view())
 
 
@@ -97,5 +114,8 @@ def current() -> Faults:
 
 
 def fault_routes() -> list[web.RouteDef]:
-    return [web.post("/_test/faults", set_faults), web.get("/_test/faults", get_faults),
-            web.delete("/_test/faults", clear_faults)]
+    return [
+        web.post("/_test/faults", set_faults),
+        web.get("/_test/faults", get_faults),
+        web.delete("/_test/faults", clear_faults),
+    ]

@@ -40,9 +40,7 @@ class Emulator:
         return response.json() if response.content else {}
 
     def get(self, path: str) -> dict[str, Any]:
-        response = httpx.get(
-            self.base_url + path, headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10
-        )
+        response = httpx.get(self.base_url + path, headers={"Authorization": f"Bearer {self.api_key}"}, timeout=10)
         if response.status_code >= 400:
             raise EmulatorError(response.status_code, response.json().get("error", {}))
         return response.json()
@@ -52,9 +50,7 @@ class Emulator:
         card = {"number": number, "exp_month": str(exp_month), "exp_year": str(exp_year), "cvc": "123"}
         return self._post("/v1/payment_methods", {"type": "card", "card": card})["id"]
 
-    def register_webhook(
-        self, url: str, secret: str, events: list[str] | None = None, name: str = "default"
-    ) -> None:
+    def register_webhook(self, url: str, secret: str, events: list[str] | None = None, name: str = "default") -> None:
         """Deliver events (all, or those listed) to url, signed with secret; same name replaces."""
         self._post(f"/_config/webhooks/{name}", {"url": url, "secret": secret, "events": events})
 
@@ -138,9 +134,7 @@ def running_emulator(*, verbose: bool = False, startup_timeout_s: float = 20) ->
 
 def _wait_ready(process: subprocess.Popen[str], timeout_s: float) -> str:
     lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: lines.append(process.stdout.readline() if process.stdout else "")
-    )
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline() if process.stdout else ""))
     reader.start()
     reader.join(timeout_s)
     line = lines[0].strip() if lines else ""

@@ -52,9 +52,7 @@ async def idempotency_middleware(request: web.Request, handler) -> web.StreamRes
                     f"'{key}' if you meant to execute a different request."
                 )
             headers = {"Idempotency-Key": key, "Idempotent-Replayed": "true"}
-            return web.Response(
-                status=saved.status, body=saved.body, content_type=saved.content_type, headers=headers
-            )
+            return web.Response(status=saved.status, body=saved.body, content_type=saved.content_type, headers=headers)
         response = await handler(request)
         if response.status in REPLAYABLE and isinstance(response, web.Response) and response.body is not None:
             body = bytes(response.body)  # type: ignore[arg-type]

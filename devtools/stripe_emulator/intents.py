@@ -140,8 +140,12 @@ async def fail_processing(request):
     intent = PaymentIntent._api_retrieve(request.match_info["id"])
     intent._processing, intent._failed_later = False, True
     intent.payment_method = None
-    intent._last_error = {"code": "card_declined", "decline_code": "insufficient_funds", "type": "card_error",
-                          "message": "Your card has insufficient funds."}
+    intent._last_error = {
+        "code": "card_declined",
+        "decline_code": "insufficient_funds",
+        "type": "card_error",
+        "message": "Your card has insufficient funds.",
+    }
     emit("payment_intent.payment_failed", intent)
     return server.json_response(intent._export())
 
@@ -149,5 +153,7 @@ async def fail_processing(request):
 def processing_routes():
     from aiohttp import web
 
-    return [web.post("/_test/payment_intents/processing", set_processing),
-            web.post("/_test/payment_intents/{id}/fail", fail_processing)]
+    return [
+        web.post("/_test/payment_intents/processing", set_processing),
+        web.post("/_test/payment_intents/{id}/fail", fail_processing),
+    ]

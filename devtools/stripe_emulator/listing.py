@@ -26,7 +26,7 @@ def _created_filter(created) -> tuple[str, int] | None:
     if isinstance(created, str | int):
         return "eq", int(created)
     if isinstance(created, dict) and len(created) == 1:
-        (op, value), = created.items()
+        ((op, value),) = created.items()
         if op in ("gt", "gte", "lt", "lte"):
             return op, int(value)
     raise UserError(400, "Invalid created filter")
@@ -36,8 +36,13 @@ def _matches(created_at: int, condition: tuple[str, int] | None) -> bool:
     if condition is None:
         return True
     op, value = condition
-    return {"eq": created_at == value, "gt": created_at > value, "gte": created_at >= value,
-            "lt": created_at < value, "lte": created_at <= value}[op]
+    return {
+        "eq": created_at == value,
+        "gt": created_at > value,
+        "gte": created_at >= value,
+        "lt": created_at < value,
+        "lte": created_at <= value,
+    }[op]
 
 
 def _list(cls, url, items, *, limit, starting_after):
@@ -50,20 +55,29 @@ def _intents_list_all(cls, url, customer=None, created=None, limit=None, startin
     if kwargs:
         raise UserError(400, "Unexpected " + ", ".join(kwargs))
     condition = _created_filter(created)
-    items = [v for k, v in resources.store.items() if k.startswith("payment_intent:")
-             and (customer is None or v.customer == customer) and _matches(v.created, condition)]
+    items = [
+        v
+        for k, v in resources.store.items()
+        if k.startswith("payment_intent:")
+        and (customer is None or v.customer == customer)
+        and _matches(v.created, condition)
+    ]
     return _list(cls, url, items, limit=limit, starting_after=starting_after)
 
 
-def _refunds_list_all(cls, url, charge=None, payment_intent=None, created=None, limit=None, starting_after=None,
-                      **kwargs):
+def _refunds_list_all(
+    cls, url, charge=None, payment_intent=None, created=None, limit=None, starting_after=None, **kwargs
+):
     if kwargs:
         raise UserError(400, "Unexpected " + ", ".join(kwargs))
     if payment_intent is not None:
         charge = PaymentIntent._api_retrieve(payment_intent).latest_charge.id
     condition = _created_filter(created)
-    items = [v for k, v in resources.store.items() if k.startswith("refund:")
-             and (charge is None or v.charge == charge) and _matches(v.created, condition)]
+    items = [
+        v
+        for k, v in resources.store.items()
+        if k.startswith("refund:") and (charge is None or v.charge == charge) and _matches(v.created, condition)
+    ]
     return _list(cls, url, items, limit=limit, starting_after=starting_after)
 
 

@@ -47,9 +47,7 @@ class WebhookReceiver(HttpPeer):
 
     async def _receive(self, request: web.Request) -> web.Response:
         payload = await request.read()
-        self.deliveries.append(
-            Delivery(payload, request.headers.get("Stripe-Signature", ""), json.loads(payload))
-        )
+        self.deliveries.append(Delivery(payload, request.headers.get("Stripe-Signature", ""), json.loads(payload)))
         return web.json_response({"received": True})
 
     def matching(self, where: Callable[[Delivery], bool]) -> list[Delivery]:

@@ -12,8 +12,18 @@ from runtime.refusals import Invalid, NotFound
 from services.billing.queries import profile_of
 from services.billing.tables import Account
 
-EDITABLE = {"name", "email", "phone", "address", "vat_id", "locale", "low_balance_threshold_cents", "country",
-            "einvoice_profile", "buyer_reference"}
+EDITABLE = {
+    "name",
+    "email",
+    "phone",
+    "address",
+    "vat_id",
+    "locale",
+    "low_balance_threshold_cents",
+    "country",
+    "einvoice_profile",
+    "buyer_reference",
+}
 
 
 def _apply_profile(account: Account, profile: AccountProfile) -> None:

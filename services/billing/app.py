@@ -35,5 +35,4 @@ def build(settings: BillingSettings | None = None) -> Service:
                 await reservations.expire_holds(db=db)
 
     jobs = [expire_holds_job, autotopup_wiring.job(deps, settings.autotopup_monitor_s)]
-    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=jobs,
-                   consumers=consumers)
+    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=jobs, consumers=consumers)

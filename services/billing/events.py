@@ -48,5 +48,6 @@ def balance_updated(tenant_id: str, *, balance: int, available: int, tx_id: str 
 
 
 def alert(tenant_id: str, kind: str, *, balance: int, threshold: int, at: datetime) -> PortalEvent:
-    return PortalEvent(type=kind, tenant_id=tenant_id, occurred_at=at,
-                       data={"balance_cents": balance, "threshold_cents": threshold})
+    return PortalEvent(
+        type=kind, tenant_id=tenant_id, occurred_at=at, data={"balance_cents": balance, "threshold_cents": threshold}
+    )

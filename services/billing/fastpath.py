@@ -35,8 +35,19 @@ HELD = sa.text(
     "GROUP BY tenant_id"
 )
 
-TX_COLUMNS = ("id", "tenant_id", "kind", "amount_cents", "balance_after_cents", "description", "reference",
-              "source_key", "quantity", "occurred_at", "created_at")
+TX_COLUMNS = (
+    "id",
+    "tenant_id",
+    "kind",
+    "amount_cents",
+    "balance_after_cents",
+    "description",
+    "reference",
+    "source_key",
+    "quantity",
+    "occurred_at",
+    "created_at",
+)
 INSERT_TRANSACTIONS = sa.text(
     "INSERT INTO ledger_transactions (id, tenant_id, kind, amount_cents, balance_after_cents, description, "
     "reference, source_key, quantity, occurred_at, created_at) SELECT * FROM unnest("

@@ -63,9 +63,15 @@ def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSet
     @rpc(broker, ListTransactions, queue=queue)
     async def on_list_transactions(req: ListTransactions):
         try:
-            return await queries.list_transactions(db=db, tenant_id=req.tenant_id, limit=req.limit,
-                                                   cursor=req.cursor, kind=req.kind, since=req.since,
-                                                   until=req.until)
+            return await queries.list_transactions(
+                db=db,
+                tenant_id=req.tenant_id,
+                limit=req.limit,
+                cursor=req.cursor,
+                kind=req.kind,
+                since=req.since,
+                until=req.until,
+            )
         except ValueError as exc:
             raise ServiceError("validation_error", str(exc)) from exc
 
@@ -87,8 +93,9 @@ def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSet
 
     @rpc(broker, UpdateAccount, queue=queue)
     async def on_update_account(req: UpdateAccount):
-        return AccountReplyModel(profile=await accounts.update_account(db=db, tenant_id=req.tenant_id,
-                                                                       changes=req.changes))
+        return AccountReplyModel(
+            profile=await accounts.update_account(db=db, tenant_id=req.tenant_id, changes=req.changes)
+        )
 
     @rpc(broker, ReconcileLedger, queue=queue)
     async def on_reconcile_ledger(req: ReconcileLedger):

@@ -54,8 +54,9 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
         account = await session.get(Account, tenant_id)
         held = await repository.held_cents(session, [tenant_id], now=now)
     if account is None:
-        return BalanceReply(balance_cents=0, available_cents=0,
-                            low_balance_threshold_cents=deps.default_threshold_cents)
+        return BalanceReply(
+            balance_cents=0, available_cents=0, low_balance_threshold_cents=deps.default_threshold_cents
+        )
     return BalanceReply(
         balance_cents=account.balance_cents,
         available_cents=account.balance_cents - held.get(tenant_id, 0),
@@ -67,19 +68,34 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
 async def _balance_as_of(*, deps: BillingDeps, tenant_id: str, at: datetime) -> BalanceReply:
     async with deps.db.sessions() as session:
         account = await session.get(Account, tenant_id)
-        row = (await session.execute(
-            sa.select(tx.c.balance_after_cents, tx.c.created_at).where(tx.c.tenant_id == tenant_id,
-                                                                       tx.c.created_at <= at)
-            .order_by(tx.c.seq.desc()).limit(1))).first()
+        row = (
+            await session.execute(
+                sa.select(tx.c.balance_after_cents, tx.c.created_at)
+                .where(tx.c.tenant_id == tenant_id, tx.c.created_at <= at)
+                .order_by(tx.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
     balance = row.balance_after_cents if row else 0
     threshold = account.low_balance_threshold_cents if account else deps.default_threshold_cents
-    return BalanceReply(balance_cents=balance, available_cents=balance, low_balance_threshold_cents=threshold,
-                        updated_at=row.created_at if row else None)
+    return BalanceReply(
+        balance_cents=balance,
+        available_cents=balance,
+        low_balance_threshold_cents=threshold,
+        updated_at=row.created_at if row else None,
+    )
 
 
-async def list_transactions(*, db: Database, tenant_id: str, limit: int, cursor: str | None,
-                            kind: str | None = None, since: datetime | None = None,
-                            until: datetime | None = None) -> TransactionPage:
+async def list_transactions(
+    *,
+    db: Database,
+    tenant_id: str,
+    limit: int,
+    cursor: str | None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> TransactionPage:
     query = sa.select(tx).where(tx.c.tenant_id == tenant_id)
     if cursor:
         query = query.where(tx.c.seq < decode_cursor(cursor))
@@ -92,9 +108,18 @@ async def list_transactions(*, db: Database, tenant_id: str, limit: int, cursor:
     query = query.order_by(tx.c.seq.desc()).limit(limit + 1)
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
-    items = [TransactionView(id=r.id, kind=r.kind, amount_cents=r.amount_cents,
-                             balance_after_cents=r.balance_after_cents, description=r.description,
-                             reference=r.reference, created_at=r.created_at) for r in rows[:limit]]
+    items = [
+        TransactionView(
+            id=r.id,
+            kind=r.kind,
+            amount_cents=r.amount_cents,
+            balance_after_cents=r.balance_after_cents,
+            description=r.description,
+            reference=r.reference,
+            created_at=r.created_at,
+        )
+        for r in rows[:limit]
+    ]
     next_cursor = encode_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return TransactionPage(items=items, next_cursor=next_cursor)
 
@@ -104,10 +129,13 @@ async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> Dashboar
     first_day = calendar.today() - timedelta(days=days - 1)
     start = calendar.day_start(first_day)
     async with deps.db.sessions() as session:
-        rows = (await session.execute(
-            sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at)
-            .where(tx.c.tenant_id == tenant_id, tx.c.kind.in_(["usage", "topup"]), tx.c.occurred_at >= start)
-        )).all()
+        rows = (
+            await session.execute(
+                sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at).where(
+                    tx.c.tenant_id == tenant_id, tx.c.kind.in_(["usage", "topup"]), tx.c.occurred_at >= start
+                )
+            )
+        ).all()
     balance = await get_balance(deps=deps, tenant_id=tenant_id)
     by_day: dict[date, list] = {first_day + timedelta(days=i): [0, 0.0] for i in range(days)}
     topups = 0
@@ -126,8 +154,9 @@ async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> Dashboar
         usage_by_day=usage_days,
         topups_30d_cents=topups,
         usage_30d_cents=sum(d.amount_cents for d in usage_days),
-        projected_days_left=projected_days_left(available_cents=balance.available_cents,
-                                                usage_last_days=[d.amount_cents for d in usage_days]),
+        projected_days_left=projected_days_left(
+            available_cents=balance.available_cents, usage_last_days=[d.amount_cents for d in usage_days]
+        ),
     )
 
 
@@ -141,25 +170,50 @@ def month_bounds(month: str, tz: str) -> tuple[datetime, datetime]:
 async def statement(*, db: Database, tenant_id: str, month: str, tz: str) -> StatementReply:
     start, end = month_bounds(month, tz)
     async with db.sessions() as session:
-        opening = (await session.execute(
-            sa.select(tx.c.balance_after_cents).where(tx.c.tenant_id == tenant_id, tx.c.created_at < start)
-            .order_by(tx.c.seq.desc()).limit(1))).scalar() or 0
-        rows = (await session.execute(
-            sa.select(tx).where(tx.c.tenant_id == tenant_id, tx.c.created_at >= start, tx.c.created_at < end)
-            .order_by(tx.c.seq))).all()
-    entries = [StatementEntry(transaction_id=r.id, kind=r.kind, amount_cents=r.amount_cents,
-                              balance_after_cents=r.balance_after_cents, description=r.description,
-                              reference=r.reference, created_at=r.created_at) for r in rows]
+        opening = (
+            await session.execute(
+                sa.select(tx.c.balance_after_cents)
+                .where(tx.c.tenant_id == tenant_id, tx.c.created_at < start)
+                .order_by(tx.c.seq.desc())
+                .limit(1)
+            )
+        ).scalar() or 0
+        rows = (
+            await session.execute(
+                sa.select(tx)
+                .where(tx.c.tenant_id == tenant_id, tx.c.created_at >= start, tx.c.created_at < end)
+                .order_by(tx.c.seq)
+            )
+        ).all()
+    entries = [
+        StatementEntry(
+            transaction_id=r.id,
+            kind=r.kind,
+            amount_cents=r.amount_cents,
+            balance_after_cents=r.balance_after_cents,
+            description=r.description,
+            reference=r.reference,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
     closing = entries[-1].balance_after_cents if entries else opening
-    return StatementReply(tenant_id=tenant_id, month=month, opening_balance_cents=opening,
-                          closing_balance_cents=closing, entries=entries)
+    return StatementReply(
+        tenant_id=tenant_id, month=month, opening_balance_cents=opening, closing_balance_cents=closing, entries=entries
+    )
 
 
 def profile_of(account: Account) -> AccountProfile:
     return AccountProfile(
-        tenant_id=account.tenant_id, name=account.name, email=account.email, country=account.country,
-        vat_id=account.vat_id, phone=account.phone, locale=account.locale,
+        tenant_id=account.tenant_id,
+        name=account.name,
+        email=account.email,
+        country=account.country,
+        vat_id=account.vat_id,
+        phone=account.phone,
+        locale=account.locale,
         address=Address(line1=account.address_line1, postal_code=account.postal_code, city=account.city),
         low_balance_threshold_cents=account.low_balance_threshold_cents,
-        einvoice_profile=account.einvoice_profile, buyer_reference=account.buyer_reference,
+        einvoice_profile=account.einvoice_profile,
+        buyer_reference=account.buyer_reference,
     )

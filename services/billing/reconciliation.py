@@ -27,28 +27,52 @@ async def _credits(session, topup_ids: list[str]) -> list[LedgerCredit]:
     rows = (await session.execute(query)).scalars().all()
     keys = {f"topup:{r.topup_id}": r.topup_id for r in rows}
     posted = await _transactions(session, list(keys))
-    return [LedgerCredit(topup_id=r.topup_id, tenant_id=r.tenant_id, amount_cents=r.amount_cents,
-                         bonus_cents=r.bonus_cents, transaction_id=posted[f"topup:{r.topup_id}"][0])
-            for r in rows if f"topup:{r.topup_id}" in posted]
+    return [
+        LedgerCredit(
+            topup_id=r.topup_id,
+            tenant_id=r.tenant_id,
+            amount_cents=r.amount_cents,
+            bonus_cents=r.bonus_cents,
+            transaction_id=posted[f"topup:{r.topup_id}"][0],
+        )
+        for r in rows
+        if f"topup:{r.topup_id}" in posted
+    ]
 
 
 async def _refunds(session, refund_ids: list[str]) -> list[LedgerRefund]:
-    claimed = (await session.execute(sa.select(inbox.c.message_id).where(
-        inbox.c.consumer == REFUND_CONSUMER, inbox.c.message_id.in_(refund_ids)))).scalars().all()
+    claimed = (
+        (
+            await session.execute(
+                sa.select(inbox.c.message_id).where(
+                    inbox.c.consumer == REFUND_CONSUMER, inbox.c.message_id.in_(refund_ids)
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     keys = [f"refund:{i}" for i in claimed] + [f"bonus-reversal:{i}" for i in claimed]
     posted = await _transactions(session, keys)
     found = []
     for refund_id in claimed:
         refund_tx, refund_cents = posted.get(f"refund:{refund_id}", (None, 0))
         _, reversed_cents = posted.get(f"bonus-reversal:{refund_id}", (None, 0))
-        found.append(LedgerRefund(refund_id=refund_id, amount_cents=-refund_cents,
-                                  bonus_reversed_cents=-reversed_cents, transaction_id=refund_tx))
+        found.append(
+            LedgerRefund(
+                refund_id=refund_id,
+                amount_cents=-refund_cents,
+                bonus_reversed_cents=-reversed_cents,
+                transaction_id=refund_tx,
+            )
+        )
     return found
 
 
 async def _transactions(session, source_keys: list[str]) -> dict[str, tuple[str, int]]:
     if not source_keys:
         return {}
-    rows = await session.execute(sa.select(tx.c.source_key, tx.c.id, tx.c.amount_cents)
-                                 .where(tx.c.source_key.in_(source_keys)))
+    rows = await session.execute(
+        sa.select(tx.c.source_key, tx.c.id, tx.c.amount_cents).where(tx.c.source_key.in_(source_keys))
+    )
     return {r.source_key: (r.id, r.amount_cents) for r in rows}

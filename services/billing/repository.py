@@ -44,8 +44,10 @@ async def lock_accounts(
     await session.execute(fastpath.CREATE_ACCOUNTS, params)
     rows = (await session.execute(fastpath.LOCK_ACCOUNTS, params)).all()
     held = await held_cents(session, ids, now=now)
-    return {r.tenant_id: AccountState(r.tenant_id, r.balance_cents, held.get(r.tenant_id, 0),
-                                      r.low_balance_threshold_cents) for r in rows}
+    return {
+        r.tenant_id: AccountState(r.tenant_id, r.balance_cents, held.get(r.tenant_id, 0), r.low_balance_threshold_cents)
+        for r in rows
+    }
 
 
 async def held_cents(session: AsyncSession, tenant_ids: list[str], *, now: datetime) -> dict[str, int]:
@@ -61,12 +63,21 @@ async def insert_postings(session: AsyncSession, rows: list[tuple[str, str, Appl
     entry_rows: list[dict] = []
     for tx_id, tenant_id, applied, extra in rows:
         p = applied.posting
-        tx_rows.append({
-            "id": tx_id, "tenant_id": tenant_id, "kind": p.kind, "amount_cents": p.amount_cents,
-            "balance_after_cents": applied.balance_after, "description": p.description,
-            "reference": p.reference, "source_key": p.source_key, "quantity": extra.get("quantity"),
-            "occurred_at": extra.get("occurred_at") or now, "created_at": now,
-        })
+        tx_rows.append(
+            {
+                "id": tx_id,
+                "tenant_id": tenant_id,
+                "kind": p.kind,
+                "amount_cents": p.amount_cents,
+                "balance_after_cents": applied.balance_after,
+                "description": p.description,
+                "reference": p.reference,
+                "source_key": p.source_key,
+                "quantity": extra.get("quantity"),
+                "occurred_at": extra.get("occurred_at") or now,
+                "created_at": now,
+            }
+        )
         entry_rows.extend(
             {"transaction_id": tx_id, "account": account, "amount_cents": amount}
             for account, amount in double_entries(tenant_id, p)
@@ -78,5 +89,4 @@ async def insert_postings(session: AsyncSession, rows: list[tuple[str, str, Appl
 async def save_balances(session: AsyncSession, balances: dict[str, int], *, now: datetime) -> None:
     if not balances:
         return
-    await session.execute(fastpath.SAVE_BALANCES, {"ids": list(balances), "bals": list(balances.values()),
-                                                   "now": now})
+    await session.execute(fastpath.SAVE_BALANCES, {"ids": list(balances), "bals": list(balances.values()), "now": now})

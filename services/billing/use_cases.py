@@ -122,28 +122,58 @@ async def credit_topup(*, deps: BillingDeps, paid: TopupPaid) -> bool:
 async def _credit(session: AsyncSession, *, paid: TopupPaid, deps: BillingDeps) -> bool:
     """The bonus is the one payments decided (`paid.bonus_cents`): billing never reads the tiers."""
     if paid.bonus_cents is None:
-        raise Permanent(f"TopupPaid {paid.topup_id} carries no bonus_cents (sent by a payments of before "
-                        "2026-12): the reconciler sends it again with its bonus")
+        raise Permanent(
+            f"TopupPaid {paid.topup_id} carries no bonus_cents (sent by a payments of before "
+            "2026-12): the reconciler sends it again with its bonus"
+        )
     if not await claim_new(session, consumer="topup", message_ids=[paid.topup_id]):
         return False
     bonus = paid.bonus_cents
     label = "Automatische Aufladung" if paid.source == "auto" else "Aufladung"
-    items = [Entry(paid.tenant_id, Posting("topup", paid.amount_cents, f"topup:{paid.topup_id}",
-                                           label, paid.payment_intent_id))]
+    items = [
+        Entry(
+            paid.tenant_id, Posting("topup", paid.amount_cents, f"topup:{paid.topup_id}", label, paid.payment_intent_id)
+        )
+    ]
     if bonus:
-        items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}",
-                                                   "Bonus", paid.topup_id)))
+        items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}", "Bonus", paid.topup_id)))
     posted = await post_entries(session, items, deps=deps)
-    session.add(TopupCredit(topup_id=paid.topup_id, tenant_id=paid.tenant_id, amount_cents=paid.amount_cents,
-                            bonus_cents=bonus, source=paid.source, credited_at=utcnow()))
-    await outbox.add(session, [
-        TopupCredited(tenant_id=paid.tenant_id, topup_id=paid.topup_id, amount_cents=paid.amount_cents,
-                      bonus_cents=bonus, payment_reference=paid.payment_intent_id, paid_at=paid.paid_at,
-                      transaction_id=posted[0].tx_id, card_last4=paid.card_last4, correlation_id=paid.event_id),
-        PortalEvent(type="topup.succeeded", tenant_id=paid.tenant_id,
-                    data={"topup_id": paid.topup_id, "amount_cents": paid.amount_cents, "bonus_cents": bonus,
-                          "source": paid.source}),
-    ])
+    session.add(
+        TopupCredit(
+            topup_id=paid.topup_id,
+            tenant_id=paid.tenant_id,
+            amount_cents=paid.amount_cents,
+            bonus_cents=bonus,
+            source=paid.source,
+            credited_at=utcnow(),
+        )
+    )
+    await outbox.add(
+        session,
+        [
+            TopupCredited(
+                tenant_id=paid.tenant_id,
+                topup_id=paid.topup_id,
+                amount_cents=paid.amount_cents,
+                bonus_cents=bonus,
+                payment_reference=paid.payment_intent_id,
+                paid_at=paid.paid_at,
+                transaction_id=posted[0].tx_id,
+                card_last4=paid.card_last4,
+                correlation_id=paid.event_id,
+            ),
+            PortalEvent(
+                type="topup.succeeded",
+                tenant_id=paid.tenant_id,
+                data={
+                    "topup_id": paid.topup_id,
+                    "amount_cents": paid.amount_cents,
+                    "bonus_cents": bonus,
+                    "source": paid.source,
+                },
+            ),
+        ],
+    )
     return True
 
 
@@ -156,23 +186,46 @@ async def record_refund(*, deps: BillingDeps, refund: PaymentRefunded) -> bool:
         if credit is None:  # the refund overtook its top-up's credit (another durable): wait for it
             raise PrerequisiteMissing(f"refund {refund.refund_id}: top-up {refund.topup_id} is not credited yet")
         amount = min(refund.amount_cents, credit.amount_cents - credit.refunded_cents)
-        reverse = bonus_to_reverse(topup_cents=credit.amount_cents, bonus_cents=credit.bonus_cents,
-                                   refunded_before=credit.refunded_cents, refund_cents=amount,
-                                   reversed_before=credit.bonus_reversed_cents)
+        reverse = bonus_to_reverse(
+            topup_cents=credit.amount_cents,
+            bonus_cents=credit.bonus_cents,
+            refunded_before=credit.refunded_cents,
+            refund_cents=amount,
+            reversed_before=credit.bonus_reversed_cents,
+        )
         items = []
         if amount > 0:
-            items.append(Entry(refund.tenant_id, Posting("refund", -amount, f"refund:{refund.refund_id}",
-                                                         "Erstattung", refund.refund_id)))
+            items.append(
+                Entry(
+                    refund.tenant_id,
+                    Posting("refund", -amount, f"refund:{refund.refund_id}", "Erstattung", refund.refund_id),
+                )
+            )
         if reverse > 0:
-            items.append(Entry(refund.tenant_id, Posting("bonus", -reverse, f"bonus-reversal:{refund.refund_id}",
-                                                         "Bonus-Storno", refund.topup_id)))
+            items.append(
+                Entry(
+                    refund.tenant_id,
+                    Posting("bonus", -reverse, f"bonus-reversal:{refund.refund_id}", "Bonus-Storno", refund.topup_id),
+                )
+            )
         posted = await post_entries(session, items, deps=deps)
         credit.refunded_cents += amount
         credit.bonus_reversed_cents += reverse
         session.add(credit)
         if posted:
-            await outbox.add(session, [RefundRecorded(
-                tenant_id=refund.tenant_id, refund_id=refund.refund_id, topup_id=refund.topup_id,
-                amount_cents=amount, bonus_reversed_cents=reverse, refunded_at=refund.refunded_at,
-                transaction_id=posted[0].tx_id, correlation_id=refund.event_id)])
+            await outbox.add(
+                session,
+                [
+                    RefundRecorded(
+                        tenant_id=refund.tenant_id,
+                        refund_id=refund.refund_id,
+                        topup_id=refund.topup_id,
+                        amount_cents=amount,
+                        bonus_reversed_cents=reverse,
+                        refunded_at=refund.refunded_at,
+                        transaction_id=posted[0].tx_id,
+                        correlation_id=refund.event_id,
+                    )
+                ],
+            )
         return True

@@ -28,16 +28,27 @@ log = structlog.get_logger(__name__)
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
-def build(settings: DocumentsSettings | None = None, *, renderer: Renderer | None = None,
-          store: DocumentStore | None = None, clock: Callable[[], datetime] = utcnow) -> Service:
+def build(
+    settings: DocumentsSettings | None = None,
+    *,
+    renderer: Renderer | None = None,
+    store: DocumentStore | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Service:
     settings = settings or DocumentsSettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
     broker = make_broker(settings, name="documents")
     renderer = renderer or make_renderer(settings.documents_render_processes)
-    deps = Deps(db=db, issuer=Issuer(renderer=renderer, store=store or open_store(settings)),
-                seller=profiles.seller(settings), calendar=Calendar(settings.timezone),
-                nats=lambda: broker.connection, billing_timeout_s=settings.billing_timeout_s, clock=clock,
-                datev=DatevConfig.from_settings(settings))
+    deps = Deps(
+        db=db,
+        issuer=Issuer(renderer=renderer, store=store or open_store(settings)),
+        seller=profiles.seller(settings),
+        calendar=Calendar(settings.timezone),
+        nats=lambda: broker.connection,
+        billing_timeout_s=settings.billing_timeout_s,
+        clock=clock,
+        datev=DatevConfig.from_settings(settings),
+    )
     background: set[asyncio.Task] = set()
 
     def spawn(coro: Coroutine) -> None:
@@ -67,12 +78,19 @@ def build(settings: DocumentsSettings | None = None, *, renderer: Renderer | Non
         """Completes statements left pending (a crash, billing briefly unavailable, the monthly job)."""
         while True:
             await asyncio.sleep(settings.pending_sweep_s)
-            for document_id in await _logged(statements.pending_ids(deps=deps,
-                                                                    older_than_s=settings.pending_grace_s)) or []:
+            for document_id in (
+                await _logged(statements.pending_ids(deps=deps, older_than_s=settings.pending_grace_s)) or []
+            ):
                 await _logged(statements.complete(deps=deps, document_id=document_id))
 
-    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, consumers=consumers,
-                   jobs=[renderer_job, monthly_statements_job, pending_statements_job])
+    return Service(
+        settings=settings,
+        db=db,
+        broker=broker,
+        migrations=MIGRATIONS,
+        consumers=consumers,
+        jobs=[renderer_job, monthly_statements_job, pending_statements_job],
+    )
 
 
 async def _logged(coro: Coroutine):

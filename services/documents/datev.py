@@ -39,31 +39,112 @@ from services.documents.tables import DatevDebtor, documents
 
 ENCODING = "cp1252"
 BOOKING_COLUMNS: tuple[str, ...] = (
-    "Umsatz (ohne Soll/Haben-Kz)", "Soll/Haben-Kennzeichen", "WKZ Umsatz", "Kurs", "Basis-Umsatz",
-    "WKZ Basis-Umsatz", "Konto", "Gegenkonto (ohne BU-Schlüssel)", "BU-Schlüssel", "Belegdatum", "Belegfeld 1",
-    "Belegfeld 2", "Skonto", "Buchungstext", "Postensperre", "Diverse Adressnummer", "Geschäftspartnerbank",
-    "Sachverhalt", "Zinssperre", "Beleglink",
+    "Umsatz (ohne Soll/Haben-Kz)",
+    "Soll/Haben-Kennzeichen",
+    "WKZ Umsatz",
+    "Kurs",
+    "Basis-Umsatz",
+    "WKZ Basis-Umsatz",
+    "Konto",
+    "Gegenkonto (ohne BU-Schlüssel)",
+    "BU-Schlüssel",
+    "Belegdatum",
+    "Belegfeld 1",
+    "Belegfeld 2",
+    "Skonto",
+    "Buchungstext",
+    "Postensperre",
+    "Diverse Adressnummer",
+    "Geschäftspartnerbank",
+    "Sachverhalt",
+    "Zinssperre",
+    "Beleglink",
     *(name for i in range(1, 9) for name in (f"Beleginfo - Art {i}", f"Beleginfo - Inhalt {i}")),
-    "KOST1 - Kostenstelle", "KOST2 - Kostenstelle", "Kost-Menge", "EU-Land u. UStID (Bestimmung)",
-    "EU-Steuersatz (Bestimmung)", "Abw. Versteuerungsart", "Sachverhalt L+L", "Funktionsergänzung L+L",
-    "BU 49 Hauptfunktionstyp", "BU 49 Hauptfunktionsnummer", "BU 49 Funktionsergänzung",
+    "KOST1 - Kostenstelle",
+    "KOST2 - Kostenstelle",
+    "Kost-Menge",
+    "EU-Land u. UStID (Bestimmung)",
+    "EU-Steuersatz (Bestimmung)",
+    "Abw. Versteuerungsart",
+    "Sachverhalt L+L",
+    "Funktionsergänzung L+L",
+    "BU 49 Hauptfunktionstyp",
+    "BU 49 Hauptfunktionsnummer",
+    "BU 49 Funktionsergänzung",
     *(name for i in range(1, 21) for name in (f"Zusatzinformation - Art {i}", f"Zusatzinformation- Inhalt {i}")),
-    "Stück", "Gewicht", "Zahlweise", "Forderungsart", "Veranlagungsjahr", "Zugeordnete Fälligkeit", "Skontotyp",
-    "Auftragsnummer", "Buchungstyp", "USt-Schlüssel (Anzahlungen)", "EU-Mitgliedstaat (Anzahlungen)",
-    "Sachverhalt L+L (Anzahlungen)", "EU-Steuersatz (Anzahlungen)", "Erlöskonto (Anzahlungen)", "Herkunft-Kz",
-    "Leerfeld", "KOST-Datum", "SEPA-Mandatsreferenz", "Skontosperre", "Gesellschaftername", "Beteiligtennummer",
-    "Identifikationsnummer", "Zeichnernummer", "Postensperre bis", "Bezeichnung SoBil-Sachverhalt",
-    "Kennzeichen SoBil-Buchung", "Festschreibung", "Leistungsdatum", "Datum Zuord. Steuerperiode", "Fälligkeit",
-    "Generalumkehr (GU)", "Steuersatz", "Land", "Abrechnungsreferenz", "BVV-Position",
-    "EU-Land u. UStID (Ursprung)", "EU-Steuersatz (Ursprung)", "Abw. Skontokonto",
+    "Stück",
+    "Gewicht",
+    "Zahlweise",
+    "Forderungsart",
+    "Veranlagungsjahr",
+    "Zugeordnete Fälligkeit",
+    "Skontotyp",
+    "Auftragsnummer",
+    "Buchungstyp",
+    "USt-Schlüssel (Anzahlungen)",
+    "EU-Mitgliedstaat (Anzahlungen)",
+    "Sachverhalt L+L (Anzahlungen)",
+    "EU-Steuersatz (Anzahlungen)",
+    "Erlöskonto (Anzahlungen)",
+    "Herkunft-Kz",
+    "Leerfeld",
+    "KOST-Datum",
+    "SEPA-Mandatsreferenz",
+    "Skontosperre",
+    "Gesellschaftername",
+    "Beteiligtennummer",
+    "Identifikationsnummer",
+    "Zeichnernummer",
+    "Postensperre bis",
+    "Bezeichnung SoBil-Sachverhalt",
+    "Kennzeichen SoBil-Buchung",
+    "Festschreibung",
+    "Leistungsdatum",
+    "Datum Zuord. Steuerperiode",
+    "Fälligkeit",
+    "Generalumkehr (GU)",
+    "Steuersatz",
+    "Land",
+    "Abrechnungsreferenz",
+    "BVV-Position",
+    "EU-Land u. UStID (Ursprung)",
+    "EU-Steuersatz (Ursprung)",
+    "Abw. Skontokonto",
 )
 DEBTOR_COLUMNS: tuple[str, ...] = (
-    "Konto", "Name (Adressattyp Unternehmen)", "Unternehmensgegenstand", "Name (Adressattyp natürl. Person)",
-    "Vorname (Adressattyp natürl. Person)", "Name (Adressattyp keine Angabe)", "Adressattyp", "Kurzbezeichnung",
-    "EU-Land", "EU-UStID", "Anrede", "Titel/Akad. Grad", "Adelstitel", "Namensvorsatz", "Adressart", "Straße",
-    "Postfach", "Postleitzahl", "Ort", "Land", "Versandzusatz", "Adresszusatz", "Abweichende Anrede",
-    "Abw. Zustellbezeichnung 1", "Abw. Zustellbezeichnung 2", "Kennz. Korrespondenzadresse", "Adresse Gültig von",
-    "Adresse Gültig bis", "Telefon", "Bemerkung (Telefon)", "Telefon GL", "Bemerkung (Telefon GL)", "E-Mail",
+    "Konto",
+    "Name (Adressattyp Unternehmen)",
+    "Unternehmensgegenstand",
+    "Name (Adressattyp natürl. Person)",
+    "Vorname (Adressattyp natürl. Person)",
+    "Name (Adressattyp keine Angabe)",
+    "Adressattyp",
+    "Kurzbezeichnung",
+    "EU-Land",
+    "EU-UStID",
+    "Anrede",
+    "Titel/Akad. Grad",
+    "Adelstitel",
+    "Namensvorsatz",
+    "Adressart",
+    "Straße",
+    "Postfach",
+    "Postleitzahl",
+    "Ort",
+    "Land",
+    "Versandzusatz",
+    "Adresszusatz",
+    "Abweichende Anrede",
+    "Abw. Zustellbezeichnung 1",
+    "Abw. Zustellbezeichnung 2",
+    "Kennz. Korrespondenzadresse",
+    "Adresse Gültig von",
+    "Adresse Gültig bis",
+    "Telefon",
+    "Bemerkung (Telefon)",
+    "Telefon GL",
+    "Bemerkung (Telefon GL)",
+    "E-Mail",
 )
 DEFAULT_ACCOUNTS = {"SKR03": {"S": "8200", "AE": "8336"}, "SKR04": {"S": "4200", "AE": "4336"}}
 
@@ -83,13 +164,19 @@ class DatevConfig:
     def from_settings(cls, settings) -> DatevConfig:
         low, high = (int(x) for x in settings.datev_debtor_range.split("-"))
         defaults = DEFAULT_ACCOUNTS[settings.datev_chart]
-        return cls(consultant_number=settings.datev_consultant_number, client_number=settings.datev_client_number,
-                   chart=settings.datev_chart, account_length=settings.datev_account_length,
-                   debtor_range=(low, high),
-                   revenue_accounts={"S": settings.datev_revenue_account or defaults["S"],
-                                     "AE": settings.datev_reverse_charge_account or defaults["AE"]},
-                   tax_keys={"S": settings.datev_tax_key, "AE": settings.datev_reverse_charge_tax_key},
-                   fiscal_year_start_month=settings.datev_fiscal_year_start_month)
+        return cls(
+            consultant_number=settings.datev_consultant_number,
+            client_number=settings.datev_client_number,
+            chart=settings.datev_chart,
+            account_length=settings.datev_account_length,
+            debtor_range=(low, high),
+            revenue_accounts={
+                "S": settings.datev_revenue_account or defaults["S"],
+                "AE": settings.datev_reverse_charge_account or defaults["AE"],
+            },
+            tax_keys={"S": settings.datev_tax_key, "AE": settings.datev_reverse_charge_tax_key},
+            fiscal_year_start_month=settings.datev_fiscal_year_start_month,
+        )
 
     def revenue_account(self, category: str) -> str:
         return (self.revenue_accounts or DEFAULT_ACCOUNTS[self.chart])[category]
@@ -124,21 +211,48 @@ def _amount(cents: int) -> str:
     return f"{Decimal(cents) / 100:.2f}".replace(".", ",")
 
 
-def header(config: DatevConfig, *, category: int, name: str, version: int, month: str, created: datetime,
-           description: str) -> list[str]:
+def header(
+    config: DatevConfig, *, category: int, name: str, version: int, month: str, created: datetime, description: str
+) -> list[str]:
     """The EXTF header row (DATEV-Format 700)."""
     year, mon = (int(p) for p in month.split("-"))
     first = date(year, mon, 1)
     last = date(year + (mon == 12), mon % 12 + 1, 1).toordinal() - 1
     fiscal_start = date(year if mon >= config.fiscal_year_start_month else year - 1, config.fiscal_year_start_month, 1)
     booking = category == 21
-    return ['"EXTF"', "700", str(category), _text(name), str(version), created.strftime("%Y%m%d%H%M%S%f")[:17], "",
-            '"RE"', _text("prepaid-portal"), "", str(config.consultant_number), str(config.client_number),
-            fiscal_start.strftime("%Y%m%d"), str(config.account_length),
-            first.strftime("%Y%m%d") if booking else "", date.fromordinal(last).strftime("%Y%m%d") if booking else "",
-            _text(description, 30) if booking else "", "", "1" if booking else "", "0" if booking else "",
-            "0" if booking else "", _text("EUR") if booking else "", "", "", "", "",
-            _text(config.chart[-2:]), "", "", "", ""]
+    return [
+        '"EXTF"',
+        "700",
+        str(category),
+        _text(name),
+        str(version),
+        created.strftime("%Y%m%d%H%M%S%f")[:17],
+        "",
+        '"RE"',
+        _text("prepaid-portal"),
+        "",
+        str(config.consultant_number),
+        str(config.client_number),
+        fiscal_start.strftime("%Y%m%d"),
+        str(config.account_length),
+        first.strftime("%Y%m%d") if booking else "",
+        date.fromordinal(last).strftime("%Y%m%d") if booking else "",
+        _text(description, 30) if booking else "",
+        "",
+        "1" if booking else "",
+        "0" if booking else "",
+        "0" if booking else "",
+        _text("EUR") if booking else "",
+        "",
+        "",
+        "",
+        "",
+        _text(config.chart[-2:]),
+        "",
+        "",
+        "",
+        "",
+    ]
 
 
 def booking_line(config: DatevConfig, b: Booking) -> list[str]:
@@ -166,11 +280,19 @@ def booking_line(config: DatevConfig, b: Booking) -> list[str]:
 
 def debtor_line(number: int, profile: AccountProfile) -> list[str]:
     cells = [""] * len(DEBTOR_COLUMNS)
-    values = {"Konto": str(number), "Name (Adressattyp Unternehmen)": _text(profile.name, 50), "Adressattyp": '"2"',
-              "Kurzbezeichnung": _text(profile.name, 15), "Adressart": '"STR"',
-              "Straße": _text(profile.address.line1, 36), "Postleitzahl": _text(profile.address.postal_code, 10),
-              "Ort": _text(profile.address.city, 30), "Land": _text(profile.country.upper(), 2),
-              "E-Mail": _text(profile.email, 60), "Telefon": _text(profile.phone or "", 60)}
+    values = {
+        "Konto": str(number),
+        "Name (Adressattyp Unternehmen)": _text(profile.name, 50),
+        "Adressattyp": '"2"',
+        "Kurzbezeichnung": _text(profile.name, 15),
+        "Adressart": '"STR"',
+        "Straße": _text(profile.address.line1, 36),
+        "Postleitzahl": _text(profile.address.postal_code, 10),
+        "Ort": _text(profile.address.city, 30),
+        "Land": _text(profile.country.upper(), 2),
+        "E-Mail": _text(profile.email, 60),
+        "Telefon": _text(profile.phone or "", 60),
+    }
     if profile.vat_id:
         values["EU-Land"], values["EU-UStID"] = _text(profile.vat_id[:2].upper()), _text(profile.vat_id[2:], 13)
     for column, value in values.items():
@@ -183,15 +305,24 @@ def file_bytes(rows: list[list[str]]) -> bytes:
 
 
 def bookings_file(config: DatevConfig, bookings: list[Booking], *, month: str, created: datetime) -> bytes:
-    head = header(config, category=21, name="Buchungsstapel", version=13, month=month, created=created,
-                  description=f"Rechnungen {month}")
+    head = header(
+        config,
+        category=21,
+        name="Buchungsstapel",
+        version=13,
+        month=month,
+        created=created,
+        description=f"Rechnungen {month}",
+    )
     return file_bytes([head, [_text(c) for c in BOOKING_COLUMNS], *(booking_line(config, b) for b in bookings)])
 
 
-def debtors_file(config: DatevConfig, debtors: list[tuple[int, AccountProfile]], *, month: str,
-                 created: datetime) -> bytes:
-    head = header(config, category=16, name="Debitoren/Kreditoren", version=5, month=month, created=created,
-                  description="")
+def debtors_file(
+    config: DatevConfig, debtors: list[tuple[int, AccountProfile]], *, month: str, created: datetime
+) -> bytes:
+    head = header(
+        config, category=16, name="Debitoren/Kreditoren", version=5, month=month, created=created, description=""
+    )
     return file_bytes([head, [_text(c) for c in DEBTOR_COLUMNS], *(debtor_line(n, p) for n, p in debtors)])
 
 
@@ -202,26 +333,45 @@ async def month_bookings(*, db: Database, config: DatevConfig, month: str) -> li
     """The month's issued invoices and credit notes (by issue date), with their tenants' debtor accounts."""
     year, mon = (int(p) for p in month.split("-"))
     first, following = date(year, mon, 1), date(year + (mon == 12), mon % 12 + 1, 1)
-    query = (sa.select(documents).where(documents.c.kind.in_(("invoice", "credit_note")),
-                                        documents.c.status == "issued", documents.c.issue_date >= first,
-                                        documents.c.issue_date < following)
-             .order_by(documents.c.issue_date, documents.c.number))
+    query = (
+        sa.select(documents)
+        .where(
+            documents.c.kind.in_(("invoice", "credit_note")),
+            documents.c.status == "issued",
+            documents.c.issue_date >= first,
+            documents.c.issue_date < following,
+        )
+        .order_by(documents.c.issue_date, documents.c.number)
+    )
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
         invoices = await _invoice_numbers(session, [r.topup_id for r in rows if r.kind == "credit_note"])
     debtors = await assign_debtors(db=db, config=config, tenant_ids=sorted({r.tenant_id for r in rows}))
-    return [Booking(kind=r.kind, tenant_id=r.tenant_id, number=r.number, issue_date=r.issue_date,
-                    gross_cents=r.total_cents, tax_category=r.tax_category or "S", debtor=debtors[r.tenant_id],
-                    buyer_vat_id=r.buyer_vat_id,
-                    reference=invoices.get(r.topup_id) if r.kind == "credit_note" else None) for r in rows]
+    return [
+        Booking(
+            kind=r.kind,
+            tenant_id=r.tenant_id,
+            number=r.number,
+            issue_date=r.issue_date,
+            gross_cents=r.total_cents,
+            tax_category=r.tax_category or "S",
+            debtor=debtors[r.tenant_id],
+            buyer_vat_id=r.buyer_vat_id,
+            reference=invoices.get(r.topup_id) if r.kind == "credit_note" else None,
+        )
+        for r in rows
+    ]
 
 
 async def _invoice_numbers(session, topup_ids: list[str | None]) -> dict[str, str]:
     wanted = [t for t in topup_ids if t]
     if not wanted:
         return {}
-    rows = await session.execute(sa.select(documents.c.topup_id, documents.c.number).where(
-        documents.c.kind == "invoice", documents.c.topup_id.in_(wanted)))
+    rows = await session.execute(
+        sa.select(documents.c.topup_id, documents.c.number).where(
+            documents.c.kind == "invoice", documents.c.topup_id.in_(wanted)
+        )
+    )
     return {r.topup_id: r.number for r in rows}
 
 
@@ -239,8 +389,9 @@ async def assign_debtors(*, db: Database, config: DatevConfig, tenant_ids: list[
                 continue
             if following > high:
                 raise ValueError(f"DATEV_DEBTOR_RANGE {low}-{high} is used up")
-            await session.execute(sa.insert(table).values(tenant_id=tenant_id, number=following,
-                                                          assigned_at=datetime.now(UTC)))
+            await session.execute(
+                sa.insert(table).values(tenant_id=tenant_id, number=following, assigned_at=datetime.now(UTC))
+            )
             known[tenant_id], following = following, following + 1
     return {t: known[t] for t in tenant_ids}
 
@@ -253,10 +404,12 @@ def example() -> bytes:
     config = DatevConfig()
     bookings = [
         Booking("invoice", "ten_a", "RE-2026-000041", date(2026, 3, 2), 25_000, "S", 10000),
-        Booking("invoice", "ten_b", "RE-2026-000042", date(2026, 3, 14), 10_000, "AE", 10001,
-                buyer_vat_id="NL123456789B01"),
-        Booking("credit_note", "ten_a", "KR-2026-000007", date(2026, 3, 20), 5_000, "S", 10000,
-                reference="RE-2026-000041"),
+        Booking(
+            "invoice", "ten_b", "RE-2026-000042", date(2026, 3, 14), 10_000, "AE", 10001, buyer_vat_id="NL123456789B01"
+        ),
+        Booking(
+            "credit_note", "ten_a", "KR-2026-000007", date(2026, 3, 20), 5_000, "S", 10000, reference="RE-2026-000041"
+        ),
     ]
     return bookings_file(config, bookings, month="2026-03", created=datetime(2026, 4, 1, 8, 0, tzinfo=UTC))
 

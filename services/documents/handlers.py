@@ -49,8 +49,9 @@ def register(broker, consumers: list, *, deps: Deps, spawn: Spawn) -> None:
 
     @rpc(broker, GetDocumentFile, queue=queue)
     async def on_get_document_file(req: GetDocumentFile):
-        return await queries.document_file(db=deps.db, store=deps.issuer.store, tenant_id=req.tenant_id,
-                                           document_id=req.document_id, fmt=req.format)
+        return await queries.document_file(
+            db=deps.db, store=deps.issuer.store, tenant_id=req.tenant_id, document_id=req.document_id, fmt=req.format
+        )
 
     @rpc(broker, RequestStatement, queue=queue)
     async def on_request_statement(req: RequestStatement):

@@ -42,8 +42,9 @@ class Issuer:
     store: DocumentStore
 
 
-async def issue(session: AsyncSession, drafts: list[Draft], *, kind: str, issue_date: date,
-                issuer: Issuer) -> list[str]:
+async def issue(
+    session: AsyncSession, drafts: list[Draft], *, kind: str, issue_date: date, issuer: Issuer
+) -> list[str]:
     """Issue the drafts not issued yet, in order, with consecutive numbers; answer their numbers.
     The batch is rendered concurrently (in parallel with a ProcessRenderer) under the lock."""
     series, year = numbering.SERIES[kind], issue_date.year
@@ -60,9 +61,16 @@ async def issue(session: AsyncSession, drafts: list[Draft], *, kind: str, issue_
         doc_id = draft.document_id or new_id("doc_")[:40]
         keys = await _store(issuer.store, draft.tenant_id, number, document.pdf, document.xml, draft.csv)
         buyer = getattr(data, "buyer", None)
-        values = {"status": "issued", "number": number, "issue_date": issue_date, "issued_at": now,
-                  "total_cents": document.total_cents, "tax_category": document.tax_category,
-                  "buyer_vat_id": buyer.vat_id if buyer is not None else None, **keys}
+        values = {
+            "status": "issued",
+            "number": number,
+            "issue_date": issue_date,
+            "issued_at": now,
+            "total_cents": document.total_cents,
+            "tax_category": document.tax_category,
+            "buyer_vat_id": buyer.vat_id if buyer is not None else None,
+            **keys,
+        }
         await _save_row(session, draft, doc_id, values, now)
         events += _events(draft, doc_id, number, document.total_cents, now)
     await numbering.save_counter(session, series=series, year=year, last_number=last + len(todo))
@@ -72,12 +80,14 @@ async def issue(session: AsyncSession, drafts: list[Draft], *, kind: str, issue_
 
 async def _issued_sources(session: AsyncSession, kind: str, source_keys: list[str]) -> set[str]:
     query = sa.select(documents.c.source_key).where(
-        documents.c.kind == kind, documents.c.source_key.in_(source_keys), documents.c.status == "issued")
+        documents.c.kind == kind, documents.c.source_key.in_(source_keys), documents.c.status == "issued"
+    )
     return set((await session.execute(query)).scalars())
 
 
-async def _store(store: DocumentStore, tenant_id: str, number: str, pdf: bytes, xml: bytes | None,
-                 csv: bytes | None = None) -> dict:
+async def _store(
+    store: DocumentStore, tenant_id: str, number: str, pdf: bytes, xml: bytes | None, csv: bytes | None = None
+) -> dict:
     base = f"{tenant_id}/{number}-{new_id()[:12]}"  # fresh per attempt: never overwrites
     await store.put(f"{base}.pdf", pdf)
     keys = {"pdf_key": f"{base}.pdf", "xml_key": None}
@@ -94,16 +104,37 @@ async def _save_row(session: AsyncSession, draft: Draft, doc_id: str, values: di
     if draft.document_id:
         await session.execute(sa.update(documents).where(documents.c.id == doc_id).values(**values))
         return
-    await session.execute(sa.insert(documents).values(
-        id=doc_id, tenant_id=draft.tenant_id, kind=draft.kind, source_key=draft.source_key,
-        topup_id=draft.topup_id, month=draft.month, card_last4=draft.card_last4, created_at=now, **values))
+    await session.execute(
+        sa.insert(documents).values(
+            id=doc_id,
+            tenant_id=draft.tenant_id,
+            kind=draft.kind,
+            source_key=draft.source_key,
+            topup_id=draft.topup_id,
+            month=draft.month,
+            card_last4=draft.card_last4,
+            created_at=now,
+            **values,
+        )
+    )
 
 
 def _events(draft: Draft, doc_id: str, number: str, total: int, now: datetime) -> list:
     return [
-        DocumentIssued(tenant_id=draft.tenant_id, document_id=doc_id, kind=draft.kind, number=number,
-                       total_cents=total, topup_id=draft.topup_id, issued_at=now,
-                       correlation_id=draft.correlation_id),
-        PortalEvent(type="document.issued", tenant_id=draft.tenant_id, occurred_at=now,
-                    data={"id": doc_id, "kind": draft.kind, "number": number}),
+        DocumentIssued(
+            tenant_id=draft.tenant_id,
+            document_id=doc_id,
+            kind=draft.kind,
+            number=number,
+            total_cents=total,
+            topup_id=draft.topup_id,
+            issued_at=now,
+            correlation_id=draft.correlation_id,
+        ),
+        PortalEvent(
+            type="document.issued",
+            tenant_id=draft.tenant_id,
+            occurred_at=now,
+            data={"id": doc_id, "kind": draft.kind, "number": number},
+        ),
     ]

@@ -44,16 +44,14 @@ def format_number(series: str, year: int, number: int) -> str:
 
 async def lock_counter(session: AsyncSession, *, series: str, year: int) -> int:
     """Lock the counter of (series, year) until the transaction ends; answer its last number."""
-    await session.execute(
-        pg_insert(counters).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
+    await session.execute(pg_insert(counters).values(series=series, year=year, last_number=0).on_conflict_do_nothing())
+    query = (
+        sa.select(counters.c.last_number).where(counters.c.series == series, counters.c.year == year).with_for_update()
     )
-    query = (sa.select(counters.c.last_number).where(counters.c.series == series, counters.c.year == year)
-             .with_for_update())
     return (await session.execute(query)).scalar_one()
 
 
 async def save_counter(session: AsyncSession, *, series: str, year: int, last_number: int) -> None:
     await session.execute(
-        sa.update(counters).where(counters.c.series == series, counters.c.year == year)
-        .values(last_number=last_number)
+        sa.update(counters).where(counters.c.series == series, counters.c.year == year).values(last_number=last_number)
     )

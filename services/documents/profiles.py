@@ -23,10 +23,17 @@ from services.documents.tables import profiles
 
 def seller(settings) -> Party:
     return Party(
-        name=settings.seller_name, street=settings.seller_street, postal_code=settings.seller_postal_code,
-        city=settings.seller_city, country=settings.seller_country.upper(), vat_id=settings.seller_vat_id,
-        tax_number=settings.seller_tax_number, email=settings.seller_email, iban=settings.seller_iban,
-        phone=settings.seller_phone, contact=settings.seller_contact,
+        name=settings.seller_name,
+        street=settings.seller_street,
+        postal_code=settings.seller_postal_code,
+        city=settings.seller_city,
+        country=settings.seller_country.upper(),
+        vat_id=settings.seller_vat_id,
+        tax_number=settings.seller_tax_number,
+        email=settings.seller_email,
+        iban=settings.seller_iban,
+        phone=settings.seller_phone,
+        contact=settings.seller_contact,
     )
 
 
@@ -34,8 +41,12 @@ def buyer(profile: AccountProfile) -> Party:
     if not profile.name.strip():
         raise LookupError(f"the billing profile of {profile.tenant_id} has no name yet")
     return Party(
-        name=profile.name, street=profile.address.line1, postal_code=profile.address.postal_code,
-        city=profile.address.city, country=profile.country.upper(), vat_id=profile.vat_id or None,
+        name=profile.name,
+        street=profile.address.line1,
+        postal_code=profile.address.postal_code,
+        city=profile.address.city,
+        country=profile.country.upper(),
+        vat_id=profile.vat_id or None,
         email=profile.email or None,
     )
 
@@ -50,9 +61,12 @@ async def _save(db: Database, items: list[tuple[AccountProfile, datetime]]) -> N
     if not items:
         return
     async with db.transaction() as session:
-        await keep_newest(session, profiles, [
-            {"tenant_id": p.tenant_id, "profile": p.model_dump(mode="json"), "as_of": as_of} for p, as_of in items
-        ], version="as_of")
+        await keep_newest(
+            session,
+            profiles,
+            [{"tenant_id": p.tenant_id, "profile": p.model_dump(mode="json"), "as_of": as_of} for p, as_of in items],
+            version="as_of",
+        )
 
 
 async def remember(*, db: Database, events: list[AccountUpdated]) -> None:
@@ -63,9 +77,11 @@ async def load(*, db: Database, nc, tenant_ids: Iterable[str], timeout: float = 
     """The profiles of `tenant_ids`, asking billing for the ones not known here yet."""
     wanted = set(tenant_ids)
     async with db.sessions() as session:
-        rows = (await session.execute(
-            sa.select(profiles.c.tenant_id, profiles.c.profile).where(profiles.c.tenant_id.in_(wanted))
-        )).all()
+        rows = (
+            await session.execute(
+                sa.select(profiles.c.tenant_id, profiles.c.profile).where(profiles.c.tenant_id.in_(wanted))
+            )
+        ).all()
     found = {r.tenant_id: AccountProfile.model_validate(r.profile) for r in rows}
     asked = []
     for tenant_id in sorted(wanted - set(found)):

@@ -18,8 +18,14 @@ MEDIA_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "csv": "text/
 
 
 def view(row) -> DocumentView:
-    return DocumentView(id=row.id, kind=row.kind, number=row.number, issued_at=row.issued_at,
-                        total_cents=row.total_cents, status="issued" if row.status == "issued" else "pending")
+    return DocumentView(
+        id=row.id,
+        kind=row.kind,
+        number=row.number,
+        issued_at=row.issued_at,
+        total_cents=row.total_cents,
+        status="issued" if row.status == "issued" else "pending",
+    )
 
 
 async def list_documents(*, db: Database, tenant_id: str, kind: str | None, limit: int) -> DocumentsReply:
@@ -34,12 +40,14 @@ async def list_documents(*, db: Database, tenant_id: str, kind: str | None, limi
     return DocumentsReply(items=[view(r) for r in rows])
 
 
-async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, document_id: str,
-                        fmt: str) -> FileReply:
+async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, document_id: str, fmt: str) -> FileReply:
     """The stored bytes; another tenant's or an unknown id is `not_found`, a pending one `conflict`."""
     async with db.sessions() as session:
-        row = (await session.execute(sa.select(documents).where(
-            documents.c.id == document_id, documents.c.tenant_id == tenant_id))).first()
+        row = (
+            await session.execute(
+                sa.select(documents).where(documents.c.id == document_id, documents.c.tenant_id == tenant_id)
+            )
+        ).first()
     if row is None:
         raise NotFound("document not found")
     if row.status != "issued":
@@ -48,8 +56,9 @@ async def document_file(*, db: Database, store: DocumentStore, tenant_id: str, d
     if key is None:
         raise NotFound(f"a {row.kind.replace('_', ' ')} has no {fmt} file")
     content = await store.get(key)
-    return FileReply(content_b64=base64.b64encode(content).decode(), media_type=MEDIA_TYPES[fmt],
-                     filename=f"{row.number}.{fmt}")
+    return FileReply(
+        content_b64=base64.b64encode(content).decode(), media_type=MEDIA_TYPES[fmt], filename=f"{row.number}.{fmt}"
+    )
 
 
 async def datev_export(*, deps, month: str, kind: str) -> FileReply:
@@ -60,10 +69,13 @@ async def datev_export(*, deps, month: str, kind: str) -> FileReply:
         content = datev.bookings_file(deps.datev, bookings, month=month, created=created)
     else:
         tenants = {b.debtor: b.tenant_id for b in bookings}
-        known = await profiles.load(db=deps.db, nc=deps.nats(), tenant_ids=set(tenants.values()),
-                                    timeout=deps.billing_timeout_s)
-        content = datev.debtors_file(deps.datev, [(n, known[tenants[n]]) for n in sorted(tenants)], month=month,
-                                     created=created)
+        known = await profiles.load(
+            db=deps.db, nc=deps.nats(), tenant_ids=set(tenants.values()), timeout=deps.billing_timeout_s
+        )
+        content = datev.debtors_file(
+            deps.datev, [(n, known[tenants[n]]) for n in sorted(tenants)], month=month, created=created
+        )
     name = f"EXTF_{'Buchungsstapel' if kind == 'bookings' else 'Debitoren'}_{month}.csv"
-    return FileReply(content_b64=base64.b64encode(content).decode(), media_type="text/csv; charset=windows-1252",
-                     filename=name)
+    return FileReply(
+        content_b64=base64.b64encode(content).decode(), media_type="text/csv; charset=windows-1252", filename=name
+    )

@@ -52,8 +52,7 @@ class Renderer:
 class ProcessRenderer(Renderer):
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=warm_up)
+        self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up)
 
     async def warm_up(self) -> None:
         loop = asyncio.get_running_loop()

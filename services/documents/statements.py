@@ -46,9 +46,19 @@ def source_key(deps: Deps, tenant_id: str, month: str) -> str:
 
 
 async def _open(session, *, tenant_id: str, month: str, key: str) -> None:
-    await session.execute(pg_insert(documents).values(
-        id=new_id("doc_")[:40], tenant_id=tenant_id, kind="statement", source_key=key, status="pending",
-        month=month, created_at=utcnow()).on_conflict_do_nothing())
+    await session.execute(
+        pg_insert(documents)
+        .values(
+            id=new_id("doc_")[:40],
+            tenant_id=tenant_id,
+            kind="statement",
+            source_key=key,
+            status="pending",
+            month=month,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 async def open_statement(*, deps: Deps, tenant_id: str, month: str) -> sa.Row:
@@ -76,8 +86,11 @@ async def open_month_for_all(*, deps: Deps, holder: str) -> list[str]:
 
 async def pending_ids(*, deps: Deps, older_than_s: float = 0) -> list[str]:
     cutoff = utcnow() - timedelta(seconds=older_than_s)
-    query = sa.select(documents.c.id).where(documents.c.kind == "statement", documents.c.status == "pending",
-                                            documents.c.created_at <= cutoff).order_by(documents.c.created_at)
+    query = (
+        sa.select(documents.c.id)
+        .where(documents.c.kind == "statement", documents.c.status == "pending", documents.c.created_at <= cutoff)
+        .order_by(documents.c.created_at)
+    )
     async with deps.db.sessions() as session:
         return list((await session.execute(query)).scalars())
 
@@ -89,16 +102,28 @@ async def complete(*, deps: Deps, document_id: str) -> str | None:
     if row.status != "pending":
         return row.number
     nc = deps.nats()
-    tenant = (await profiles.load(db=deps.db, nc=nc, tenant_ids=[row.tenant_id], timeout=deps.billing_timeout_s))
+    tenant = await profiles.load(db=deps.db, nc=nc, tenant_ids=[row.tenant_id], timeout=deps.billing_timeout_s)
     reply = await request(nc, GetStatement(tenant_id=row.tenant_id, month=row.month), timeout=deps.billing_timeout_s)
     profile, today = tenant[row.tenant_id], deps.today()
-    draft = Draft(tenant_id=row.tenant_id, kind="statement", source_key=row.source_key, document_id=row.id,
-                  month=row.month, csv=statement_csv(deps, reply, locale=profile.locale),
-                  build=lambda number: StatementData(
-                      number=number, issue_date=today, month=row.month, seller=deps.seller,
-                      tenant=profiles.buyer(profile), opening_balance_cents=reply.opening_balance_cents,
-                      closing_balance_cents=reply.closing_balance_cents, entries=_entries(deps, reply),
-                      locale=profile.locale))
+    draft = Draft(
+        tenant_id=row.tenant_id,
+        kind="statement",
+        source_key=row.source_key,
+        document_id=row.id,
+        month=row.month,
+        csv=statement_csv(deps, reply, locale=profile.locale),
+        build=lambda number: StatementData(
+            number=number,
+            issue_date=today,
+            month=row.month,
+            seller=deps.seller,
+            tenant=profiles.buyer(profile),
+            opening_balance_cents=reply.opening_balance_cents,
+            closing_balance_cents=reply.closing_balance_cents,
+            entries=_entries(deps, reply),
+            locale=profile.locale,
+        ),
+    )
     async with deps.db.transaction() as session:
         numbers = await issue(session, [draft], kind="statement", issue_date=today, issuer=deps.issuer)
     return numbers[0] if numbers else None
@@ -112,21 +137,44 @@ def statement_csv(deps: Deps, reply: StatementReply, *, locale: str) -> bytes:
     def local(moment) -> str:
         return moment.astimezone(deps.calendar.zone).isoformat(timespec="seconds")
 
-    rows = [["", "opening_balance", "", csv_format.euros(reply.opening_balance_cents, locale), labels[0], "",
-             local(start)]]
-    rows += [[e.transaction_id, e.kind, csv_format.euros(e.amount_cents, locale),
-              csv_format.euros(e.balance_after_cents, locale), csv_format.text(e.description),
-              csv_format.text(e.reference), local(e.created_at)] for e in reply.entries]
-    rows.append(["", "closing_balance", "", csv_format.euros(reply.closing_balance_cents, locale), labels[1], "",
-                 local(min(end, utcnow()))])
+    rows = [
+        ["", "opening_balance", "", csv_format.euros(reply.opening_balance_cents, locale), labels[0], "", local(start)]
+    ]
+    rows += [
+        [
+            e.transaction_id,
+            e.kind,
+            csv_format.euros(e.amount_cents, locale),
+            csv_format.euros(e.balance_after_cents, locale),
+            csv_format.text(e.description),
+            csv_format.text(e.reference),
+            local(e.created_at),
+        ]
+        for e in reply.entries
+    ]
+    rows.append(
+        [
+            "",
+            "closing_balance",
+            "",
+            csv_format.euros(reply.closing_balance_cents, locale),
+            labels[1],
+            "",
+            local(min(end, utcnow())),
+        ]
+    )
     return csv_format.document(csv_format.TRANSACTION_FIELDS, rows).encode("utf-8")
 
 
 def _entries(deps: Deps, reply: StatementReply) -> tuple[StatementEntry, ...]:
     return tuple(
-        StatementEntry(date=deps.local_date(e.created_at), kind=e.kind, description=e.description,
-                       reference=e.reference or e.transaction_id, amount_cents=e.amount_cents,
-                       balance_after_cents=e.balance_after_cents)
+        StatementEntry(
+            date=deps.local_date(e.created_at),
+            kind=e.kind,
+            description=e.description,
+            reference=e.reference or e.transaction_id,
+            amount_cents=e.amount_cents,
+            balance_after_cents=e.balance_after_cents,
+        )
         for e in reply.entries
     )
-

@@ -31,13 +31,27 @@ async def issue_invoices(*, deps: Deps, events: list[TopupCredited] | list[Credi
 
     def draft(e: TopupCredited | CreditedTopup) -> Draft:
         buyer = buyers[e.tenant_id]
-        return Draft(tenant_id=e.tenant_id, kind="invoice", source_key=e.topup_id, topup_id=e.topup_id,
-                     correlation_id=getattr(e, "event_id", None), card_last4=e.card_last4,
-                     build=lambda number: InvoiceData(
-                         number=number, issue_date=today, supply_date=deps.local_date(e.paid_at),
-                         seller=deps.seller, buyer=profiles.buyer(buyer), gross_cents=e.amount_cents,
-                         bonus_cents=e.bonus_cents, payment_reference=e.payment_reference,
-                         locale=buyer.locale, einvoice=profiles.einvoice(buyer), card=_card(e.card_last4)))
+        return Draft(
+            tenant_id=e.tenant_id,
+            kind="invoice",
+            source_key=e.topup_id,
+            topup_id=e.topup_id,
+            correlation_id=getattr(e, "event_id", None),
+            card_last4=e.card_last4,
+            build=lambda number: InvoiceData(
+                number=number,
+                issue_date=today,
+                supply_date=deps.local_date(e.paid_at),
+                seller=deps.seller,
+                buyer=profiles.buyer(buyer),
+                gross_cents=e.amount_cents,
+                bonus_cents=e.bonus_cents,
+                payment_reference=e.payment_reference,
+                locale=buyer.locale,
+                einvoice=profiles.einvoice(buyer),
+                card=_card(e.card_last4),
+            ),
+        )
 
     async with deps.db.transaction() as session:
         fresh = await claim_new(session, consumer="topup-credited", message_ids=sorted(e.topup_id for e in credited))
@@ -50,9 +64,9 @@ def _card(last4: str | None) -> PaymentCard | None:
 
 
 async def original_invoices(*, deps: Deps, topup_ids) -> dict[str, sa.Row]:
-    query = sa.select(documents.c.topup_id, documents.c.tenant_id, documents.c.number, documents.c.issue_date,
-                      documents.c.card_last4).where(
-        documents.c.kind == "invoice", documents.c.status == "issued", documents.c.topup_id.in_(set(topup_ids)))
+    query = sa.select(
+        documents.c.topup_id, documents.c.tenant_id, documents.c.number, documents.c.issue_date, documents.c.card_last4
+    ).where(documents.c.kind == "invoice", documents.c.status == "issued", documents.c.topup_id.in_(set(topup_ids)))
     async with deps.db.sessions() as session:
         return {r.topup_id: r for r in (await session.execute(query)).all()}
 
@@ -61,8 +75,11 @@ def refund_reason(refund: RefundRecorded | RecordedRefund, locale: str) -> str:
     text = "Erstattung der Aufladung" if locale == "de" else "Refund of the top-up"
     if refund.bonus_reversed_cents:
         bonus = format_money(refund.bonus_reversed_cents, locale)
-        text += (f"; Bonus-Storno {bonus} (unentgeltliches Guthaben, nicht Teil der Rechnung)" if locale == "de"
-                 else f"; bonus reversed {bonus} (credited free of charge, not invoiced)")
+        text += (
+            f"; Bonus-Storno {bonus} (unentgeltliches Guthaben, nicht Teil der Rechnung)"
+            if locale == "de"
+            else f"; bonus reversed {bonus} (credited free of charge, not invoiced)"
+        )
     return text
 
 
@@ -73,8 +90,9 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded] | list[
     if not refunds:
         return []
     originals = await original_invoices(deps=deps, topup_ids=[r.topup_id for r in refunds])
-    missing = [r.refund_id for r in refunds
-               if r.topup_id not in originals or originals[r.topup_id].tenant_id != r.tenant_id]
+    missing = [
+        r.refund_id for r in refunds if r.topup_id not in originals or originals[r.topup_id].tenant_id != r.tenant_id
+    ]
     if missing:  # the refund overtook its top-up's invoice: this refund waits, the others go on
         raise PrerequisiteMissing(f"no invoice yet for the top-ups of refunds {', '.join(missing)}")
     buyers = await _buyers(deps, {r.tenant_id for r in refunds})
@@ -82,13 +100,27 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded] | list[
 
     def draft(r: RefundRecorded | RecordedRefund) -> Draft:
         buyer, invoice = buyers[r.tenant_id], originals[r.topup_id]
-        return Draft(tenant_id=r.tenant_id, kind="credit_note", source_key=r.refund_id, topup_id=r.topup_id,
-                     correlation_id=getattr(r, "event_id", None), build=lambda number: CreditNoteData(
-                         number=number, issue_date=today, original_invoice_number=invoice.number,
-                         original_invoice_date=invoice.issue_date, seller=deps.seller,
-                         buyer=profiles.buyer(buyer), refunded_gross_cents=r.amount_cents,
-                         reason=refund_reason(r, buyer.locale), payment_reference=r.refund_id,
-                         locale=buyer.locale, einvoice=profiles.einvoice(buyer), card=_card(invoice.card_last4)))
+        return Draft(
+            tenant_id=r.tenant_id,
+            kind="credit_note",
+            source_key=r.refund_id,
+            topup_id=r.topup_id,
+            correlation_id=getattr(r, "event_id", None),
+            build=lambda number: CreditNoteData(
+                number=number,
+                issue_date=today,
+                original_invoice_number=invoice.number,
+                original_invoice_date=invoice.issue_date,
+                seller=deps.seller,
+                buyer=profiles.buyer(buyer),
+                refunded_gross_cents=r.amount_cents,
+                reason=refund_reason(r, buyer.locale),
+                payment_reference=r.refund_id,
+                locale=buyer.locale,
+                einvoice=profiles.einvoice(buyer),
+                card=_card(invoice.card_last4),
+            ),
+        )
 
     async with deps.db.transaction() as session:
         fresh = await claim_new(session, consumer="refund-recorded", message_ids=sorted(r.refund_id for r in refunds))
@@ -96,8 +128,9 @@ async def issue_credit_notes(*, deps: Deps, events: list[RefundRecorded] | list[
         return await issue(session, drafts, kind="credit_note", issue_date=today, issuer=deps.issuer)
 
 
-async def reconcile(*, deps: Deps, sources: list[CreditedTopup], refunded: list[RecordedRefund],
-                    heal: bool) -> DocumentsReconciliation:
+async def reconcile(
+    *, deps: Deps, sources: list[CreditedTopup], refunded: list[RecordedRefund], heal: bool
+) -> DocumentsReconciliation:
     """Every credited top-up has an invoice, every recorded refund its credit note: answer what was
     missing and, when healing, issue it through the same idempotent use cases as the events."""
     credits, refunds = sources, refunded
@@ -110,14 +143,18 @@ async def reconcile(*, deps: Deps, sources: list[CreditedTopup], refunded: list[
         issued += await issue_invoices(deps=deps, events=no_invoice)
     if heal and no_credit_note:  # after the invoices: a credit note refers to one
         issued += await issue_credit_notes(deps=deps, events=no_credit_note)
-    return DocumentsReconciliation(missing_invoices=[c.topup_id for c in no_invoice],
-                                   missing_credit_notes=[r.refund_id for r in no_credit_note], issued=issued)
+    return DocumentsReconciliation(
+        missing_invoices=[c.topup_id for c in no_invoice],
+        missing_credit_notes=[r.refund_id for r in no_credit_note],
+        issued=issued,
+    )
 
 
 async def _issued_sources(deps: Deps, kind: str, source_keys: list[str]) -> set[str]:
     if not source_keys:
         return set()
-    query = sa.select(documents.c.source_key).where(documents.c.kind == kind, documents.c.status == "issued",
-                                                     documents.c.source_key.in_(source_keys))
+    query = sa.select(documents.c.source_key).where(
+        documents.c.kind == kind, documents.c.status == "issued", documents.c.source_key.in_(source_keys)
+    )
     async with deps.db.sessions() as session:
         return set((await session.execute(query)).scalars())

@@ -87,19 +87,35 @@ def create_http_app(state: GatewayState) -> FastAPI:
         title="Prepaid Balance Portal API",
         version="1.0.0",
         description="Balance, top-ups, payment methods, auto top-up, documents, notifications and live events.",
-        docs_url=None, redoc_url=None,  # /docs is docs.router, with its own Content-Security-Policy
+        docs_url=None,
+        redoc_url=None,  # /docs is docs.router, with its own Content-Security-Policy
     )
     app.state.gateway = state
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
     app.mount("/static", static_app(), name="static")
-    for module in (admin, platform_keys, exports, reconciliation, account, payments, billing_settings, documents,
-                   notifications, stream, ingest, portal_auth, password_reset, docs):
+    for module in (
+        admin,
+        platform_keys,
+        exports,
+        reconciliation,
+        account,
+        payments,
+        billing_settings,
+        documents,
+        notifications,
+        stream,
+        ingest,
+        portal_auth,
+        password_reset,
+        docs,
+    ):
         app.include_router(module.router)
     app.include_router(push_config.router)  # GET /v1/push/vapid-public-key
     app.add_middleware(BodyLimit, max_bytes=state.settings.max_body_bytes)
-    app.add_middleware(CookiePolicy, secure=state.settings.secure_cookies,
-                       prefixed=state.settings.app_env == "production")
+    app.add_middleware(
+        CookiePolicy, secure=state.settings.secure_cookies, prefixed=state.settings.app_env == "production"
+    )
     app.add_middleware(Metrics)
     return app
 
@@ -111,9 +127,14 @@ def build(settings: GatewaySettings | None = None) -> Service:
     state = GatewayState(
         settings=settings,
         db=db,
-        hub=Hub(queue_size=settings.sse_queue_size, replay_limit=settings.sse_replay_limit,
-                max_buffer_bytes=settings.sse_max_buffer_bytes, heartbeat_s=settings.sse_heartbeat_s,
-                replay_concurrency=settings.sse_replay_concurrency, replay_wait_s=settings.sse_replay_wait_s),
+        hub=Hub(
+            queue_size=settings.sse_queue_size,
+            replay_limit=settings.sse_replay_limit,
+            max_buffer_bytes=settings.sse_max_buffer_bytes,
+            heartbeat_s=settings.sse_heartbeat_s,
+            replay_concurrency=settings.sse_replay_concurrency,
+            replay_wait_s=settings.sse_replay_wait_s,
+        ),
         limiter=RateLimiter(limit_per_minute=settings.rate_limit_per_minute, replicas=settings.nats_stream_replicas),
         key_usage=KeyUsage(db),
         key_cache=KeyCache(db, ended),
@@ -121,8 +142,9 @@ def build(settings: GatewaySettings | None = None) -> Service:
         platform_key_usage=KeyUsage(db, table=PlatformKey),
         platform_key_cache=PlatformKeyCache(db, ended),
         usage_publisher=UsagePublisher(timeout_s=settings.request_timeout_s),
-        password_checks=PasswordChecks(memory_budget_mib=settings.password_checks_memory_mib,
-                                       wait_s=settings.password_check_wait_s),
+        password_checks=PasswordChecks(
+            memory_budget_mib=settings.password_checks_memory_mib, wait_s=settings.password_check_wait_s
+        ),
         reset_requests=ResetRequests(db=db, settings=settings),
     )
     ended.on_ended(state.hub.close_ended)
@@ -143,9 +165,14 @@ def build(settings: GatewaySettings | None = None) -> Service:
         state.password_checks.close()
 
     service = Service(
-        settings=settings, db=db, broker=broker, migrations=MIGRATIONS, http_app=create_http_app(state),
+        settings=settings,
+        db=db,
+        broker=broker,
+        migrations=MIGRATIONS,
+        http_app=create_http_app(state),
         jobs=[state.key_usage.run, state.platform_key_usage.run, state.reset_requests.run, sweep_streams],
-        on_started=started, on_stopping=stopping,
+        on_started=started,
+        on_stopping=stopping,
     )
     state.service = service
     return service

@@ -26,14 +26,22 @@ class CookiePolicy:
         if scope["type"] != "http" or not self.secure:
             return await self.app(scope, receive, send)
         if self.prefixed:
-            scope = {**scope, "headers": [(name, _incoming(value) if name == b"cookie" else value)
-                                          for name, value in scope["headers"]]}
+            scope = {
+                **scope,
+                "headers": [
+                    (name, _incoming(value) if name == b"cookie" else value) for name, value in scope["headers"]
+                ],
+            }
 
         async def send_with_policy(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [
-                    (name, self._outgoing(value) if name.lower() == b"set-cookie" else value)
-                    for name, value in message.get("headers", [])]}
+                message = {
+                    **message,
+                    "headers": [
+                        (name, self._outgoing(value) if name.lower() == b"set-cookie" else value)
+                        for name, value in message.get("headers", [])
+                    ],
+                }
             await send(message)
 
         return await self.app(scope, receive, send_with_policy)

@@ -92,8 +92,16 @@ async def open_session(session: AsyncSession, *, user: PortalUser, ttl_s: int) -
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     now = utcnow()
-    session.add(PortalSession(token_hash=digest(token), user_id=user.id, tenant_id=user.tenant_id, csrf_token=csrf,
-                              expires_at=now + timedelta(seconds=ttl_s), created_at=now))
+    session.add(
+        PortalSession(
+            token_hash=digest(token),
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            csrf_token=csrf,
+            expires_at=now + timedelta(seconds=ttl_s),
+            created_at=now,
+        )
+    )
     return token, SessionInfo(user.tenant_id, user.id, csrf, now + timedelta(seconds=ttl_s))
 
 
@@ -117,23 +125,39 @@ async def find_user(session: AsyncSession, email: str) -> PortalUser | None:
 
 
 def new_user(*, tenant_id: str, email: str, password_hash: str) -> PortalUser:
-    return PortalUser(id=new_id("usr_")[:40], tenant_id=tenant_id, email=email.strip().lower(),
-                      password_hash=password_hash, created_at=utcnow())
+    return PortalUser(
+        id=new_id("usr_")[:40],
+        tenant_id=tenant_id,
+        email=email.strip().lower(),
+        password_hash=password_hash,
+        created_at=utcnow(),
+    )
 
 
 async def still_valid(session: AsyncSession, *, key_prefixes: set[str], session_hashes: set[str]) -> set[str]:
     """Which of these API keys are unrevoked and which sessions unexpired (prefixes and hashes as given)."""
     valid: set[str] = set()
     for chunk in _chunks(key_prefixes):
-        valid |= set((await session.execute(
-            sa.select(ApiKey.prefix).where(ApiKey.prefix.in_(chunk), ApiKey.revoked_at.is_(None)))).scalars())
+        valid |= set(
+            (
+                await session.execute(
+                    sa.select(ApiKey.prefix).where(ApiKey.prefix.in_(chunk), ApiKey.revoked_at.is_(None))
+                )
+            ).scalars()
+        )
     for chunk in _chunks(session_hashes):
-        valid |= set((await session.execute(
-            sa.select(PortalSession.token_hash).where(PortalSession.token_hash.in_(chunk),
-                                                      PortalSession.expires_at > utcnow()))).scalars())
+        valid |= set(
+            (
+                await session.execute(
+                    sa.select(PortalSession.token_hash).where(
+                        PortalSession.token_hash.in_(chunk), PortalSession.expires_at > utcnow()
+                    )
+                )
+            ).scalars()
+        )
     return valid
 
 
 def _chunks(values: set[str], size: int = 1000) -> list[list[str]]:
     ordered = sorted(values)
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]

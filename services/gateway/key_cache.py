@@ -21,8 +21,9 @@ from services.gateway.revocations import Revocations
 class KeyCache:
     credential = staticmethod(revocations.api_key)  # what a revocation of this kind of key is called
 
-    def __init__(self, db, revocations: Revocations | None = None, *, ttl_s: float = 10.0,
-                 max_entries: int = 100_000) -> None:
+    def __init__(
+        self, db, revocations: Revocations | None = None, *, ttl_s: float = 10.0, max_entries: int = 100_000
+    ) -> None:
         self.db = db
         self.revocations = revocations or Revocations()
         self.ttl_s = ttl_s

@@ -32,8 +32,9 @@ class KeyUsage:
         table = self.table
         stmt = sa.update(table).where(table.c.prefix == sa.bindparam("p")).values(last_used_at=sa.bindparam("t"))
         async with self.db.transaction() as session:
-            await session.execute(stmt, [{"p": p, "t": t} for p, t in seen.items()],
-                                  execution_options={"synchronize_session": False})
+            await session.execute(
+                stmt, [{"p": p, "t": t} for p, t in seen.items()], execution_options={"synchronize_session": False}
+            )
 
     async def run(self) -> None:
         try:

@@ -10,7 +10,9 @@ from starlette.datastructures import MutableHeaders
 from services.gateway.api.errors import error_json
 
 REQUEST_SECONDS = Histogram(
-    "http_request_duration_seconds", "Gateway request latency", ["method", "route", "status"],
+    "http_request_duration_seconds",
+    "Gateway request latency",
+    ["method", "route", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
@@ -28,7 +30,8 @@ class BodyLimit:
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             return await error_json(413, "payload_too_large", f"body larger than {self.max_bytes} bytes")(
-                scope, receive, send)
+                scope, receive, send
+            )
         received = 0
         refused = False
 
@@ -44,7 +47,8 @@ class BodyLimit:
                 if received > self.max_bytes and not refused:
                     # Answer now; whatever the app makes of the cut-off body is not sent.
                     await error_json(413, "payload_too_large", f"body larger than {self.max_bytes} bytes")(
-                        scope, receive, send)
+                        scope, receive, send
+                    )
                     refused = True
                 if refused:
                     return {"type": "http.disconnect"}
@@ -75,8 +79,8 @@ class Metrics:
             path = getattr(route, "path", "unmatched")
             if path != "/v1/stream":
                 REQUEST_SECONDS.labels(scope["method"], path, str(status["code"])).observe(
-                    time.perf_counter() - started)
-
+                    time.perf_counter() - started
+                )
 
 
 PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

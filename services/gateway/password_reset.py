@@ -54,23 +54,37 @@ async def request_reset(session: AsyncSession, *, email: str, locale: str, ttl_s
     if user is None:
         return False
     now = utcnow()
-    outstanding = await session.scalar(sa.select(sa.func.count()).select_from(PasswordResetToken).where(
-        PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None),
-        PasswordResetToken.expires_at > now))
+    outstanding = await session.scalar(
+        sa.select(sa.func.count())
+        .select_from(PasswordResetToken)
+        .where(
+            PasswordResetToken.user_id == user.id,
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
+    )
     if outstanding >= MAX_OUTSTANDING:
         return False
     reset_id = new_id("rst_")
-    session.add(PasswordResetToken(token_hash=credentials.digest(link_token(key, reset_id)), id=reset_id,
-                                   user_id=user.id, locale=locale if locale in ("de", "en") else "de",
-                                   expires_at=now + timedelta(seconds=ttl_s), created_at=now))
+    session.add(
+        PasswordResetToken(
+            token_hash=credentials.digest(link_token(key, reset_id)),
+            id=reset_id,
+            user_id=user.id,
+            locale=locale if locale in ("de", "en") else "de",
+            expires_at=now + timedelta(seconds=ttl_s),
+            created_at=now,
+        )
+    )
     await outbox.add(session, [PasswordResetIssued(tenant_id=user.tenant_id, reset_id=reset_id)])
     return True
 
 
 async def link_for(session: AsyncSession, *, reset_id: str, key: bytes, base_url: str) -> PasswordResetLink | None:
     """The link of an unspent, unexpired reset, to be mailed; None otherwise."""
-    row = (await session.execute(sa.select(PasswordResetToken).where(PasswordResetToken.id == reset_id))
-           ).scalar_one_or_none()
+    row = (
+        await session.execute(sa.select(PasswordResetToken).where(PasswordResetToken.id == reset_id))
+    ).scalar_one_or_none()
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         return None
     token = link_token(key, reset_id)
@@ -80,8 +94,9 @@ async def link_for(session: AsyncSession, *, reset_id: str, key: bytes, base_url
     user = await session.get(PortalUser, row.user_id)
     if user is None:
         return None
-    return PasswordResetLink(email=user.email, reset_url=reset_url(base_url, token), locale=row.locale or "de",
-                             expires_at=row.expires_at)
+    return PasswordResetLink(
+        email=user.email, reset_url=reset_url(base_url, token), locale=row.locale or "de", expires_at=row.expires_at
+    )
 
 
 async def usable(session: AsyncSession, token: str) -> bool:
@@ -98,18 +113,26 @@ async def complete_reset(session: AsyncSession, token: str, *, password_hash: st
     now = utcnow()
     spent = await session.execute(
         sa.update(PasswordResetToken)
-        .where(PasswordResetToken.token_hash == credentials.digest(token), PasswordResetToken.used_at.is_(None),
-               PasswordResetToken.expires_at > now)
+        .where(
+            PasswordResetToken.token_hash == credentials.digest(token),
+            PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.expires_at > now,
+        )
         .values(used_at=now)
-        .returning(PasswordResetToken.user_id))
+        .returning(PasswordResetToken.user_id)
+    )
     user_id = spent.scalar_one_or_none()
     if user_id is None:
         return None
     await session.execute(sa.update(PortalUser).where(PortalUser.id == user_id).values(password_hash=password_hash))
     ended = await session.execute(
-        sa.delete(PortalSession).where(PortalSession.user_id == user_id).returning(PortalSession.token_hash))
-    await session.execute(sa.update(PasswordResetToken).where(
-        PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None)).values(used_at=now))
+        sa.delete(PortalSession).where(PortalSession.user_id == user_id).returning(PortalSession.token_hash)
+    )
+    await session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
     return list(ended.scalars())
 
 

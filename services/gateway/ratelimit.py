@@ -33,8 +33,9 @@ from services.gateway.api.errors import ApiError
 
 log = structlog.get_logger(__name__)
 BUCKET = "gateway_ratelimit"
-REFUSED_UNDER_CONTENTION = Counter("ratelimit_contention_refusals_total",
-                                   "Requests refused because the shared counter stayed contended")
+REFUSED_UNDER_CONTENTION = Counter(
+    "ratelimit_contention_refusals_total", "Requests refused because the shared counter stayed contended"
+)
 COUNTED_LOCALLY = Counter("ratelimit_local_fallback_total", "Requests counted per replica while NATS was unreachable")
 
 
@@ -58,16 +59,18 @@ class RateLimiter:
         except BucketNotFoundError:
             from nats.js.api import KeyValueConfig
 
-            self.kv = await js.create_key_value(KeyValueConfig(bucket=BUCKET, ttl=180, history=1,
-                                                                       replicas=self.replicas))
+            self.kv = await js.create_key_value(
+                KeyValueConfig(bucket=BUCKET, ttl=180, history=1, replicas=self.replicas)
+            )
 
     async def check(self, caller: str, *, limit: int | None = None) -> None:
         """Count one request of `caller`; 429 `rate_limited` beyond `limit` (default: the per-minute limit)."""
         limit = limit or self.limit
         key, retry_after = _window_key(caller)
         if self.kv is not None and not await self._admit(key, limit):
-            raise ApiError(429, "rate_limited", f"more than {limit} requests per minute",
-                           {"Retry-After": str(retry_after)})
+            raise ApiError(
+                429, "rate_limited", f"more than {limit} requests per minute", {"Retry-After": str(retry_after)}
+            )
 
     async def exceeded(self, caller: str, *, limit: int) -> bool:
         """Whether `caller` has used up `limit` in this window, without counting a request."""
@@ -123,8 +126,9 @@ class RateLimiter:
                 return 0
             granted = min(wanted, limit - known[0])
             try:
-                self._remember(key, known[0] + granted,
-                               await self.kv.update(key, str(known[0] + granted).encode(), last=known[1]))
+                self._remember(
+                    key, known[0] + granted, await self.kv.update(key, str(known[0] + granted).encode(), last=known[1])
+                )
                 return granted
             except KeyWrongLastSequenceError:
                 pass

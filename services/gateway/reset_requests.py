@@ -42,6 +42,10 @@ class ResetRequests:
 
     async def handle(self, *, email: str, locale: str) -> None:
         async with self.db.transaction() as session:
-            await password_reset.request_reset(session, email=email, locale=locale,
-                                               ttl_s=self.settings.password_reset_ttl_s,
-                                               key=keys.derived_key(self.settings, password_reset.KEY_PURPOSE))
+            await password_reset.request_reset(
+                session,
+                email=email,
+                locale=locale,
+                ttl_s=self.settings.password_reset_ttl_s,
+                key=keys.derived_key(self.settings, password_reset.KEY_PURPOSE),
+            )

@@ -59,8 +59,12 @@ class Hub:
     async def start(self, js) -> None:
         self.js = js
         self._sub = await js.subscribe(
-            "portal.>", stream=PORTAL.name, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW,
-            cb=self._on_message, pending_msgs_limit=1_000_000,
+            "portal.>",
+            stream=PORTAL.name,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+            cb=self._on_message,
+            pending_msgs_limit=1_000_000,
         )
         self._heartbeat = asyncio.create_task(self._beat(), name="sse-heartbeat")
 
@@ -106,8 +110,13 @@ class Hub:
                         await asyncio.sleep(0)  # let live messages through during a long sweep
 
     def register(self, tenant_id: str, *, credential: str = "", ends_at: datetime | None = None) -> Client:
-        client = Client(tenant_id, queue_size=self.queue_size, max_buffer_bytes=self.max_buffer_bytes,
-                        credential=credential, ends_at=ends_at)
+        client = Client(
+            tenant_id,
+            queue_size=self.queue_size,
+            max_buffer_bytes=self.max_buffer_bytes,
+            credential=credential,
+            ends_at=ends_at,
+        )
         self.clients[tenant_id].add(client)
         self.by_credential[credential].add(client)
         OPEN_STREAMS.inc()
@@ -162,8 +171,9 @@ class Hub:
             self._replay_slots.release()
 
     async def _scan(self, tenant_id: str, *, after: int, upto: int) -> list[Item]:
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1,
-                                inactive_threshold=30)
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1, inactive_threshold=30
+        )
         psub = await self.js.pull_subscribe("portal.>", stream=PORTAL.name, config=config)
         items: list[Item] = []
         scanned = 0

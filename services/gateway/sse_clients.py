@@ -16,8 +16,11 @@ from prometheus_client import Counter, Gauge, Histogram
 OPEN_STREAMS = Gauge("sse_open_connections", "Open SSE connections on this gateway process")
 SLOW_DISCONNECTS = Counter("sse_slow_client_disconnects_total", "SSE clients dropped for not keeping up")
 FANNED_OUT = Counter("sse_messages_fanned_out_total", "Messages handed to SSE clients")
-FANOUT_SECONDS = Histogram("sse_fanout_seconds", "One message written to all of its tenant's SSE clients",
-                           buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
+FANOUT_SECONDS = Histogram(
+    "sse_fanout_seconds",
+    "One message written to all of its tenant's SSE clients",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+)
 
 
 class Item:
@@ -40,11 +43,28 @@ HEARTBEAT = Item(-1, b": heartbeat\n\n")
 
 
 class Client:
-    __slots__ = ("backlog", "closed", "credential", "ends_at", "floor", "max_buffer_bytes", "queue", "queue_size",
-                 "tenant_id", "transport")
+    __slots__ = (
+        "backlog",
+        "closed",
+        "credential",
+        "ends_at",
+        "floor",
+        "max_buffer_bytes",
+        "queue",
+        "queue_size",
+        "tenant_id",
+        "transport",
+    )
 
-    def __init__(self, tenant_id: str, *, queue_size: int, max_buffer_bytes: int, credential: str = "",
-                 ends_at: datetime | None = None) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        *,
+        queue_size: int,
+        max_buffer_bytes: int,
+        credential: str = "",
+        ends_at: datetime | None = None,
+    ) -> None:
         self.tenant_id = tenant_id
         self.credential = credential  # what opened the stream: it ends with it (revocations.py)
         self.ends_at = ends_at

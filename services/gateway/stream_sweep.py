@@ -21,8 +21,9 @@ async def sweep_once(*, hub, db, ended: revocations.Revocations) -> set[str]:
     opened_with = {c for c in hub.by_credential if c}
     if not opened_with:
         return set()
-    kinds = {kind: {c.partition(":")[2] for c in opened_with if c.startswith(kind + ":")}
-             for kind in ("key", "session")}
+    kinds = {
+        kind: {c.partition(":")[2] for c in opened_with if c.startswith(kind + ":")} for kind in ("key", "session")
+    }
     async with db.sessions() as session:
         valid = await credentials.still_valid(session, key_prefixes=kinds["key"], session_hashes=kinds["session"])
     gone = {c for c in opened_with if c.partition(":")[2] not in valid}

@@ -48,9 +48,14 @@ class UsagePublisher:
         try:
             async with asyncio.timeout(self.timeout_s):
                 for record in records:
-                    acks.append(await self._js.publish_async(
-                        UsageRecorded.subject, record.model_dump_json().encode(), stream=USAGE.name,
-                        headers={"Nats-Msg-Id": record.id}))
+                    acks.append(
+                        await self._js.publish_async(
+                            UsageRecorded.subject,
+                            record.model_dump_json().encode(),
+                            stream=USAGE.name,
+                            headers={"Nats-Msg-Id": record.id},
+                        )
+                    )
                 await asyncio.gather(*acks)
         except (TimeoutError, nats.errors.Error) as exc:
             REFUSED.inc(len(records))

@@ -24,10 +24,13 @@ def deliveries_factory(settings: NotifySettings, broker):
     settings.vapid_key()  # generated (development) before the loop needs it
 
     def make() -> Deliveries:
-        channels = {name: channel.from_settings(settings, lambda: broker.connection)
-                    for name, channel in REGISTRY.items()}
-        return Deliveries(channels, WebhookSender(timeout_s=settings.webhook_timeout_s,
-                                                  allow_private=bool(settings.webhook_allow_private)))
+        channels = {
+            name: channel.from_settings(settings, lambda: broker.connection) for name, channel in REGISTRY.items()
+        }
+        return Deliveries(
+            channels,
+            WebhookSender(timeout_s=settings.webhook_timeout_s, allow_private=bool(settings.webhook_allow_private)),
+        )
 
     return make
 
@@ -36,19 +39,33 @@ def build(settings: NotifySettings | None = None) -> Service:
     settings = settings or NotifySettings()
     db = Database(settings.resolved_database_url(), settings.schema, pool_size=settings.db_pool_size)
     broker = make_broker(settings, name="notify")
-    policy = RetryPolicy(schedule=settings.retry_schedule, webhook_schedule=settings.webhook_schedule,
-                         disable_after_s=settings.webhook_disable_after_s)
-    scheduler = Scheduler(db=db, make_deliveries=deliveries_factory(settings, broker), policy=policy,
-                          limits=settings.channel_limits, per_endpoint=settings.notify_concurrency_per_endpoint,
-                          lease_s=max(settings.webhook_timeout_s, 15.0) + LEASE_MARGIN_S,
-                          poll_s=settings.notify_poll_s)
+    policy = RetryPolicy(
+        schedule=settings.retry_schedule,
+        webhook_schedule=settings.webhook_schedule,
+        disable_after_s=settings.webhook_disable_after_s,
+    )
+    scheduler = Scheduler(
+        db=db,
+        make_deliveries=deliveries_factory(settings, broker),
+        policy=policy,
+        limits=settings.channel_limits,
+        per_endpoint=settings.notify_concurrency_per_endpoint,
+        lease_s=max(settings.webhook_timeout_s, 15.0) + LEASE_MARGIN_S,
+        poll_s=settings.notify_poll_s,
+    )
     consumers: list = []
     handlers.register(broker, consumers, db=db, settings=settings, scheduler=scheduler)
 
     async def deliver_notifications() -> None:
         await scheduler.run()
 
-    service = Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS,
-                      jobs=[deliver_notifications], consumers=consumers)
+    service = Service(
+        settings=settings,
+        db=db,
+        broker=broker,
+        migrations=MIGRATIONS,
+        jobs=[deliver_notifications],
+        consumers=consumers,
+    )
     service.scheduler = scheduler  # type: ignore[attr-defined]  # tests and benchmarks look at it
     return service

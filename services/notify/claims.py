@@ -24,8 +24,18 @@ from services.notify.jobs import Claimed, Job
 from services.notify.tables import PushSubscriptionRow, WebhookEndpoint
 
 jobs = repository.jobs
-JOB_COLUMNS = (jobs.c.id, jobs.c.tenant_id, jobs.c.event_id, jobs.c.event_type, jobs.c.channel, jobs.c.target,
-               jobs.c.payload, jobs.c.webhook_id, jobs.c.attempts, jobs.c.created_at)
+JOB_COLUMNS = (
+    jobs.c.id,
+    jobs.c.tenant_id,
+    jobs.c.event_id,
+    jobs.c.event_type,
+    jobs.c.channel,
+    jobs.c.target,
+    jobs.c.payload,
+    jobs.c.webhook_id,
+    jobs.c.attempts,
+    jobs.c.created_at,
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +63,9 @@ async def claim(db: Database, wants: list[Want], *, lease_s: float) -> list[Clai
 
 def _lease(want: Want, *, now: datetime, lease_s: float):
     # due: waiting jobs whose time has come, and leased ones whose lease ran out (a replica died)
-    due = sa.select(jobs.c.id).where(jobs.c.status.in_(("pending", "sending")), jobs.c.channel == want.channel,
-                                     jobs.c.next_attempt_at <= now)
+    due = sa.select(jobs.c.id).where(
+        jobs.c.status.in_(("pending", "sending")), jobs.c.channel == want.channel, jobs.c.next_attempt_at <= now
+    )
     if want.per_target is not None:
         busy = [t for t, n in want.in_flight.items() if n >= want.per_target]
         if busy:
@@ -64,8 +75,13 @@ def _lease(want: Want, *, now: datetime, lease_s: float):
         room = {t: want.per_target - n for t, n in want.in_flight.items() if 0 < n < want.per_target}
         allowed = sa.case(room, value=ranked.c.target, else_=want.per_target) if room else want.per_target
         due = sa.select(ranked.c.id).where(ranked.c.rank <= allowed)
-    pick = (sa.select(jobs.c.id).where(jobs.c.id.in_(due)).order_by(jobs.c.next_attempt_at).limit(want.limit)
-            .with_for_update(skip_locked=True))
+    pick = (
+        sa.select(jobs.c.id)
+        .where(jobs.c.id.in_(due))
+        .order_by(jobs.c.next_attempt_at)
+        .limit(want.limit)
+        .with_for_update(skip_locked=True)
+    )
     lease = sa.update(jobs).where(jobs.c.id.in_(pick.scalar_subquery()))
     return lease.values(status="sending", next_attempt_at=now + timedelta(seconds=lease_s)).returning(*JOB_COLUMNS)
 

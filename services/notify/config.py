@@ -82,13 +82,21 @@ class NotifySettings(ServiceSettings):
     @property
     def channel_limits(self) -> dict[str, int]:
         """Every registered channel's limit (NOTIFY_CONCURRENCY, else its default), and webhooks'."""
-        limits = {name: max(1, self.notify_concurrency.get(name, channel.default_concurrency))
-                  for name, channel in REGISTRY.items()}
+        limits = {
+            name: max(1, self.notify_concurrency.get(name, channel.default_concurrency))
+            for name, channel in REGISTRY.items()
+        }
         return {**limits, "webhook": self.notify_concurrency_webhook}
 
     def smtp(self) -> SmtpSettings:
-        return SmtpSettings(host=self.smtp_host, port=self.smtp_port, mail_from=self.mail_from,
-                            username=self.smtp_username, password=self.smtp_password, starttls=self.smtp_starttls)
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            mail_from=self.mail_from,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+        )
 
     def twilio_token(self) -> str:
         return self.twilio_auth_token or "test-token"
@@ -103,4 +111,3 @@ class NotifySettings(ServiceSettings):
             path.write_text(generate_vapid_private_key())
             path.chmod(0o600)
         return path.read_text().strip()
-

@@ -37,6 +37,10 @@ class Deliveries:
         endpoint, job = c.endpoint, c.job
         if endpoint is None or endpoint.status != "enabled":
             return None
-        message = WebhookMessage(job.event_type, job.payload["data"],
-                                 datetime.fromisoformat(job.payload["occurred_at"]), webhook_id=job.webhook_id)
+        message = WebhookMessage(
+            job.event_type,
+            job.payload["data"],
+            datetime.fromisoformat(job.payload["occurred_at"]),
+            webhook_id=job.webhook_id,
+        )
         return await self.webhooks.send(url=endpoint.url, secret=endpoint.secret, message=message)

@@ -47,17 +47,25 @@ def next_step(job: Job, result: DeliveryResult, attempt: int, policy: RetryPolic
     return ("failed", 0) if delay is None else ("pending", delay)
 
 
-async def record_many(db: Database, items: list[tuple[Job, DeliveryResult | None]],
-                      policy: RetryPolicy) -> list[tuple[str, float]]:
+async def record_many(
+    db: Database, items: list[tuple[Job, DeliveryResult | None]], policy: RetryPolicy
+) -> list[tuple[str, float]]:
     """Log the attempts and schedule what follows, in one transaction; answer per item (new status,
     seconds until the next attempt). A None result: nothing to send any more (cancelled)."""
     now = utcnow()
     steps = [_step(job, result, policy) for job, result in items]
     attempts = [_attempt_row(job, result, now) for job, result in items if result is not None]
-    updates = [{"b_id": job.id, "b_status": status, "b_attempts": job.attempts + (result is not None),
-                "b_next": now + timedelta(seconds=delay),
-                "b_error": result.error if result else "recipient or endpoint gone",
-                "b_now": now} for (job, result), (status, delay) in zip(items, steps, strict=True)]
+    updates = [
+        {
+            "b_id": job.id,
+            "b_status": status,
+            "b_attempts": job.attempts + (result is not None),
+            "b_next": now + timedelta(seconds=delay),
+            "b_error": result.error if result else "recipient or endpoint gone",
+            "b_now": now,
+        }
+        for (job, result), (status, delay) in zip(items, steps, strict=True)
+    ]
     async with db.sessions() as session, session.begin():  # not db.transaction(): no outbox wake-up
         await repository.relaxed_commit(session)  # lost in a crash: the leased job is sent once more
         if attempts:
@@ -72,12 +80,20 @@ async def record_many(db: Database, items: list[tuple[Job, DeliveryResult | None
 
 
 _replay = repository.jobs.c.replay_requested  # a replay asked for meanwhile: the next attempt is due now
-UPDATE_JOB = (sa.update(repository.jobs).where(repository.jobs.c.id == sa.bindparam("b_id")).values(
-    status=sa.case((_replay, "pending"), else_=sa.bindparam("b_status", type_=sa.String)),
-    attempts=sa.bindparam("b_attempts"),
-    next_attempt_at=sa.case((_replay, sa.bindparam("b_now", type_=TIMESTAMPTZ)),
-                            else_=sa.bindparam("b_next", type_=TIMESTAMPTZ)),
-    replay_requested=False, last_error=sa.bindparam("b_error"), updated_at=sa.bindparam("b_now")))
+UPDATE_JOB = (
+    sa.update(repository.jobs)
+    .where(repository.jobs.c.id == sa.bindparam("b_id"))
+    .values(
+        status=sa.case((_replay, "pending"), else_=sa.bindparam("b_status", type_=sa.String)),
+        attempts=sa.bindparam("b_attempts"),
+        next_attempt_at=sa.case(
+            (_replay, sa.bindparam("b_now", type_=TIMESTAMPTZ)), else_=sa.bindparam("b_next", type_=TIMESTAMPTZ)
+        ),
+        replay_requested=False,
+        last_error=sa.bindparam("b_error"),
+        updated_at=sa.bindparam("b_now"),
+    )
+)
 
 
 def _step(job: Job, result: DeliveryResult | None, policy: RetryPolicy) -> tuple[str, float]:
@@ -85,15 +101,27 @@ def _step(job: Job, result: DeliveryResult | None, policy: RetryPolicy) -> tuple
 
 
 def _attempt_row(job: Job, result: DeliveryResult, now: datetime) -> dict:
-    return {"id": new_id("att_")[:40], "job_id": job.id, "tenant_id": job.tenant_id, "channel": job.channel,
-            "target": job.target, "webhook_id": job.webhook_id, "event_type": job.event_type,
-            "attempt": job.attempts + 1, "outcome": result.outcome.value, "status_code": result.status_code,
-            "error": result.error, "response_snippet": result.response_snippet,
-            "duration_ms": result.duration_ms, "attempted_at": now}
+    return {
+        "id": new_id("att_")[:40],
+        "job_id": job.id,
+        "tenant_id": job.tenant_id,
+        "channel": job.channel,
+        "target": job.target,
+        "webhook_id": job.webhook_id,
+        "event_type": job.event_type,
+        "attempt": job.attempts + 1,
+        "outcome": result.outcome.value,
+        "status_code": result.status_code,
+        "error": result.error,
+        "response_snippet": result.response_snippet,
+        "duration_ms": result.duration_ms,
+        "attempted_at": now,
+    }
 
 
-async def _side_effects(session: AsyncSession, job: Job, result: DeliveryResult | None, policy: RetryPolicy, *,
-                        now: datetime) -> None:
+async def _side_effects(
+    session: AsyncSession, job: Job, result: DeliveryResult | None, policy: RetryPolicy, *, now: datetime
+) -> None:
     if result is None:
         return
     if job.channel == WEBHOOK:
@@ -103,12 +131,16 @@ async def _side_effects(session: AsyncSession, job: Job, result: DeliveryResult 
         await repository.cancel_pending(session, target=job.target, reason="subscription gone", now=now)
 
 
-async def _endpoint_health(session: AsyncSession, job: Job, result: DeliveryResult, *, now: datetime,
-                           disable_after_s: float) -> None:
+async def _endpoint_health(
+    session: AsyncSession, job: Job, result: DeliveryResult, *, now: datetime, disable_after_s: float
+) -> None:
     if result.outcome is Outcome.DELIVERED:  # the common case: no lock unless it was failing
         table = repository.endpoints
-        await session.execute(sa.update(table).where(table.c.id == job.target, table.c.failing_since.is_not(None))
-                              .values(failing_since=None))
+        await session.execute(
+            sa.update(table)
+            .where(table.c.id == job.target, table.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
         return
     endpoint = await session.get(WebhookEndpoint, job.target, with_for_update=True)
     if endpoint is None or endpoint.status != "enabled":
@@ -118,10 +150,15 @@ async def _endpoint_health(session: AsyncSession, job: Job, result: DeliveryResu
     endpoint.failing_since = failing_since_after(result.outcome, failing_since=since, now=now)
     if reason is not None:
         endpoint.status, endpoint.disabled_reason = "disabled", reason.value
-        await repository.cancel_pending(session, target=endpoint.id, reason=f"endpoint disabled: {reason}",
-                                        now=now)
-        await outbox.add(session, [PortalEvent(type="webhook_endpoint.disabled", tenant_id=endpoint.tenant_id,
-                                               data={"id": endpoint.id, "url": endpoint.url,
-                                                     "reason": reason.value})])
+        await repository.cancel_pending(session, target=endpoint.id, reason=f"endpoint disabled: {reason}", now=now)
+        await outbox.add(
+            session,
+            [
+                PortalEvent(
+                    type="webhook_endpoint.disabled",
+                    tenant_id=endpoint.tenant_id,
+                    data={"id": endpoint.id, "url": endpoint.url, "reason": reason.value},
+                )
+            ],
+        )
     session.add(endpoint)
-

@@ -62,14 +62,20 @@ def register(broker, consumers: list, *, db, settings, scheduler) -> None:
 
     @rpc(broker, AddPushSubscription, queue=queue)
     async def on_add_push_subscription(req: AddPushSubscription):
-        return await endpoints.add_push_subscription(db=db, tenant_id=req.tenant_id, endpoint=req.endpoint,
-                                                     p256dh=req.keys.p256dh, auth=req.keys.auth,
-                                                     allow_private=allow_private)
+        return await endpoints.add_push_subscription(
+            db=db,
+            tenant_id=req.tenant_id,
+            endpoint=req.endpoint,
+            p256dh=req.keys.p256dh,
+            auth=req.keys.auth,
+            allow_private=allow_private,
+        )
 
     @rpc(broker, CreateWebhookEndpoint, queue=queue)
     async def on_create_webhook_endpoint(req: CreateWebhookEndpoint):
-        return await endpoints.create_endpoint(db=db, tenant_id=req.tenant_id, url=req.url, events=req.events,
-                                               allow_private=allow_private)
+        return await endpoints.create_endpoint(
+            db=db, tenant_id=req.tenant_id, url=req.url, events=req.events, allow_private=allow_private
+        )
 
     @rpc(broker, ListWebhookEndpoints, queue=queue)
     async def on_list_webhook_endpoints(req: ListWebhookEndpoints):
@@ -81,12 +87,14 @@ def register(broker, consumers: list, *, db, settings, scheduler) -> None:
 
     @rpc(broker, ListDeliveries, queue=queue)
     async def on_list_deliveries(req: ListDeliveries):
-        return await endpoints.list_deliveries(db=db, tenant_id=req.tenant_id, endpoint_id=req.endpoint_id,
-                                               limit=req.limit)
+        return await endpoints.list_deliveries(
+            db=db, tenant_id=req.tenant_id, endpoint_id=req.endpoint_id, limit=req.limit
+        )
 
     @rpc(broker, ReplayDelivery, queue=queue)
     async def on_replay_delivery(req: ReplayDelivery):
-        reply = await endpoints.replay_delivery(db=db, tenant_id=req.tenant_id, endpoint_id=req.endpoint_id,
-                                                webhook_id=req.webhook_id)
+        reply = await endpoints.replay_delivery(
+            db=db, tenant_id=req.tenant_id, endpoint_id=req.endpoint_id, webhook_id=req.webhook_id
+        )
         scheduler.wake({"webhook"})
         return reply

@@ -31,8 +31,9 @@ class ResetMailNotSent(Exception):
     """A transient failure; the message says nothing about the link."""
 
 
-async def send_reset_links(*, db: Database, smtp: SmtpSettings, ask_gateway: AskGateway,
-                           events: list[PasswordResetIssued]) -> None:
+async def send_reset_links(
+    *, db: Database, smtp: SmtpSettings, ask_gateway: AskGateway, events: list[PasswordResetIssued]
+) -> None:
     for event in events:
         async with db.transaction() as session:
             if not await claim_new(session, consumer=CONSUMER, message_ids=[event.event_id]):
@@ -40,12 +41,21 @@ async def send_reset_links(*, db: Database, smtp: SmtpSettings, ask_gateway: Ask
             try:  # RequestFailed (the gateway did not answer) propagates: retried
                 link = await ask_gateway(GetPasswordResetLink(reset_id=event.reset_id))
             except ServiceError as exc:  # used, expired or unknown: nothing to send
-                log.info("notify.password_reset_not_sent", event_id=event.event_id, tenant_id=event.tenant_id,
-                         reason=exc.code)
+                log.info(
+                    "notify.password_reset_not_sent",
+                    event_id=event.event_id,
+                    tenant_id=event.tenant_id,
+                    reason=exc.code,
+                )
                 continue
             rendered = render_password_reset(link.locale, reset_url=link.reset_url, expires_at=link.expires_at)
             result = await send_email(smtp, to=link.email, rendered=rendered)
             if result.outcome is Outcome.RETRY:
                 raise ResetMailNotSent(f"password reset mail for {event.event_id} not sent: {result.error}")
-            log.info("notify.password_reset_mailed", event_id=event.event_id, tenant_id=event.tenant_id,
-                     outcome=result.outcome.value, error=result.error)
+            log.info(
+                "notify.password_reset_mailed",
+                event_id=event.event_id,
+                tenant_id=event.tenant_id,
+                outcome=result.outcome.value,
+                error=result.error,
+            )

@@ -40,9 +40,11 @@ def validate_changes(changes: Mapping[str, Iterable[str]]) -> dict[str, tuple[st
             raise Invalid(f"unknown channel {unknown[0]!r} for {event_type!r}")
         chosen = tuple(c for c in CHANNELS if c in set(channels))
         if chosen and event_type not in NOTIFIABLE:
-            raise Invalid(f"{event_type!r} happens with every transaction: it reaches you "
-                                                   "live (GET /v1/stream) and by webhook, not by email, SMS or push "
-                                                   "(balance.low and balance.depleted are the alerts)")
+            raise Invalid(
+                f"{event_type!r} happens with every transaction: it reaches you "
+                "live (GET /v1/stream) and by webhook, not by email, SMS or push "
+                "(balance.low and balance.depleted are the alerts)"
+            )
         checked[event_type] = chosen
     return checked
 
@@ -81,11 +83,14 @@ async def update_preferences(*, db: Database, tenant_id: str, changes: Mapping[s
     now = utcnow()
     async with db.transaction() as session:
         if checked:
-            rows = [{"tenant_id": tenant_id, "event_type": t, "channels": ",".join(c), "updated_at": now}
-                    for t, c in checked.items()]
+            rows = [
+                {"tenant_id": tenant_id, "event_type": t, "channels": ",".join(c), "updated_at": now}
+                for t, c in checked.items()
+            ]
             stmt = pg_insert(preferences).values(rows)
-            stmt = stmt.on_conflict_do_update(index_elements=["tenant_id", "event_type"],
-                                              set_={"channels": stmt.excluded.channels, "updated_at": now})
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["tenant_id", "event_type"], set_={"channels": stmt.excluded.channels, "updated_at": now}
+            )
             await session.execute(stmt)
         overrides = (await load_overrides(session, [tenant_id]))[tenant_id]
     return PreferencesReply(preferences=merged(overrides))

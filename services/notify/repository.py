@@ -51,7 +51,8 @@ async def enabled_endpoints_of(session: AsyncSession, tenant_ids: Iterable[str])
     found: dict[str, list] = {t: [] for t in ids}
     if ids:
         query = sa.select(endpoints.c.id, endpoints.c.tenant_id, endpoints.c.events).where(
-            endpoints.c.tenant_id.in_(ids), endpoints.c.status == "enabled")
+            endpoints.c.tenant_id.in_(ids), endpoints.c.status == "enabled"
+        )
         for row in (await session.execute(query)).all():
             found[row.tenant_id].append((row.id, set(split(row.events))))
     return found
@@ -70,5 +71,7 @@ async def insert_jobs(session: AsyncSession, rows: list[dict]) -> set[str]:
 async def cancel_pending(session: AsyncSession, *, target: str, reason: str, now) -> None:
     """Pending jobs of a removed or disabled endpoint / subscription will never be sent."""
     await session.execute(
-        sa.update(jobs).where(jobs.c.target == target, jobs.c.status == "pending")
-        .values(status="cancelled", last_error=reason, updated_at=now))
+        sa.update(jobs)
+        .where(jobs.c.target == target, jobs.c.status == "pending")
+        .values(status="cancelled", last_error=reason, updated_at=now)
+    )

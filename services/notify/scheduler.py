@@ -28,14 +28,27 @@ from services.notify.recorder import Recorder
 
 log = structlog.get_logger(__name__)
 ATTEMPTS = Metric("notify_attempts_total", "Delivery attempts", ["channel", "outcome"])
-LATENCY = Histogram("notify_first_attempt_seconds", "Event to first attempt", ["channel"],
-                    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60))
+LATENCY = Histogram(
+    "notify_first_attempt_seconds",
+    "Event to first attempt",
+    ["channel"],
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60),
+)
 STOP_GRACE_S = 5.0
 
 
 class Scheduler:
-    def __init__(self, *, db: Database, make_deliveries: Callable[[], Deliveries], policy: RetryPolicy,
-                 limits: dict[str, int], per_endpoint: int, lease_s: float, poll_s: float) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        make_deliveries: Callable[[], Deliveries],
+        policy: RetryPolicy,
+        limits: dict[str, int],
+        per_endpoint: int,
+        lease_s: float,
+        poll_s: float,
+    ) -> None:
         self.db, self.limits = db, limits
         self._recorder = Recorder(db, policy)
         self._make_deliveries, self._per_endpoint = make_deliveries, per_endpoint

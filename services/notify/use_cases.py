@@ -30,10 +30,22 @@ async def remember_contacts(*, db: Database, events: list[AccountUpdated]) -> No
     """Keep the newest profile per tenant (events may arrive out of order)."""
     async with db.transaction() as session:
         fresh = await claim_new(session, consumer=ACCOUNTS_CONSUMER, message_ids=[e.event_id for e in events])
-        await keep_newest(session, repository.contacts, [
-            {"tenant_id": e.profile.tenant_id, "name": e.profile.name, "email": e.profile.email,
-             "phone": e.profile.phone or None, "locale": e.profile.locale, "updated_at": e.occurred_at}
-            for e in events if e.event_id in fresh])
+        await keep_newest(
+            session,
+            repository.contacts,
+            [
+                {
+                    "tenant_id": e.profile.tenant_id,
+                    "name": e.profile.name,
+                    "email": e.profile.email,
+                    "phone": e.profile.phone or None,
+                    "locale": e.profile.locale,
+                    "updated_at": e.occurred_at,
+                }
+                for e in events
+                if e.event_id in fresh
+            ],
+        )
 
 
 async def plan_deliveries(*, db: Database, events: list[PortalEvent]) -> set[str]:
@@ -62,13 +74,29 @@ def jobs_for(event: PortalEvent, audience: Audience, *, now: datetime) -> list[d
 
     def job(channel: str, target: str = "", webhook_id: str | None = None) -> dict:
         key = f"{event.id}:{channel}:{target}" if target else f"{event.id}:{channel}"
-        return {"id": new_id("dlv_")[:40], "key": key, "tenant_id": event.tenant_id, "event_id": event.id,
-                "event_type": event.type, "channel": channel, "target": target, "payload": payload,
-                "webhook_id": webhook_id, "status": "pending", "attempts": 0, "next_attempt_at": now,
-                "created_at": now, "updated_at": now}
+        return {
+            "id": new_id("dlv_")[:40],
+            "key": key,
+            "tenant_id": event.tenant_id,
+            "event_id": event.id,
+            "event_type": event.type,
+            "channel": channel,
+            "target": target,
+            "payload": payload,
+            "webhook_id": webhook_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
 
-    rows = [job(channel, target) for channel in channels_for(audience.overrides, event.type)
-            for target in REGISTRY[channel].targets(audience)]
-    rows.extend(job(WEBHOOK, endpoint_id, new_webhook_id())
-                for endpoint_id, types in audience.endpoints if event.type in types)
+    rows = [
+        job(channel, target)
+        for channel in channels_for(audience.overrides, event.type)
+        for target in REGISTRY[channel].targets(audience)
+    ]
+    rows.extend(
+        job(WEBHOOK, endpoint_id, new_webhook_id()) for endpoint_id, types in audience.endpoints if event.type in types
+    )
     return rows

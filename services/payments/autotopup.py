@@ -56,24 +56,46 @@ PortalUrl = Callable[[str, str], str]
 NOT_CHARGED = "not_charged"
 
 
-async def record_attempt(*, db: Database, request: AutoTopupRequested | AutoTopupCheckRequested,
-                         tiers: tuple[BonusTier, ...], payment_method_id: str | None = None) -> Topup:
+async def record_attempt(
+    *,
+    db: Database,
+    request: AutoTopupRequested | AutoTopupCheckRequested,
+    tiers: tuple[BonusTier, ...],
+    payment_method_id: str | None = None,
+) -> Topup:
     """The attempt for this trigger (created by the first delivery), with the card it charges."""
     async with db.transaction() as session:
         card = payment_method_id or await repository.default_card_id(session, request.tenant_id)
         now = utcnow()
-        await repository.insert_new(session, table_of(Topup), {
-            "id": new_id("top_")[:40], "tenant_id": request.tenant_id, "source": "auto",
-            "trigger_id": request.trigger_id, "amount_cents": request.amount_cents,
-            "bonus_cents": bonus_for(request.amount_cents, tiers), "status": "pending",
-            "payment_method_id": card, "created_at": now, "updated_at": now})
+        await repository.insert_new(
+            session,
+            table_of(Topup),
+            {
+                "id": new_id("top_")[:40],
+                "tenant_id": request.tenant_id,
+                "source": "auto",
+                "trigger_id": request.trigger_id,
+                "amount_cents": request.amount_cents,
+                "bonus_cents": bonus_for(request.amount_cents, tiers),
+                "status": "pending",
+                "payment_method_id": card,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
         topup = await repository.topup_where(session, Topup.trigger_id == request.trigger_id)
     assert topup is not None
     return topup
 
 
-async def charge_saved_card(*, db: Database, adapter: StripeAdapter, request: AutoTopupRequested,
-                            tiers: tuple[BonusTier, ...], portal_url: PortalUrl) -> None:
+async def charge_saved_card(
+    *,
+    db: Database,
+    adapter: StripeAdapter,
+    request: AutoTopupRequested,
+    tiers: tuple[BonusTier, ...],
+    portal_url: PortalUrl,
+) -> None:
     topup = await record_attempt(db=db, request=request, tiers=tiers, payment_method_id=request.payment_method_id)
     if topup.status != "pending" or topup.tenant_id != request.tenant_id:
         return  # decided by an earlier delivery or a check (or a trigger id reused by another tenant)
@@ -90,59 +112,103 @@ async def charge_saved_card(*, db: Database, adapter: StripeAdapter, request: Au
             except StripeIdempotencyConflict as exc:  # an earlier request with this key exists at Stripe
                 log.error("autotopup.idempotency_conflict", topup_id=topup.id, error=exc.message)
                 return  # never a second charge: the check settles it from what Stripe holds
-        await settle(session, adapter, topup, outcome, customer_id=customer_id, portal_url=portal_url,
-                     correlation_id=request.event_id)
+        await settle(
+            session,
+            adapter,
+            topup,
+            outcome,
+            customer_id=customer_id,
+            portal_url=portal_url,
+            correlation_id=request.event_id,
+        )
 
 
 async def _charge(adapter: StripeAdapter, topup: Topup, customer_id: str) -> ChargeOutcome:
     try:
         return await adapter.charge_off_session(
-            customer_id=customer_id, payment_method_id=topup.payment_method_id or "",
-            amount_cents=topup.amount_cents, idempotency_key=stripe_key("autotopup", topup.tenant_id,
-                                                                         topup.trigger_id or topup.id),
-            metadata=_metadata(topup), description="Automatische Aufladung")
+            customer_id=customer_id,
+            payment_method_id=topup.payment_method_id or "",
+            amount_cents=topup.amount_cents,
+            idempotency_key=stripe_key("autotopup", topup.tenant_id, topup.trigger_id or topup.id),
+            metadata=_metadata(topup),
+            description="Automatische Aufladung",
+        )
     except (StripeInvalidRequest, StripeNotFound) as exc:  # e.g. the card was removed meanwhile
         return ChargeFailed(exc.code or "invalid_request", None, exc.message, None)
 
 
 def _metadata(topup: Topup) -> dict[str, str]:
-    return {"tenant_id": topup.tenant_id, "topup_id": topup.id, "trigger_id": topup.trigger_id or "",
-            "source": "auto"}
+    return {"tenant_id": topup.tenant_id, "topup_id": topup.id, "trigger_id": topup.trigger_id or "", "source": "auto"}
 
 
-async def settle(session: AsyncSession, adapter: StripeAdapter, topup: Topup, outcome: ChargeOutcome, *,
-                 customer_id: str | None, portal_url: PortalUrl, correlation_id: str | None) -> None:
+async def settle(
+    session: AsyncSession,
+    adapter: StripeAdapter,
+    topup: Topup,
+    outcome: ChargeOutcome,
+    *,
+    customer_id: str | None,
+    portal_url: PortalUrl,
+    correlation_id: str | None,
+) -> None:
     """Record what Stripe answered for the (locked) attempt, with its event; pending records the intent."""
     if isinstance(outcome, ChargeSucceeded):
         intent = {"id": outcome.payment_intent_id, "latest_charge": outcome.charge_id}
-        await settlement.settle_paid(session, topup, intent=intent, correlation_id=correlation_id,
-                                     card=await cards.card_of(session, adapter, topup.payment_method_id))
+        await settlement.settle_paid(
+            session,
+            topup,
+            intent=intent,
+            correlation_id=correlation_id,
+            card=await cards.card_of(session, adapter, topup.payment_method_id),
+        )
     elif isinstance(outcome, ChargeRequiresAuthentication):
         action_url = await _authentication_link(adapter, topup, customer_id or "", portal_url)
-        await settlement.settle_failed(session, topup, code="authentication_required", reason=None,
-                                       payment_intent_id=outcome.payment_intent_id, action_url=action_url,
-                                       correlation_id=correlation_id)
+        await settlement.settle_failed(
+            session,
+            topup,
+            code="authentication_required",
+            reason=None,
+            payment_intent_id=outcome.payment_intent_id,
+            action_url=action_url,
+            correlation_id=correlation_id,
+        )
     elif isinstance(outcome, ChargeFailed):
-        await settlement.settle_failed(session, topup, code=outcome.code, reason=outcome.message,
-                                       payment_intent_id=outcome.payment_intent_id, correlation_id=correlation_id)
+        await settlement.settle_failed(
+            session,
+            topup,
+            code=outcome.code,
+            reason=outcome.message,
+            payment_intent_id=outcome.payment_intent_id,
+            correlation_id=correlation_id,
+        )
     elif isinstance(outcome, ChargePending):  # payment_intent.succeeded / payment_failed will settle it
         topup.payment_intent_id, topup.updated_at = outcome.payment_intent_id, utcnow()
         session.add(topup)
 
 
-async def _authentication_link(adapter: StripeAdapter, topup: Topup, customer_id: str,
-                               portal_url: PortalUrl) -> str | None:
+async def _authentication_link(
+    adapter: StripeAdapter, topup: Topup, customer_id: str, portal_url: PortalUrl
+) -> str | None:
     """A Checkout Session for the same top-up: paying it credits this top-up (and resumes the rule)."""
     session = await adapter.create_checkout_session(
-        customer_id=customer_id, amount_cents=topup.amount_cents,
+        customer_id=customer_id,
+        amount_cents=topup.amount_cents,
         metadata={"tenant_id": topup.tenant_id, "topup_id": topup.id},
-        success_url=portal_url(topup.id, "success"), cancel_url=portal_url(topup.id, "cancel"),
-        idempotency_key=stripe_key("autotopup-sca", topup.tenant_id, topup.trigger_id or topup.id))
+        success_url=portal_url(topup.id, "success"),
+        cancel_url=portal_url(topup.id, "cancel"),
+        idempotency_key=stripe_key("autotopup-sca", topup.tenant_id, topup.trigger_id or topup.id),
+    )
     return session.url
 
 
-async def check_charge(*, db: Database, adapter: StripeAdapter, request: AutoTopupCheckRequested,
-                       tiers: tuple[BonusTier, ...], portal_url: PortalUrl) -> str:
+async def check_charge(
+    *,
+    db: Database,
+    adapter: StripeAdapter,
+    request: AutoTopupCheckRequested,
+    tiers: tuple[BonusTier, ...],
+    portal_url: PortalUrl,
+) -> str:
     """Settle an overdue charge as it really is at Stripe and tell billing again; answers the status."""
     topup = await record_attempt(db=db, request=request, tiers=tiers)  # a command that never arrived
     async with db.transaction() as session:
@@ -153,13 +219,26 @@ async def check_charge(*, db: Database, adapter: StripeAdapter, request: AutoTop
             customer_id = await repository.customer_id_of(session, topup.tenant_id)
             intent = await _intent_at_stripe(adapter, topup, customer_id)
             if intent is None:
-                await settlement.settle_failed(session, topup, code=NOT_CHARGED, reason=None,
-                                               correlation_id=request.event_id)
+                await settlement.settle_failed(
+                    session, topup, code=NOT_CHARGED, reason=None, correlation_id=request.event_id
+                )
             else:
-                await settle(session, adapter, topup, outcome_of(intent), customer_id=customer_id,
-                             portal_url=portal_url, correlation_id=request.event_id)
-            log.warning("autotopup.checked", topup_id=topup.id, trigger_id=topup.trigger_id,
-                        found_at_stripe=intent is not None, status=topup.status)
+                await settle(
+                    session,
+                    adapter,
+                    topup,
+                    outcome_of(intent),
+                    customer_id=customer_id,
+                    portal_url=portal_url,
+                    correlation_id=request.event_id,
+                )
+            log.warning(
+                "autotopup.checked",
+                topup_id=topup.id,
+                trigger_id=topup.trigger_id,
+                found_at_stripe=intent is not None,
+                status=topup.status,
+            )
         else:  # decided, but billing did not get it in time: tell it once more (it applies outcomes once)
             await outbox.add(session, _repeat(topup, request))
         return topup.status

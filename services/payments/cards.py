@@ -23,8 +23,9 @@ class CardNotFound(LookupError):
     """No such card for this tenant (also: it belongs to someone else)."""
 
 
-async def ensure_customer(*, db: Database, adapter: StripeAdapter, tenant_id: str, email: str | None = None,
-                          name: str | None = None) -> str:
+async def ensure_customer(
+    *, db: Database, adapter: StripeAdapter, tenant_id: str, email: str | None = None, name: str | None = None
+) -> str:
     """The tenant's Stripe customer, created on first use; concurrent first uses agree on one.
     It carries the tenant's email and name (profiles), set right after it is created."""
     async with db.sessions() as session:
@@ -36,14 +37,21 @@ async def ensure_customer(*, db: Database, adapter: StripeAdapter, tenant_id: st
         row = {"tenant_id": tenant_id, "customer_id": created, "created_at": utcnow()}
         await repository.insert_new(session, table_of(StripeCustomer), row)
         customer_id = await repository.customer_id_of(session, tenant_id) or created
-    await profiles.push_quietly(db=db, adapter=adapter, tenant_id=tenant_id, customer_id=customer_id, email=email,
-                                name=name)
+    await profiles.push_quietly(
+        db=db, adapter=adapter, tenant_id=tenant_id, customer_id=customer_id, email=email, name=name
+    )
     return customer_id
 
 
 def view(card: PaymentMethod) -> PaymentMethodView:
-    return PaymentMethodView(id=card.id, brand=card.brand, last4=card.last4, exp_month=card.exp_month,
-                             exp_year=card.exp_year, is_default=card.is_default)
+    return PaymentMethodView(
+        id=card.id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        is_default=card.is_default,
+    )
 
 
 async def list_cards(*, db: Database, tenant_id: str) -> list[PaymentMethodView]:
@@ -59,12 +67,20 @@ async def _own_card(session: AsyncSession, tenant_id: str, card_id: str) -> Paym
 
 
 def _row(tenant_id: str, card: Card) -> dict:
-    return {"id": card.id, "tenant_id": tenant_id, "brand": card.brand, "last4": card.last4,
-            "exp_month": card.exp_month, "exp_year": card.exp_year, "attached_at": utcnow()}
+    return {
+        "id": card.id,
+        "tenant_id": tenant_id,
+        "brand": card.brand,
+        "last4": card.last4,
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+        "attached_at": utcnow(),
+    }
 
 
-async def attach_card(*, db: Database, adapter: StripeAdapter, tenant_id: str, payment_method_id: str,
-                      make_default: bool) -> PaymentMethodView:
+async def attach_card(
+    *, db: Database, adapter: StripeAdapter, tenant_id: str, payment_method_id: str, make_default: bool
+) -> PaymentMethodView:
     customer_id = await ensure_customer(db=db, adapter=adapter, tenant_id=tenant_id)
     try:
         card = await adapter.attach_payment_method(customer_id=customer_id, payment_method_id=payment_method_id)
@@ -81,8 +97,9 @@ async def attach_card(*, db: Database, adapter: StripeAdapter, tenant_id: str, p
         return view(await _own_card(session, tenant_id, card.id))
 
 
-async def set_default_card(*, db: Database, adapter: StripeAdapter, tenant_id: str,
-                           payment_method_id: str) -> PaymentMethodView:
+async def set_default_card(
+    *, db: Database, adapter: StripeAdapter, tenant_id: str, payment_method_id: str
+) -> PaymentMethodView:
     async with db.transaction() as session:
         customer_id = await repository.customer_id_of(session, tenant_id, lock=True)
         card = await _own_card(session, tenant_id, payment_method_id)
@@ -94,8 +111,9 @@ async def set_default_card(*, db: Database, adapter: StripeAdapter, tenant_id: s
         return view(card)
 
 
-async def detach_card(*, db: Database, adapter: StripeAdapter, tenant_id: str,
-                      payment_method_id: str) -> PaymentMethodView:
+async def detach_card(
+    *, db: Database, adapter: StripeAdapter, tenant_id: str, payment_method_id: str
+) -> PaymentMethodView:
     """Removes the card at Stripe and here; a removed default leaves no default (Stripe does the same)."""
     async with db.transaction() as session:
         await repository.customer_id_of(session, tenant_id, lock=True)

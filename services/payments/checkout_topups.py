@@ -36,18 +36,31 @@ def stripe_key(kind: str, *parts: str) -> str:
 
 
 def topup_view(topup: Topup) -> TopupView:
-    return TopupView(id=topup.id, status=topup.status, amount_cents=topup.amount_cents,
-                     bonus_cents=topup.bonus_cents, failure_reason=topup.failure_reason,
-                     invoice_id=topup.invoice_id,
-                     checkout_url=topup.checkout_url if topup.status in ("pending", "failed") else None)
+    return TopupView(
+        id=topup.id,
+        status=topup.status,
+        amount_cents=topup.amount_cents,
+        bonus_cents=topup.bonus_cents,
+        failure_reason=topup.failure_reason,
+        invoice_id=topup.invoice_id,
+        checkout_url=topup.checkout_url if topup.status in ("pending", "failed") else None,
+    )
 
 
 async def _claim_key(db: Database, *, tenant_id: str, key: str, amount_cents: int, bonus: int) -> tuple[Topup, bool]:
     """Insert-first: the unique (tenant, key) decides which concurrent request owns the top-up."""
     now = utcnow()
-    row = {"id": new_id("top_")[:40], "tenant_id": tenant_id, "source": "checkout", "idempotency_key": key,
-           "amount_cents": amount_cents, "bonus_cents": bonus, "status": "pending", "created_at": now,
-           "updated_at": now}
+    row = {
+        "id": new_id("top_")[:40],
+        "tenant_id": tenant_id,
+        "source": "checkout",
+        "idempotency_key": key,
+        "amount_cents": amount_cents,
+        "bonus_cents": bonus,
+        "status": "pending",
+        "created_at": now,
+        "updated_at": now,
+    }
     async with db.transaction() as session:
         created = await repository.insert_new(session, table_of(Topup), row)
         topup = await repository.topup_where(session, Topup.tenant_id == tenant_id, Topup.idempotency_key == key)
@@ -56,42 +69,61 @@ async def _claim_key(db: Database, *, tenant_id: str, key: str, amount_cents: in
     return topup, created
 
 
-async def create_topup(*, db: Database, adapter: StripeAdapter, config: CheckoutConfig, tenant_id: str,
-                       amount_cents: int, idempotency_key: str, customer_email: str | None = None,
-                       customer_name: str | None = None) -> CreateTopupReply:
+async def create_topup(
+    *,
+    db: Database,
+    adapter: StripeAdapter,
+    config: CheckoutConfig,
+    tenant_id: str,
+    amount_cents: int,
+    idempotency_key: str,
+    customer_email: str | None = None,
+    customer_name: str | None = None,
+) -> CreateTopupReply:
     rules.check_amount(amount_cents, config.limits)
     bonus = bonus_for(amount_cents, config.tiers)
-    topup, created = await _claim_key(db, tenant_id=tenant_id, key=idempotency_key, amount_cents=amount_cents,
-                                      bonus=bonus)
+    topup, created = await _claim_key(
+        db, tenant_id=tenant_id, key=idempotency_key, amount_cents=amount_cents, bonus=bonus
+    )
     if topup.checkout_session_id is None and topup.status == "pending":
-        topup = await _open_checkout(db=db, adapter=adapter, config=config, topup=topup,
-                                     email=customer_email, name=customer_name)
+        topup = await _open_checkout(
+            db=db, adapter=adapter, config=config, topup=topup, email=customer_email, name=customer_name
+        )
     return CreateTopupReply(topup=topup_view(topup), created=created)
 
 
-async def _open_checkout(*, db: Database, adapter: StripeAdapter, config: CheckoutConfig, topup: Topup,
-                         email: str | None, name: str | None) -> Topup:
+async def _open_checkout(
+    *, db: Database, adapter: StripeAdapter, config: CheckoutConfig, topup: Topup, email: str | None, name: str | None
+) -> Topup:
     """Every request holding the key asks Stripe with the same derived key: one Checkout Session."""
-    customer_id = await cards.ensure_customer(db=db, adapter=adapter, tenant_id=topup.tenant_id, email=email,
-                                              name=name)
+    customer_id = await cards.ensure_customer(db=db, adapter=adapter, tenant_id=topup.tenant_id, email=email, name=name)
     session = await adapter.create_checkout_session(
-        customer_id=customer_id, amount_cents=topup.amount_cents,
+        customer_id=customer_id,
+        amount_cents=topup.amount_cents,
         metadata={"tenant_id": topup.tenant_id, "topup_id": topup.id},
-        success_url=config.portal_url(topup.id, "success"), cancel_url=config.portal_url(topup.id, "cancel"),
+        success_url=config.portal_url(topup.id, "success"),
+        cancel_url=config.portal_url(topup.id, "cancel"),
         idempotency_key=stripe_key("checkout", topup.tenant_id, topup.idempotency_key or topup.id),
     )
     async with db.transaction() as tx:
-        await tx.execute(sa.update(Topup).where(Topup.id == topup.id, Topup.checkout_session_id.is_(None))
-                         .values(checkout_session_id=session.id, checkout_url=session.url, updated_at=utcnow()))
+        await tx.execute(
+            sa.update(Topup)
+            .where(Topup.id == topup.id, Topup.checkout_session_id.is_(None))
+            .values(checkout_session_id=session.id, checkout_url=session.url, updated_at=utcnow())
+        )
         return await repository.topup_where(tx, Topup.id == topup.id) or topup
 
 
 def quote_topup(*, config: CheckoutConfig, amount_cents: int | None) -> TopupQuote:
     """The bonus a top-up of `amount_cents` would get, with the limits and tiers (the portal's preview)."""
     bonus = bonus_for(amount_cents, config.tiers) if amount_cents else None
-    return TopupQuote(min_cents=config.limits.min_cents, max_cents=config.limits.max_cents,
-                      tiers=[BonusTierView(min_cents=t.min_cents, percent=t.percent) for t in config.tiers],
-                      amount_cents=amount_cents, bonus_cents=bonus)
+    return TopupQuote(
+        min_cents=config.limits.min_cents,
+        max_cents=config.limits.max_cents,
+        tiers=[BonusTierView(min_cents=t.min_cents, percent=t.percent) for t in config.tiers],
+        amount_cents=amount_cents,
+        bonus_cents=bonus,
+    )
 
 
 async def get_topup(*, db: Database, tenant_id: str, topup_id: str) -> CreateTopupReply:

@@ -48,17 +48,32 @@ def refusals() -> Iterator[None]:
         raise ServiceError("internal_error", f"the payment provider refused: {exc.message}") from exc
 
 
-def register(broker, consumers: list, *, db, settings, adapter, workers: webhooks.WebhookWorkers,
-             checkout: checkout_topups.CheckoutConfig, reconciler: Reconciler) -> None:
+def register(
+    broker,
+    consumers: list,
+    *,
+    db,
+    settings,
+    adapter,
+    workers: webhooks.WebhookWorkers,
+    checkout: checkout_topups.CheckoutConfig,
+    reconciler: Reconciler,
+) -> None:
     queue = "payments"
 
     @rpc(broker, CreateTopup, queue=queue)
     async def on_create_topup(req: CreateTopup):
         with refusals():
             return await checkout_topups.create_topup(
-                db=db, adapter=adapter, config=checkout, tenant_id=req.tenant_id, amount_cents=req.amount_cents,
-                idempotency_key=req.idempotency_key, customer_email=req.customer_email,
-                customer_name=req.customer_name)
+                db=db,
+                adapter=adapter,
+                config=checkout,
+                tenant_id=req.tenant_id,
+                amount_cents=req.amount_cents,
+                idempotency_key=req.idempotency_key,
+                customer_email=req.customer_email,
+                customer_name=req.customer_name,
+            )
 
     @rpc(broker, QuoteTopup, queue=queue)
     async def on_quote_topup(req: QuoteTopup):
@@ -72,9 +87,13 @@ def register(broker, consumers: list, *, db, settings, adapter, workers: webhook
     @rpc(broker, IngestStripeWebhook, queue=queue)
     async def on_stripe_webhook(req: IngestStripeWebhook):
         with refusals():
-            reply = await webhooks.ingest_webhook(db=db, payload=req.payload, signature=req.signature,
-                                                  secret=settings.stripe_webhook_secret,
-                                                  tolerance_s=settings.stripe_webhook_tolerance_s)
+            reply = await webhooks.ingest_webhook(
+                db=db,
+                payload=req.payload,
+                signature=req.signature,
+                secret=settings.stripe_webhook_secret,
+                tolerance_s=settings.stripe_webhook_tolerance_s,
+            )
         workers.wake()
         return reply
 
@@ -85,21 +104,33 @@ def register(broker, consumers: list, *, db, settings, adapter, workers: webhook
     @rpc(broker, AttachPaymentMethod, queue=queue)
     async def on_attach_payment_method(req: AttachPaymentMethod):
         with refusals():
-            return PaymentMethodsReply(item=await cards.attach_card(
-                db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id,
-                make_default=req.make_default))
+            return PaymentMethodsReply(
+                item=await cards.attach_card(
+                    db=db,
+                    adapter=adapter,
+                    tenant_id=req.tenant_id,
+                    payment_method_id=req.payment_method_id,
+                    make_default=req.make_default,
+                )
+            )
 
     @rpc(broker, SetDefaultPaymentMethod, queue=queue)
     async def on_set_default_payment_method(req: SetDefaultPaymentMethod):
         with refusals():
-            return PaymentMethodsReply(item=await cards.set_default_card(
-                db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id))
+            return PaymentMethodsReply(
+                item=await cards.set_default_card(
+                    db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id
+                )
+            )
 
     @rpc(broker, DetachPaymentMethod, queue=queue)
     async def on_detach_payment_method(req: DetachPaymentMethod):
         with refusals():
-            return PaymentMethodsReply(item=await cards.detach_card(
-                db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id))
+            return PaymentMethodsReply(
+                item=await cards.detach_card(
+                    db=db, adapter=adapter, tenant_id=req.tenant_id, payment_method_id=req.payment_method_id
+                )
+            )
 
     @rpc(broker, CreateSetupIntent, queue=queue)
     async def on_create_setup_intent(req: CreateSetupIntent):
@@ -116,14 +147,16 @@ def register(broker, consumers: list, *, db, settings, adapter, workers: webhook
     @event_consumer(consumers, AutoTopupRequested, durable="payments-autotopup-requested")
     async def on_autotopup_requested(requests: list[AutoTopupRequested]) -> None:
         for request in requests:
-            await autotopup.charge_saved_card(db=db, adapter=adapter, request=request, tiers=checkout.tiers,
-                                              portal_url=checkout.portal_url)
+            await autotopup.charge_saved_card(
+                db=db, adapter=adapter, request=request, tiers=checkout.tiers, portal_url=checkout.portal_url
+            )
 
     @event_consumer(consumers, AutoTopupCheckRequested, durable="payments-autotopup-check")
     async def on_autotopup_check_requested(requests: list[AutoTopupCheckRequested]) -> None:
         for request in requests:
-            await autotopup.check_charge(db=db, adapter=adapter, request=request, tiers=checkout.tiers,
-                                         portal_url=checkout.portal_url)
+            await autotopup.check_charge(
+                db=db, adapter=adapter, request=request, tiers=checkout.tiers, portal_url=checkout.portal_url
+            )
 
     @event_consumer(consumers, AccountUpdated, durable=profiles.CONSUMER)
     async def on_account_updated(events: list[AccountUpdated]) -> None:

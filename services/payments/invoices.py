@@ -31,8 +31,10 @@ async def link(*, db: Database, events: list[DocumentIssued]) -> None:
                 continue
             result = await session.execute(
                 sa.update(topups)
-                .where(topups.c.id == event.topup_id, topups.c.tenant_id == event.tenant_id,
-                       topups.c.invoice_id.is_(None))
-                .values(invoice_id=event.document_id, updated_at=utcnow()))
+                .where(
+                    topups.c.id == event.topup_id, topups.c.tenant_id == event.tenant_id, topups.c.invoice_id.is_(None)
+                )
+                .values(invoice_id=event.document_id, updated_at=utcnow())
+            )
             if result.rowcount == 0:
                 log.info("topup.invoice_not_linked", topup_id=event.topup_id, document_id=event.document_id)

@@ -29,9 +29,19 @@ CONSUMER = "payments-account-updated"
 
 async def remember(*, db: Database, adapter: StripeAdapter, events: list[AccountUpdated]) -> None:
     async with db.transaction() as session:
-        await keep_newest(session, profiles, [
-            {"tenant_id": e.profile.tenant_id, "email": e.profile.email, "name": e.profile.name,
-             "updated_at": e.occurred_at} for e in events])
+        await keep_newest(
+            session,
+            profiles,
+            [
+                {
+                    "tenant_id": e.profile.tenant_id,
+                    "email": e.profile.email,
+                    "name": e.profile.name,
+                    "updated_at": e.occurred_at,
+                }
+                for e in events
+            ],
+        )
     for tenant_id in sorted({e.profile.tenant_id for e in events}):
         async with db.sessions() as session:
             customer_id = await repository.customer_id_of(session, tenant_id)
@@ -40,13 +50,21 @@ async def remember(*, db: Database, adapter: StripeAdapter, events: list[Account
 
 
 async def contact_of(session: AsyncSession, tenant_id: str) -> tuple[str | None, str | None]:
-    row = (await session.execute(sa.select(profiles.c.email, profiles.c.name)
-                                 .where(profiles.c.tenant_id == tenant_id))).first()
+    row = (
+        await session.execute(sa.select(profiles.c.email, profiles.c.name).where(profiles.c.tenant_id == tenant_id))
+    ).first()
     return (row.email or None, row.name or None) if row else (None, None)
 
 
-async def push(*, db: Database, adapter: StripeAdapter, tenant_id: str, customer_id: str,
-               email: str | None = None, name: str | None = None) -> None:
+async def push(
+    *,
+    db: Database,
+    adapter: StripeAdapter,
+    tenant_id: str,
+    customer_id: str,
+    email: str | None = None,
+    name: str | None = None,
+) -> None:
     """Tell Stripe the stored profile (or, before billing announced one, what the caller knows)."""
     async with db.sessions() as session:
         stored_email, stored_name = await contact_of(session, tenant_id)

@@ -65,8 +65,9 @@ async def on_checkout_session(ctx: Context) -> None:
     if session.get("payment_status") == "paid" and intent_id:
         intent = await ctx.adapter.retrieve_payment_intent(intent_id)
         if intent.get("status") == "succeeded":
-            await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id,
-                                         card=await _card(ctx, intent))
+            await settlement.settle_paid(
+                ctx.session, topup, intent=intent, correlation_id=ctx.event_id, card=await _card(ctx, intent)
+            )
         customer = session.get("customer")
         if customer:
             await cards.sync_cards(ctx.session, ctx.adapter, tenant_id=topup.tenant_id, customer_id=customer)
@@ -83,18 +84,31 @@ async def on_payment_intent(ctx: Context) -> None:
     if topup is None:
         return
     if intent.get("status") == "succeeded":
-        await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id,
-                                     card=await _card(ctx, intent))
+        await settlement.settle_paid(
+            ctx.session, topup, intent=intent, correlation_id=ctx.event_id, card=await _card(ctx, intent)
+        )
     elif intent.get("status") in FAILED_INTENT and topup.source == "checkout":
         error = intent.get("last_payment_error") or {}
-        await settlement.settle_failed(ctx.session, topup, code=error.get("code") or "payment_failed",
-                                       reason=error.get("message"), payment_intent_id=intent["id"],
-                                       correlation_id=ctx.event_id)
+        await settlement.settle_failed(
+            ctx.session,
+            topup,
+            code=error.get("code") or "payment_failed",
+            reason=error.get("message"),
+            payment_intent_id=intent["id"],
+            correlation_id=ctx.event_id,
+        )
     elif intent.get("status") in FAILED_INTENT and topup.status == "pending":
         # An off-session charge that was `processing` when its command recorded it, and failed since
         # (the row lock means a charge command still talking to Stripe has finished by now).
-        await autotopup.settle(ctx.session, ctx.adapter, topup, outcome_of(intent), customer_id=intent.get("customer"),
-                               portal_url=ctx.portal_url, correlation_id=ctx.event_id)
+        await autotopup.settle(
+            ctx.session,
+            ctx.adapter,
+            topup,
+            outcome_of(intent),
+            customer_id=intent.get("customer"),
+            portal_url=ctx.portal_url,
+            correlation_id=ctx.event_id,
+        )
 
 
 async def on_charge_refunded(ctx: Context) -> None:
@@ -105,8 +119,9 @@ async def on_charge_refunded(ctx: Context) -> None:
     if topup is None:
         return
     if intent.get("status") == "succeeded":  # a refund seen before its payment: credit first
-        await settlement.settle_paid(ctx.session, topup, intent=intent, correlation_id=ctx.event_id,
-                                     card=await _card(ctx, intent))
+        await settlement.settle_paid(
+            ctx.session, topup, intent=intent, correlation_id=ctx.event_id, card=await _card(ctx, intent)
+        )
     refunds = await ctx.adapter.list_refunds(charge_id=charge["id"])
     await settlement.settle_refunds(ctx.session, topup, refunds, correlation_id=ctx.event_id)
 
@@ -151,8 +166,9 @@ HANDLERS: dict[str, Callable[[Context], Awaitable[None]]] = {
 }
 
 
-async def apply_event(session: AsyncSession, adapter: StripeAdapter, event: dict[str, Any], *,
-                      portal_url: Callable[[str, str], str]) -> None:
+async def apply_event(
+    session: AsyncSession, adapter: StripeAdapter, event: dict[str, Any], *, portal_url: Callable[[str, str], str]
+) -> None:
     handler = HANDLERS.get(event.get("type", ""))
     if handler is None:
         return

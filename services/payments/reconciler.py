@@ -59,8 +59,7 @@ class Window:
 @dataclass
 class Run:
     started_at: datetime = field(default_factory=utcnow)
-    checked: dict[str, int] = field(default_factory=lambda: {"payments": 0, "refunds": 0, "credits": 0,
-                                                              "documents": 0})
+    checked: dict[str, int] = field(default_factory=lambda: {"payments": 0, "refunds": 0, "credits": 0, "documents": 0})
     discrepancies: list[Discrepancy] = field(default_factory=list)
 
     def found(self, kind: str, reference: str, *, healed: bool, **context: Any) -> None:
@@ -69,8 +68,9 @@ class Run:
         log.warning("reconciliation.discrepancy", kind=kind, reference=reference, healed=healed, **context)
 
     def report(self) -> ReconciliationReport:
-        return ReconciliationReport(started_at=self.started_at, finished_at=utcnow(), checked=self.checked,
-                                    discrepancies=self.discrepancies)
+        return ReconciliationReport(
+            started_at=self.started_at, finished_at=utcnow(), checked=self.checked, discrepancies=self.discrepancies
+        )
 
 
 @dataclass
@@ -108,10 +108,17 @@ class Reconciler:
         await self._documents(run, window, credited)
         report = run.report()
         async with self.db.transaction() as session:
-            session.add(ReconciliationRun(started_at=report.started_at, finished_at=report.finished_at,
-                                          report=report.model_dump(mode="json")))
-        log.info("reconciliation.finished", checked=report.checked, discrepancies=len(report.discrepancies),
-                 took_s=round((report.finished_at - report.started_at).total_seconds(), 2))
+            session.add(
+                ReconciliationRun(
+                    started_at=report.started_at, finished_at=report.finished_at, report=report.model_dump(mode="json")
+                )
+            )
+        log.info(
+            "reconciliation.finished",
+            checked=report.checked,
+            discrepancies=len(report.discrepancies),
+            took_s=round((report.finished_at - report.started_at).total_seconds(), 2),
+        )
         return report
 
     async def _payments(self, run: Run, intents: dict[str, dict]) -> None:
@@ -126,23 +133,29 @@ class Reconciler:
                     run.found("payment_unknown", intent["id"], healed=False, topup_id=topup_id)
                     continue
                 card = await cards.card_of(session, self.adapter, _id(intent.get("payment_method")))
-                healed = await settlement.settle_paid(session, topup, intent=intent, card=card,
-                                                      correlation_id=f"reconcile:{intent['id']}")
+                healed = await settlement.settle_paid(
+                    session, topup, intent=intent, card=card, correlation_id=f"reconcile:{intent['id']}"
+                )
                 if healed:
                     run.found("payment_not_settled", topup.id, healed=True, payment_intent_id=intent["id"])
 
     async def _refunds(self, run: Run, window: Window, intents: dict[str, dict]) -> None:
         """Succeeded at Stripe, not recorded here: `charge.refunded` lost, parked, or seen while pending."""
         by_intent = {i["id"]: topup_id for topup_id, i in intents.items()}
-        refunds = [r for r in await self.adapter.list_refunds_since(created_since=window.since)
-                   if r.get("status") == "succeeded" and _id(r.get("payment_intent")) in by_intent
-                   and _created(r) < window.until]
+        refunds = [
+            r
+            for r in await self.adapter.list_refunds_since(created_since=window.since)
+            if r.get("status") == "succeeded"
+            and _id(r.get("payment_intent")) in by_intent
+            and _created(r) < window.until
+        ]
         run.checked["refunds"] = len(refunds)
         for refund in refunds:
             async with self.db.transaction() as session:
                 topup = await repository.locked_topup(session, topup_id=by_intent[_id(refund["payment_intent"])])
                 if topup is not None and await settlement.settle_refunds(
-                        session, topup, [refund], correlation_id=f"reconcile:{refund['id']}"):
+                    session, topup, [refund], correlation_id=f"reconcile:{refund['id']}"
+                ):
                     run.found("refund_not_recorded", refund["id"], healed=True, topup_id=topup.id)
 
     async def _ledger(self, run: Run, window: Window) -> dict[str, tuple[dict, dict]]:
@@ -162,15 +175,25 @@ class Reconciler:
             again = []
             for topup_id, topup in paid.items():
                 if topup_id not in credits:
-                    again.append(_fresh(events.topup_paid(topup, paid_at=topup.updated_at,
-                                                          correlation_id=f"reconcile:{topup_id}")))
+                    again.append(
+                        _fresh(
+                            events.topup_paid(topup, paid_at=topup.updated_at, correlation_id=f"reconcile:{topup_id}")
+                        )
+                    )
                     run.found("payment_not_credited", topup_id, healed=True)
             for refund_id, (refund, topup) in refunds.items():
                 if refund_id not in recorded:
-                    again.append(_fresh(events.payment_refunded(topup, refund_id=refund_id,
-                                                                amount_cents=refund.amount_cents,
-                                                                refunded_at=refund.refunded_at,
-                                                                correlation_id=f"reconcile:{refund_id}")))
+                    again.append(
+                        _fresh(
+                            events.payment_refunded(
+                                topup,
+                                refund_id=refund_id,
+                                amount_cents=refund.amount_cents,
+                                refunded_at=refund.refunded_at,
+                                correlation_id=f"reconcile:{refund_id}",
+                            )
+                        )
+                    )
                     run.found("refund_not_in_ledger", refund_id, healed=True, topup_id=topup.id)
             await outbox.add(session, again)
         return {"credits": (paid, credits), "refunds": (refunds, recorded)}
@@ -179,17 +202,33 @@ class Reconciler:
         """Credited but not invoiced, recorded but without credit note: issued now."""
         paid, credits = ledger["credits"]
         refunds, recorded = ledger["refunds"]
-        facts_credited = [CreditedTopup(tenant_id=c.tenant_id, topup_id=c.topup_id, amount_cents=c.amount_cents,
-                                        bonus_cents=c.bonus_cents, payment_reference=paid[c.topup_id].payment_intent_id
-                                        or "", paid_at=paid[c.topup_id].updated_at, transaction_id=c.transaction_id,
-                                        card_last4=paid[c.topup_id].card_last4)
-                          for c in credits.values() if c.topup_id in paid]
-        facts_refunded = [RecordedRefund(tenant_id=refunds[r.refund_id][1].tenant_id, refund_id=r.refund_id,
-                                         topup_id=refunds[r.refund_id][1].id, amount_cents=r.amount_cents,
-                                         bonus_reversed_cents=r.bonus_reversed_cents,
-                                         refunded_at=refunds[r.refund_id][0].refunded_at,
-                                         transaction_id=r.transaction_id or "")
-                          for r in recorded.values() if r.refund_id in refunds and r.amount_cents > 0]
+        facts_credited = [
+            CreditedTopup(
+                tenant_id=c.tenant_id,
+                topup_id=c.topup_id,
+                amount_cents=c.amount_cents,
+                bonus_cents=c.bonus_cents,
+                payment_reference=paid[c.topup_id].payment_intent_id or "",
+                paid_at=paid[c.topup_id].updated_at,
+                transaction_id=c.transaction_id,
+                card_last4=paid[c.topup_id].card_last4,
+            )
+            for c in credits.values()
+            if c.topup_id in paid
+        ]
+        facts_refunded = [
+            RecordedRefund(
+                tenant_id=refunds[r.refund_id][1].tenant_id,
+                refund_id=r.refund_id,
+                topup_id=refunds[r.refund_id][1].id,
+                amount_cents=r.amount_cents,
+                bonus_reversed_cents=r.bonus_reversed_cents,
+                refunded_at=refunds[r.refund_id][0].refunded_at,
+                transaction_id=r.transaction_id or "",
+            )
+            for r in recorded.values()
+            if r.refund_id in refunds and r.amount_cents > 0
+        ]
         run.checked["documents"] = len(facts_credited) + len(facts_refunded)
         # invoices first: a credit note refers to its top-up's invoice
         requests = [ReconcileDocuments(credits=chunk) for chunk in _chunks(facts_credited, 20)]
@@ -207,14 +246,20 @@ class Reconciler:
                 run.found("credit_note_missing", refund_id, healed=True)
 
     async def _paid_topups(self, window: Window) -> dict[str, Topup]:
-        query = sa.select(Topup).where(Topup.status.in_(("succeeded", "refunded")), Topup.updated_at >= window.since,
-                                       Topup.updated_at < window.until)
+        query = sa.select(Topup).where(
+            Topup.status.in_(("succeeded", "refunded")),
+            Topup.updated_at >= window.since,
+            Topup.updated_at < window.until,
+        )
         async with self.db.sessions() as session:
             return {t.id: t for t in (await session.execute(query)).scalars()}
 
     async def _recorded_refunds(self, window: Window) -> dict[str, tuple[Refund, Topup]]:
-        query = (sa.select(Refund, Topup).join(Topup, Topup.id == Refund.topup_id)
-                 .where(Refund.refunded_at >= window.since, Refund.refunded_at < window.until))
+        query = (
+            sa.select(Refund, Topup)
+            .join(Topup, Topup.id == Refund.topup_id)
+            .where(Refund.refunded_at >= window.since, Refund.refunded_at < window.until)
+        )
         async with self.db.sessions() as session:
             return {r.id: (r, t) for r, t in (await session.execute(query)).all()}
 
@@ -231,8 +276,11 @@ class Reconciler:
 
 
 def _ours(intent: dict, window: Window, customers: set[str]) -> bool:
-    return bool((intent.get("metadata") or {}).get("topup_id")) and _id(intent.get("customer")) in customers \
+    return (
+        bool((intent.get("metadata") or {}).get("topup_id"))
+        and _id(intent.get("customer")) in customers
         and _created(intent) < window.until
+    )
 
 
 def _created(obj: dict) -> datetime:
@@ -249,7 +297,7 @@ def _fresh(event):
 
 
 def _chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _holder() -> str:

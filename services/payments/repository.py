@@ -42,11 +42,19 @@ async def topup_where(session: AsyncSession, *conditions, lock: bool = False) ->
     return (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
 
 
-async def locked_topup(session: AsyncSession, *, topup_id: str | None = None,
-                       payment_intent_id: str | None = None, session_id: str | None = None) -> Topup | None:
+async def locked_topup(
+    session: AsyncSession,
+    *,
+    topup_id: str | None = None,
+    payment_intent_id: str | None = None,
+    session_id: str | None = None,
+) -> Topup | None:
     """The top-up an event is about, locked: by our id in metadata, else by the Stripe ids we stored."""
-    for column, value in ((topups.c.id, topup_id), (topups.c.payment_intent_id, payment_intent_id),
-                          (topups.c.checkout_session_id, session_id)):
+    for column, value in (
+        (topups.c.id, topup_id),
+        (topups.c.payment_intent_id, payment_intent_id),
+        (topups.c.checkout_session_id, session_id),
+    ):
         if value:
             found = await topup_where(session, column == value, lock=True)
             if found is not None:
@@ -55,8 +63,11 @@ async def locked_topup(session: AsyncSession, *, topup_id: str | None = None,
 
 
 async def cards_of(session: AsyncSession, tenant_id: str) -> list[PaymentMethod]:
-    query = (sa.select(PaymentMethod).where(PaymentMethod.tenant_id == tenant_id)
-             .order_by(PaymentMethod.attached_at.desc(), PaymentMethod.id))
+    query = (
+        sa.select(PaymentMethod)
+        .where(PaymentMethod.tenant_id == tenant_id)
+        .order_by(PaymentMethod.attached_at.desc(), PaymentMethod.id)
+    )
     return list((await session.execute(query)).scalars())
 
 
@@ -66,8 +77,11 @@ async def default_card_id(session: AsyncSession, tenant_id: str) -> str | None:
 
 
 async def mark_default(session: AsyncSession, tenant_id: str, card_id: str | None) -> None:
-    stmt = (sa.update(cards).where(cards.c.tenant_id == tenant_id)
-            .values(is_default=sa.case((cards.c.id == card_id, True), else_=False)))
+    stmt = (
+        sa.update(cards)
+        .where(cards.c.tenant_id == tenant_id)
+        .values(is_default=sa.case((cards.c.id == card_id, True), else_=False))
+    )
     await session.execute(stmt)
 
 
@@ -78,8 +92,11 @@ async def refunded_total(session: AsyncSession, topup_id: str) -> int:
 
 async def claim_due_event(session: AsyncSession, *, now: datetime) -> StripeEvent | None:
     """The oldest stored event due for processing, locked; other workers skip it (SKIP LOCKED)."""
-    query = (sa.select(StripeEvent).where(StripeEvent.next_attempt_at.is_not(None),
-                                          StripeEvent.next_attempt_at <= now)
-             .order_by(StripeEvent.next_attempt_at, StripeEvent.received_at).limit(1)
-             .with_for_update(skip_locked=True))
+    query = (
+        sa.select(StripeEvent)
+        .where(StripeEvent.next_attempt_at.is_not(None), StripeEvent.next_attempt_at <= now)
+        .order_by(StripeEvent.next_attempt_at, StripeEvent.received_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     return (await session.execute(query)).scalar_one_or_none()

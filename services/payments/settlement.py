@@ -24,8 +24,14 @@ def _id(value: object) -> str | None:
     return value.get("id") if isinstance(value, dict) else value  # type: ignore[return-value]
 
 
-async def settle_paid(session: AsyncSession, topup: Topup, *, intent: dict[str, Any],
-                      correlation_id: str | None = None, card: Card | None = None) -> bool:
+async def settle_paid(
+    session: AsyncSession,
+    topup: Topup,
+    *,
+    intent: dict[str, Any],
+    correlation_id: str | None = None,
+    card: Card | None = None,
+) -> bool:
     """A succeeded PaymentIntent credits its top-up once: TopupPaid goes out with the state change,
     naming the card it was paid with when known (the invoice shows its last digits)."""
     if not rules.can_succeed(topup.status):
@@ -43,9 +49,16 @@ async def settle_paid(session: AsyncSession, topup: Topup, *, intent: dict[str, 
     return True
 
 
-async def settle_failed(session: AsyncSession, topup: Topup, *, code: str, reason: str | None,
-                        payment_intent_id: str | None = None, action_url: str | None = None,
-                        correlation_id: str | None = None) -> bool:
+async def settle_failed(
+    session: AsyncSession,
+    topup: Topup,
+    *,
+    code: str,
+    reason: str | None,
+    payment_intent_id: str | None = None,
+    action_url: str | None = None,
+    correlation_id: str | None = None,
+) -> bool:
     if not rules.can_fail(topup.status):
         return False
     topup.status, topup.failure_code = "failed", code
@@ -72,8 +85,9 @@ async def settle_expired(session: AsyncSession, topup: Topup, *, correlation_id:
     return True
 
 
-async def settle_refunds(session: AsyncSession, topup: Topup, refunds: list[dict[str, Any]],
-                         correlation_id: str | None = None) -> int:
+async def settle_refunds(
+    session: AsyncSession, topup: Topup, refunds: list[dict[str, Any]], correlation_id: str | None = None
+) -> int:
     """Record each succeeded refund once (by refund id); answer how many were new."""
     out = []
     for refund in refunds:
@@ -82,12 +96,20 @@ async def settle_refunds(session: AsyncSession, topup: Topup, refunds: list[dict
         at = _at(refund.get("created"))
         row = {"id": refund["id"], "topup_id": topup.id, "amount_cents": int(refund["amount"]), "refunded_at": at}
         if await repository.insert_new(session, table_of(Refund), row):
-            out.append(events.payment_refunded(topup, refund_id=refund["id"], amount_cents=row["amount_cents"],
-                                               refunded_at=at, correlation_id=correlation_id))
+            out.append(
+                events.payment_refunded(
+                    topup,
+                    refund_id=refund["id"],
+                    amount_cents=row["amount_cents"],
+                    refunded_at=at,
+                    correlation_id=correlation_id,
+                )
+            )
     if out:
         topup.refunded_cents = await repository.refunded_total(session, topup.id)
-        topup.status = rules.status_after_refunds(status=topup.status, amount_cents=topup.amount_cents,
-                                                  refunded_cents=topup.refunded_cents)
+        topup.status = rules.status_after_refunds(
+            status=topup.status, amount_cents=topup.amount_cents, refunded_cents=topup.refunded_cents
+        )
         topup.updated_at = utcnow()
         session.add(topup)
         await session.flush()

@@ -41,8 +41,9 @@ class InvalidWebhook(ValueError):
     """Bad signature, stale timestamp or not an event: the gateway answers 400."""
 
 
-async def ingest_webhook(*, db: Database, payload: str, signature: str, secret: str,
-                         tolerance_s: int) -> StripeWebhookReply:
+async def ingest_webhook(
+    *, db: Database, payload: str, signature: str, secret: str, tolerance_s: int
+) -> StripeWebhookReply:
     try:
         event = verify_webhook(payload.encode(), signature, secret, tolerance_s)
     except WebhookVerificationFailed as exc:
@@ -54,9 +55,15 @@ async def ingest_webhook(*, db: Database, payload: str, signature: str, secret: 
     async with db.transaction() as session:
         stored = await repository.insert_new(session, table_of(StripeEvent), row)
         if not stored:  # Stripe delivers it again: a parked copy gets another chance (once fixed)
-            await session.execute(sa.update(StripeEvent).where(
-                StripeEvent.id == event["id"], StripeEvent.processed_at.is_(None),
-                StripeEvent.next_attempt_at.is_(None)).values(next_attempt_at=now))
+            await session.execute(
+                sa.update(StripeEvent)
+                .where(
+                    StripeEvent.id == event["id"],
+                    StripeEvent.processed_at.is_(None),
+                    StripeEvent.next_attempt_at.is_(None),
+                )
+                .values(next_attempt_at=now)
+            )
     return StripeWebhookReply(accepted=True, duplicate=not stored)
 
 
@@ -100,8 +107,9 @@ class WebhookWorkers:
                 if stored is None:
                     return False
                 event_id = stored.id
-                await reconcile.apply_event(session, self.adapter, json.loads(stored.payload),
-                                            portal_url=self.portal_url)
+                await reconcile.apply_event(
+                    session, self.adapter, json.loads(stored.payload), portal_url=self.portal_url
+                )
                 stored.processed_at, stored.next_attempt_at = utcnow(), None
                 stored.attempts += 1
                 session.add(stored)
@@ -124,5 +132,12 @@ class WebhookWorkers:
             stored.next_attempt_at = None if parked else utcnow() + timedelta(seconds=delay)
             session.add(stored)
         log_event = log.error if parked else log.warning
-        log_event("stripe_event.failed", event_id=event_id, attempts=stored.attempts, kind=kind, parked=parked,
-                  retry_in_s=None if parked else delay, error=repr(exc))
+        log_event(
+            "stripe_event.failed",
+            event_id=event_id,
+            attempts=stored.attempts,
+            kind=kind,
+            parked=parked,
+            retry_in_s=None if parked else delay,
+            error=repr(exc),
+        )

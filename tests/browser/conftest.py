@@ -73,8 +73,9 @@ async def browser(chromium_path):
 
 @pytest_asyncio.fixture
 async def context(browser, stack):
-    ctx = await browser.new_context(base_url=stack.url, accept_downloads=True, locale="de-DE",
-                                    viewport={"width": 1280, "height": 900})
+    ctx = await browser.new_context(
+        base_url=stack.url, accept_downloads=True, locale="de-DE", viewport={"width": 1280, "height": 900}
+    )
     ctx.set_default_timeout(15_000)
     yield ctx
     await ctx.close()

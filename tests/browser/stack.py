@@ -28,18 +28,18 @@ class Stack:
     emulator: object | None = None
     services: set[str] = field(default_factory=set)
 
-    async def tenant(self, *, name: str = "Muster Telefonie GmbH", locale: str = "de",
-                     password: str = "correct horse battery") -> Tenant:
-        response = await self.http.post("/admin/v1/tenants", json=tenant_body(name=name, locale=locale),
-                                        headers=ADMIN)
+    async def tenant(
+        self, *, name: str = "Muster Telefonie GmbH", locale: str = "de", password: str = "correct horse battery"
+    ) -> Tenant:
+        response = await self.http.post("/admin/v1/tenants", json=tenant_body(name=name, locale=locale), headers=ADMIN)
         assert response.status_code == 201, response.text
         body = response.json()
         email = f"{body['id']}@portal.example"
-        created = await self.http.post(f"/admin/v1/tenants/{body['id']}/users",
-                                       json={"email": email, "password": password}, headers=ADMIN)
+        created = await self.http.post(
+            f"/admin/v1/tenants/{body['id']}/users", json={"email": email, "password": password}, headers=ADMIN
+        )
         assert created.status_code == 201, created.text
-        return Tenant(id=body["id"], api={"Authorization": f"Bearer {body['api_key']}"}, email=email,
-                      password=password)
+        return Tenant(id=body["id"], api={"Authorization": f"Bearer {body['api_key']}"}, email=email, password=password)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ async def full_stack(nats_url: str, database_url: str, schema, tmp: Path):
             await stack.enter_async_context(running(billing(nats_url, database_url, schema("bil"))))
             services.add("billing")
         gw = await stack.enter_async_context(
-            running(gateway(nats_url, database_url, schema("gw"), sse_heartbeat_s=5), serve_http=True))
+            running(gateway(nats_url, database_url, schema("gw"), sse_heartbeat_s=5), serve_http=True)
+        )
         url = f"http://127.0.0.1:{gw.port}"
         emulator = await _payments(stack, nats_url, database_url, schema, url, services)
         await _documents(stack, nats_url, database_url, schema, tmp, services)
@@ -79,11 +80,18 @@ async def _payments(stack, nats_url, database_url, schema, portal_url, services)
 
     emulator = stack.enter_context(running_emulator())
     emulator.register_webhook(f"{portal_url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-tests")
-    settings = PaymentsSettings(**service_nats_settings(nats_url, "payments"), database_url=database_url,
-                                db_schema=schema("pay"),
-                                app_env="test", port=0, stripe_api_key=emulator.api_key,
-                                stripe_api_base=emulator.base_url, stripe_webhook_secret=WEBHOOK_SECRET,
-                                webhook_poll_s=0.2, portal_base_url=portal_url)
+    settings = PaymentsSettings(
+        **service_nats_settings(nats_url, "payments"),
+        database_url=database_url,
+        db_schema=schema("pay"),
+        app_env="test",
+        port=0,
+        stripe_api_key=emulator.api_key,
+        stripe_api_base=emulator.base_url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        webhook_poll_s=0.2,
+        portal_base_url=portal_url,
+    )
     await stack.enter_async_context(running(build(settings)))
     services.add("payments")
     return emulator
@@ -95,9 +103,14 @@ async def _documents(stack, nats_url, database_url, schema, tmp: Path, services)
     from services.documents.app import build
     from services.documents.config import DocumentsSettings
 
-    settings = DocumentsSettings(**service_nats_settings(nats_url, "documents"), database_url=database_url,
-                                 db_schema=schema("doc"),
-                                 app_env="test", port=0, documents_store=str(tmp / "documents"))
+    settings = DocumentsSettings(
+        **service_nats_settings(nats_url, "documents"),
+        database_url=database_url,
+        db_schema=schema("doc"),
+        app_env="test",
+        port=0,
+        documents_store=str(tmp / "documents"),
+    )
     await stack.enter_async_context(running(build(settings)))
     services.add("documents")
 
@@ -108,8 +121,14 @@ async def _notify(stack, nats_url, database_url, schema, services):
     from services.notify.app import build
     from services.notify.config import NotifySettings
 
-    settings = NotifySettings(**service_nats_settings(nats_url, "notify"), database_url=database_url,
-                              db_schema=schema("ntf"),
-                              app_env="test", port=0, smtp_port=1, var_dir=str(ROOT / "var"))
+    settings = NotifySettings(
+        **service_nats_settings(nats_url, "notify"),
+        database_url=database_url,
+        db_schema=schema("ntf"),
+        app_env="test",
+        port=0,
+        smtp_port=1,
+        var_dir=str(ROOT / "var"),
+    )
     await stack.enter_async_context(running(build(settings)))
     services.add("notify")

@@ -7,9 +7,15 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import log_in, needs, screenshot
 
-PAGES = {"dashboard": "/", "transactions": "/portal/transactions", "topup": "/portal/topup",
-         "payment-methods": "/portal/payment-methods", "auto-topup": "/portal/auto-topup",
-         "documents": "/portal/documents", "notifications": "/portal/notifications"}
+PAGES = {
+    "dashboard": "/",
+    "transactions": "/portal/transactions",
+    "topup": "/portal/topup",
+    "payment-methods": "/portal/payment-methods",
+    "auto-topup": "/portal/auto-topup",
+    "documents": "/portal/documents",
+    "notifications": "/portal/notifications",
+}
 HEADINGS = {"de": "Übersicht", "en": "Dashboard"}
 
 

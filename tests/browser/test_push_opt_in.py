@@ -41,18 +41,27 @@ async def test_enabling_push_subscribes_with_the_servers_key_and_pushes_arrive(p
         await page.goto("/portal/notifications")
         button, status = page.locator("#push-enable"), page.locator("#push-status")
         await expect(button).to_be_enabled()
-        assert await page.evaluate("navigator.serviceWorker.getRegistration('/static/')"
-                                   ".then(r => r && r.active && r.active.scriptURL)") == f"{stack.url}/static/sw.js"
+        assert (
+            await page.evaluate(
+                "navigator.serviceWorker.getRegistration('/static/').then(r => r && r.active && r.active.scriptURL)"
+            )
+            == f"{stack.url}/static/sw.js"
+        )
 
         await button.click()
         await expect(status).to_have_text("In diesem Browser aktiv.")
         assert bytes(await page.evaluate("window.subscribedWith")) == b64url_decode(key)
         await screenshot(page, "notifications-push-enabled", full_page=False)
 
-        event = PortalEvent(id=new_id("evt_"), type="topup.succeeded", tenant_id=tenant.id,
-                            data={"topup_id": "top_browser", "amount_cents": 5000, "bonus_cents": 0})
-        await stack.nc.jetstream().publish(event.subject_for(), event.model_dump_json().encode(),
-                                           headers={"Nats-Msg-Id": event.id})
+        event = PortalEvent(
+            id=new_id("evt_"),
+            type="topup.succeeded",
+            tenant_id=tenant.id,
+            data={"topup_id": "top_browser", "amount_cents": 5000, "bonus_cents": 0},
+        )
+        await stack.nc.jetstream().publish(
+            event.subject_for(), event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+        )
         await eventually(lambda: push.received or push.refused, timeout=20)
         assert push.refused == []
         assert [p.json["type"] for p in push.received] == ["topup.succeeded"]

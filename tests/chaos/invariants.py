@@ -37,8 +37,7 @@ class Findings:
 
 def check(world: World, traffic: Traffic, *, stripe_intents: list[dict], stripe_refunds: list[dict]) -> Findings:
     found = Findings()
-    with world.psql("billing") as billing, world.psql("documents") as documents, \
-            world.psql("payments") as payments:
+    with world.psql("billing") as billing, world.psql("documents") as documents, world.psql("payments") as payments:
         _usage(billing, traffic, found)
         credited = _payments(billing, stripe_intents, found)
         _refunds(billing, stripe_intents, stripe_refunds, credited, found)
@@ -51,8 +50,9 @@ def check(world: World, traffic: Traffic, *, stripe_intents: list[dict], stripe_
 
 def _usage(billing, traffic: Traffic, found: Findings) -> None:
     """Every usage id JetStream acknowledged is debited exactly once."""
-    rows = billing.execute("SELECT reference, count(*) FROM ledger_transactions WHERE kind = 'usage' "
-                           "GROUP BY reference").fetchall()
+    rows = billing.execute(
+        "SELECT reference, count(*) FROM ledger_transactions WHERE kind = 'usage' GROUP BY reference"
+    ).fetchall()
     debited = dict(rows)
     found.lost += [f"usage {u}" for u in traffic.usage_ids if u not in debited]
     found.doubled += [f"usage {u} ×{n}" for u, n in debited.items() if n > 1]
@@ -60,11 +60,17 @@ def _usage(billing, traffic: Traffic, found: Findings) -> None:
 
 def _payments(billing, intents: list[dict], found: Findings) -> dict[str, tuple[int, int]]:
     """Every succeeded PaymentIntent of ours credited exactly once, with its bonus; answers topup → (A, B)."""
-    credits = {r[0]: (r[1], r[2]) for r in billing.execute(
-        "SELECT topup_id, amount_cents, bonus_cents FROM topup_credits").fetchall()}
-    postings = Counter(r[0] for r in billing.execute(
-        "SELECT source_key FROM ledger_transactions WHERE kind IN ('topup', 'bonus') "
-        "AND source_key NOT LIKE 'bonus-reversal:%'").fetchall())
+    credits = {
+        r[0]: (r[1], r[2])
+        for r in billing.execute("SELECT topup_id, amount_cents, bonus_cents FROM topup_credits").fetchall()
+    }
+    postings = Counter(
+        r[0]
+        for r in billing.execute(
+            "SELECT source_key FROM ledger_transactions WHERE kind IN ('topup', 'bonus') "
+            "AND source_key NOT LIKE 'bonus-reversal:%'"
+        ).fetchall()
+    )
     for intent in intents:
         topup_id = intent["metadata"]["topup_id"]
         if topup_id not in credits:
@@ -83,8 +89,7 @@ def _payments(billing, intents: list[dict], found: Findings) -> dict[str, tuple[
 def _refunds(billing, intents: list[dict], refunds: list[dict], credits: dict, found: Findings) -> None:
     """Every succeeded refund recorded once; per top-up the refunds R of A reversed floor(B·R/A) of bonus B."""
     topup_of = {i["id"]: i["metadata"]["topup_id"] for i in intents}
-    recorded = {r[0] for r in billing.execute(
-        "SELECT message_id FROM inbox WHERE consumer = 'refund'").fetchall()}
+    recorded = {r[0] for r in billing.execute("SELECT message_id FROM inbox WHERE consumer = 'refund'").fetchall()}
     refunded = defaultdict(int)
     for refund in refunds:
         topup_id = topup_of.get(refund.get("payment_intent"))
@@ -96,8 +101,9 @@ def _refunds(billing, intents: list[dict], refunds: list[dict], credits: dict, f
     posted = defaultdict(int)
     reversed_ = defaultdict(int)
     for key, reference, amount in billing.execute(
-            "SELECT source_key, reference, amount_cents FROM ledger_transactions "
-            "WHERE kind = 'refund' OR source_key LIKE 'bonus-reversal:%'").fetchall():
+        "SELECT source_key, reference, amount_cents FROM ledger_transactions "
+        "WHERE kind = 'refund' OR source_key LIKE 'bonus-reversal:%'"
+    ).fetchall():
         if key.startswith("refund:"):
             posted[key] += 1
         else:
@@ -105,8 +111,17 @@ def _refunds(billing, intents: list[dict], refunds: list[dict], credits: dict, f
     found.doubled += [f"{k} ×{n}" for k, n in posted.items() if n > 1]
     for topup_id, total in refunded.items():
         amount, bonus = credits.get(topup_id, (0, 0))
-        expected = bonus_to_reverse(topup_cents=amount, bonus_cents=bonus, refunded_before=0,
-                                    refund_cents=min(total, amount), reversed_before=0) if amount else 0
+        expected = (
+            bonus_to_reverse(
+                topup_cents=amount,
+                bonus_cents=bonus,
+                refunded_before=0,
+                refund_cents=min(total, amount),
+                reversed_before=0,
+            )
+            if amount
+            else 0
+        )
         if reversed_[topup_id] != expected:
             found.wrong.append(f"top-up {topup_id}: bonus reversed {reversed_[topup_id]}, floor(B·R/A) = {expected}")
 
@@ -116,7 +131,8 @@ def _balances(billing, found: Findings) -> None:
     mismatched = billing.execute(
         "SELECT a.tenant_id, a.balance_cents, coalesce(sum(e.amount_cents), 0) FROM accounts a "
         "LEFT JOIN ledger_entries e ON e.account = 'tenant:' || a.tenant_id "
-        "GROUP BY a.tenant_id, a.balance_cents HAVING a.balance_cents <> coalesce(sum(e.amount_cents), 0)").fetchall()
+        "GROUP BY a.tenant_id, a.balance_cents HAVING a.balance_cents <> coalesce(sum(e.amount_cents), 0)"
+    ).fetchall()
     found.wrong += [f"account {t}: balance {b} ≠ Σ entries {s}" for t, b, s in mismatched]
     total = billing.execute("SELECT coalesce(sum(amount_cents), 0) FROM ledger_entries").fetchone()[0]
     if total != 0:
@@ -128,7 +144,9 @@ def _auto_topups(billing, found: Findings) -> None:
     limit = datetime.now(UTC) - timedelta(seconds=AUTOTOPUP_INFLIGHT_TIMEOUT_S * 3)
     rows = billing.execute(
         "SELECT s.tenant_id, c.created_at FROM autotopup_settings s JOIN autotopup_charges c "
-        "ON c.trigger_id = s.current_trigger_id WHERE s.state = 'in_flight' AND c.created_at < %s", (limit,)).fetchall()
+        "ON c.trigger_id = s.current_trigger_id WHERE s.state = 'in_flight' AND c.created_at < %s",
+        (limit,),
+    ).fetchall()
     found.stuck += [f"auto top-up of {t} in flight since {at:%H:%M:%S}" for t, at in rows]
 
 
@@ -137,15 +155,15 @@ def _documents(billing, documents, found: Findings) -> None:
     issued = defaultdict(set)
     numbers = defaultdict(list)
     for kind, source, number in documents.execute(
-            "SELECT kind, source_key, number FROM documents WHERE status = 'issued'").fetchall():
+        "SELECT kind, source_key, number FROM documents WHERE status = 'issued'"
+    ).fetchall():
         issued[kind].add(source)
         series, year, n = number.split("-")
         numbers[(series, year)].append(int(n))
     for (topup_id,) in billing.execute("SELECT topup_id FROM topup_credits WHERE amount_cents > 0").fetchall():
         if topup_id not in issued["invoice"]:
             found.lost.append(f"invoice of top-up {topup_id}")
-    for (reference,) in billing.execute(
-            "SELECT reference FROM ledger_transactions WHERE kind = 'refund'").fetchall():
+    for (reference,) in billing.execute("SELECT reference FROM ledger_transactions WHERE kind = 'refund'").fetchall():
         if reference not in issued["credit_note"]:
             found.lost.append(f"credit note of refund {reference}")
     for (series, year), ns in numbers.items():
@@ -162,7 +180,9 @@ async def dead_letters(world: World) -> list[dict]:
     """The DLQ's messages, read as the operator."""
     nc = await nats.connect(world.nats.url)
     try:
-        return [{"consumer": d.consumer, "data": d.data, "error": d.error}
-                for d in await runtime_dlq.dead_letters(nc.jetstream())]
+        return [
+            {"consumer": d.consumer, "data": d.data, "error": d.error}
+            for d in await runtime_dlq.dead_letters(nc.jetstream())
+        ]
     finally:
         await nc.close()

@@ -63,6 +63,7 @@ async def test_outages_lose_double_and_strand_nothing(world):
 
     def measure(fault: str, *services: str, stripe: bool = False) -> None:
         """In the background: seconds until `services` are ready with nothing waiting on the fault."""
+
         async def settled() -> bool:
             return await _settled(world, services) and (not stripe or await _webhooks_processed(world))
 
@@ -105,11 +106,15 @@ async def test_outages_lose_double_and_strand_nothing(world):
     dead = await invariants.dead_letters(world)
     unexpected_dead = [d for d in dead if not d["data"].startswith('{"id": "poison-')]
 
-    print(f"\nops {traffic.ops:,} · faults 6 · lost {len(found.lost)} · doubled {len(found.doubled)} · "
-          f"stuck {len(found.stuck)} · healed by reconciler {found.healed}")
-    print(f"usage {len(traffic.usage_ids):,}, checkouts {traffic.checkouts}, refunds {traffic.refunds}, "
-          f"poisoned {traffic.poisoned}; whole {whole_after:.0f} s after the traffic stopped; back after each "
-          f"fault (s): " + ", ".join(f"{k} {v:.1f}" for k, v in recovered.items()))
+    print(
+        f"\nops {traffic.ops:,} · faults 6 · lost {len(found.lost)} · doubled {len(found.doubled)} · "
+        f"stuck {len(found.stuck)} · healed by reconciler {found.healed}"
+    )
+    print(
+        f"usage {len(traffic.usage_ids):,}, checkouts {traffic.checkouts}, refunds {traffic.refunds}, "
+        f"poisoned {traffic.poisoned}; whole {whole_after:.0f} s after the traffic stopped; back after each "
+        f"fault (s): " + ", ".join(f"{k} {v:.1f}" for k, v in recovered.items())
+    )
     assert found.whole, found.summary()
     assert unexpected_dead == [], unexpected_dead
     assert len(dead) == traffic.poisoned
@@ -120,8 +125,9 @@ async def _healed(world: World, traffic: Traffic) -> invariants.Findings:
     deadline = time.monotonic() + HEAL_S
     while True:
         intents, refunds = await _stripe(world)
-        found = await asyncio.to_thread(invariants.check, world, traffic, stripe_intents=intents,
-                                        stripe_refunds=refunds)
+        found = await asyncio.to_thread(
+            invariants.check, world, traffic, stripe_intents=intents, stripe_refunds=refunds
+        )
         if found.whole or time.monotonic() > deadline:
             return found
         print(f"  not whole yet: {found.summary()}", flush=True)
@@ -133,8 +139,11 @@ async def _stripe(world: World) -> tuple[list[dict], list[dict]]:
     stripe = StripeAdapter(api_key=world.emulator.api_key, api_base=world.emulator.base_url)
     try:
         since_ = datetime.now(UTC) - timedelta(hours=1)
-        intents = [i for i in await stripe.list_payment_intents(created_since=since_)
-                   if i.get("status") == "succeeded" and (i.get("metadata") or {}).get("topup_id")]
+        intents = [
+            i
+            for i in await stripe.list_payment_intents(created_since=since_)
+            if i.get("status") == "succeeded" and (i.get("metadata") or {}).get("topup_id")
+        ]
         refunds = [r for r in await stripe.list_refunds_since(created_since=since_) if r.get("status") == "succeeded"]
     finally:
         await stripe.aclose()
@@ -158,8 +167,9 @@ async def _settled(world: World, services) -> bool:
 
 async def _webhooks_processed(world: World) -> bool:
     with world.psql("payments") as payments:
-        waiting = payments.execute("SELECT count(*) FROM stripe_events WHERE processed_at IS NULL "
-                                   "AND next_attempt_at IS NOT NULL").fetchone()[0]
+        waiting = payments.execute(
+            "SELECT count(*) FROM stripe_events WHERE processed_at IS NULL AND next_attempt_at IS NOT NULL"
+        ).fetchone()[0]
     return waiting == 0
 
 

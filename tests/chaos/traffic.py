@@ -49,8 +49,12 @@ class Traffic:
         """Tenants through the admin API; the first `auto` with a saved card and auto top-up on."""
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         for i in range(tenants):
-            body = {"name": f"Chaos {i} GmbH", "email": f"billing{i}@chaos.example", "country": "DE",
-                    "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}}
+            body = {
+                "name": f"Chaos {i} GmbH",
+                "email": f"billing{i}@chaos.example",
+                "country": "DE",
+                "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"},
+            }
             response = await http.post("/admin/v1/tenants", json=body, headers=admin)
             response.raise_for_status()
             created = response.json()
@@ -62,8 +66,9 @@ class Traffic:
 
     async def _enable_auto_topup(self, http: httpx.AsyncClient, tenant: Tenant) -> None:
         card = await asyncio.to_thread(self.world.emulator.create_card, "4242424242424242")
-        response = await http.post("/v1/payment-methods", json={"payment_method_id": card, "make_default": True},
-                                   headers=tenant.auth)
+        response = await http.post(
+            "/v1/payment-methods", json={"payment_method_id": card, "make_default": True}, headers=tenant.auth
+        )
         response.raise_for_status()
         body = {"enabled": True, "threshold_cents": 15_000, "amount_cents": 5_000, "monthly_limit_cents": 10_000_000}
         for _ in range(100):  # billing learns the card from an event
@@ -82,26 +87,33 @@ class Traffic:
         self._stop.set()
 
     async def _usage(self, per_second: float = 12) -> None:
-        nc = await nats.connect(self.world.nats.url_as("platform"), max_reconnect_attempts=-1,
-                                reconnect_time_wait=0.5)
+        nc = await nats.connect(self.world.nats.url_as("platform"), max_reconnect_attempts=-1, reconnect_time_wait=0.5)
         js = nc.jetstream()
         try:
             while not self._stop.is_set():
                 tenant = self.rng.choice(self.tenants)
-                record = {"id": f"u-{uuid.uuid4().hex}", "tenant_id": tenant.id,
-                          "amount_cents": self.rng.randint(20, 400), "quantity": 1, "unit": "minute",
-                          "description": "chaos call", "occurred_at": "2026-12-04T12:00:00Z"}
+                record = {
+                    "id": f"u-{uuid.uuid4().hex}",
+                    "tenant_id": tenant.id,
+                    "amount_cents": self.rng.randint(20, 400),
+                    "quantity": 1,
+                    "unit": "minute",
+                    "description": "chaos call",
+                    "occurred_at": "2026-12-04T12:00:00Z",
+                }
                 await self._publish_until_acked(js, record)
                 if self.rng.random() < 0.004 and self.poisoned < 3:
                     self.poisoned += 1
-                    await self._publish_until_acked(js, None, raw=POISON % self.poisoned,
-                                                    msg_id=f"poison-{self.poisoned}")
+                    await self._publish_until_acked(
+                        js, None, raw=POISON % self.poisoned, msg_id=f"poison-{self.poisoned}"
+                    )
                 await asyncio.sleep(1 / per_second)
         finally:
             await nc.close()
 
-    async def _publish_until_acked(self, js, record: dict | None, *, raw: bytes | None = None,
-                                   msg_id: str | None = None) -> None:
+    async def _publish_until_acked(
+        self, js, record: dict | None, *, raw: bytes | None = None, msg_id: str | None = None
+    ) -> None:
         """A producer retries with the same id until JetStream acknowledges (NATS may be restarting)."""
         body, msg_id = (raw, msg_id) if record is None else (json.dumps(record).encode(), record["id"])
         while True:
@@ -125,12 +137,16 @@ class Traffic:
         (the customer tries later) unless `must`."""
         for _ in range(100 if must else 1):
             try:
-                response = await http.post("/v1/topups", json={"amount_cents": amount},
-                                           headers={**tenant.auth, "Idempotency-Key": uuid.uuid4().hex})
+                response = await http.post(
+                    "/v1/topups",
+                    json={"amount_cents": amount},
+                    headers={**tenant.auth, "Idempotency-Key": uuid.uuid4().hex},
+                )
                 if response.status_code == 201:
                     session = response.json()["checkout_url"].rstrip("/").rsplit("/", 1)[-1]
-                    await asyncio.to_thread(self.world.emulator.pay_checkout_session, session,
-                                            payment_method="pm_card_visa")
+                    await asyncio.to_thread(
+                        self.world.emulator.pay_checkout_session, session, payment_method="pm_card_visa"
+                    )
                     self.checkouts += 1
                     return
             except Exception:  # the gateway or Stripe away: a customer tries again later
@@ -141,8 +157,9 @@ class Traffic:
             raise AssertionError(f"could not fund {tenant.id}")
 
     async def _refunds(self) -> None:
-        stripe = StripeAdapter(api_key=self.world.emulator.api_key, api_base=self.world.emulator.base_url,
-                               max_network_retries=0)
+        stripe = StripeAdapter(
+            api_key=self.world.emulator.api_key, api_base=self.world.emulator.base_url, max_network_retries=0
+        )
         try:
             while not self._stop.is_set():
                 await asyncio.sleep(4)
@@ -154,8 +171,11 @@ class Traffic:
     async def _refund_something(self, stripe: StripeAdapter) -> None:
         from datetime import UTC, datetime, timedelta
 
-        intents = [i for i in await stripe.list_payment_intents(created_since=datetime.now(UTC) - timedelta(hours=1))
-                   if i.get("status") == "succeeded" and (i.get("metadata") or {}).get("topup_id")]
+        intents = [
+            i
+            for i in await stripe.list_payment_intents(created_since=datetime.now(UTC) - timedelta(hours=1))
+            if i.get("status") == "succeeded" and (i.get("metadata") or {}).get("topup_id")
+        ]
         if not intents:
             return
         intent = self.rng.choice(intents)

@@ -28,10 +28,20 @@ AUTOTOPUP_INFLIGHT_TIMEOUT_S = 20
 # Short periods, so that a few minutes show what hours would: the monitor, the in-flight deadline,
 # the reconciler and the webhook backoff cap.
 SERVICE_ENV = {
-    "billing": {"AUTOTOPUP_MONITOR_S": "2", "AUTOTOPUP_INFLIGHT_TIMEOUT_S": str(AUTOTOPUP_INFLIGHT_TIMEOUT_S),
-                "AUTOTOPUP_COOLDOWN_S": "5", "AUTOTOPUP_RETRY_S": "5,5"},
-    "payments": {"RECONCILE_INTERVAL_S": "20", "RECONCILE_FIRST_RUN_S": "5", "RECONCILE_GRACE_S": "10",
-                 "WEBHOOK_RETRY_MAX_S": "5", "WEBHOOK_POLL_S": "0.2", "PORTAL_BASE_URL": "http://portal.chaos"},
+    "billing": {
+        "AUTOTOPUP_MONITOR_S": "2",
+        "AUTOTOPUP_INFLIGHT_TIMEOUT_S": str(AUTOTOPUP_INFLIGHT_TIMEOUT_S),
+        "AUTOTOPUP_COOLDOWN_S": "5",
+        "AUTOTOPUP_RETRY_S": "5,5",
+    },
+    "payments": {
+        "RECONCILE_INTERVAL_S": "20",
+        "RECONCILE_FIRST_RUN_S": "5",
+        "RECONCILE_GRACE_S": "10",
+        "WEBHOOK_RETRY_MAX_S": "5",
+        "WEBHOOK_POLL_S": "0.2",
+        "PORTAL_BASE_URL": "http://portal.chaos",
+    },
     "documents": {},
     "gateway": {"RATE_LIMIT_PER_MINUTE": "1000000", "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN},
 }
@@ -63,11 +73,13 @@ class World:
         await asyncio.gather(*(service.ready(timeout) for service in self.services.values()))
 
     def _env(self, name: str) -> dict[str, str]:
-        env = {**self.nats.service_env(name), "DATABASE_URL": self.pg.url(), "LOG_JSON": "true",
-               **SERVICE_ENV[name]}
+        env = {**self.nats.service_env(name), "DATABASE_URL": self.pg.url(), "LOG_JSON": "true", **SERVICE_ENV[name]}
         if name == "payments":
-            env.update(STRIPE_API_KEY=self.emulator.api_key, STRIPE_API_BASE=self.emulator.base_url,
-                       STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET)
+            env.update(
+                STRIPE_API_KEY=self.emulator.api_key,
+                STRIPE_API_BASE=self.emulator.base_url,
+                STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            )
         if name == "documents":
             env["DOCUMENTS_STORE"] = str(self.root / "documents")
         return env
@@ -76,8 +88,23 @@ class World:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         log = open(self.root / "logs" / "stripe.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.emulator_proc = subprocess.Popen(
-            [sys.executable, "-m", "devtools.stripe_emulator", "--port", "0", "--webhook", webhook,
-             "--webhook-secret", WEBHOOK_SECRET], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+            [
+                sys.executable,
+                "-m",
+                "devtools.stripe_emulator",
+                "--port",
+                "0",
+                "--webhook",
+                webhook,
+                "--webhook-secret",
+                WEBHOOK_SECRET,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
         line = self.emulator_proc.stdout.readline().strip()
         if not line.startswith(READY):
             raise RuntimeError(f"stripe emulator did not start: {line!r}")
@@ -89,8 +116,9 @@ class World:
         """SIGKILL (no drain, no goodbye), then the same process again, as an orchestrator would."""
         service = self.services[name]
         service.kill()
-        self.services[name] = ServiceProcess(name, service.env, service.log_dir, name=service.name,
-                                             port=service.port).start()
+        self.services[name] = ServiceProcess(
+            name, service.env, service.log_dir, name=service.name, port=service.port
+        ).start()
 
     # -- clients -------------------------------------------------------------------------------------
 

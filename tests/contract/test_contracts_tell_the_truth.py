@@ -47,8 +47,11 @@ def test_every_customer_visible_type_has_a_data_model_with_fields(event_type):
 
 def test_an_event_is_validated_against_its_data_model_when_it_is_built():
     with pytest.raises(ValidationError):
-        PortalEvent(type="topup.succeeded", tenant_id="t1",
-                    data={"topup_id": "top_1", "amount_cents": 100, "bonus_cents": 0, "undocumented": "x"})
+        PortalEvent(
+            type="topup.succeeded",
+            tenant_id="t1",
+            data={"topup_id": "top_1", "amount_cents": 100, "bonus_cents": 0, "undocumented": "x"},
+        )
     with pytest.raises(ValidationError):
         PortalEvent(type="document.issued", tenant_id="t1", data={"id": "doc_1", "kind": "invoice"})  # no number
     built = PortalEvent(type="balance.low", tenant_id="t1", data={"balance_cents": 900, "threshold_cents": 1000})
@@ -56,8 +59,10 @@ def test_an_event_is_validated_against_its_data_model_when_it_is_built():
 
 
 def test_reading_an_event_from_the_wire_stays_lenient_to_fields_added_later():
-    raw = ('{"id": "evt_1", "type": "balance.low", "tenant_id": "t1", "occurred_at": "2026-12-01T00:00:00Z", '
-           '"data": {"balance_cents": 900, "threshold_cents": 1000, "added_in_a_later_release": true}}')
+    raw = (
+        '{"id": "evt_1", "type": "balance.low", "tenant_id": "t1", "occurred_at": "2026-12-01T00:00:00Z", '
+        '"data": {"balance_cents": 900, "threshold_cents": 1000, "added_in_a_later_release": true}}'
+    )
     assert PortalEvent.from_wire(raw).data["added_in_a_later_release"] is True
 
 

@@ -43,7 +43,13 @@ def test_every_subject_is_versioned():
 def test_asyncapi_document_lists_every_customer_event_and_the_fixed_contracts():
     doc = document()
     addresses = {c["address"] for c in doc["channels"].values()}
-    for subject in ("usage.recorded.v1", "billing.reserve.v1", "billing.settle.v1", "billing.release.v1",
-                    "portal.balance.updated.v1", "portal.webhook_endpoint.disabled.v1"):
+    for subject in (
+        "usage.recorded.v1",
+        "billing.reserve.v1",
+        "billing.settle.v1",
+        "billing.release.v1",
+        "portal.balance.updated.v1",
+        "portal.webhook_endpoint.disabled.v1",
+    ):
         assert subject in addresses
     assert doc["asyncapi"].startswith("3.")

@@ -160,8 +160,9 @@ def test_renderer_merges_containers_by_name_and_deletes_nulls():
 def test_renderer_refuses_a_key_given_twice(tmp_path):
     """YAML loaders keep the last of two equal keys silently; kustomize refuses them, so must we."""
     (tmp_path / "kustomization.yaml").write_text("resources: [cm.yaml]\n")
-    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
-                                      "data:\n  A: '1'\n  A: '2'\n")
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  A: '1'\n  A: '2'\n"
+    )
     with pytest.raises(ValueError, match="'A' already defined"):
         build(tmp_path)
 
@@ -283,9 +284,7 @@ def test_prometheus_scrapes_every_service_on_its_http_port(target):
 def test_every_service_selects_running_pods(target):
     templates = [w["spec"]["template"]["metadata"]["labels"] for w in workloads(target)]
     for service in objects(target, "Service"):
-        assert any(selects(service["spec"]["selector"], labels) for labels in templates), service["metadata"][
-            "name"
-        ]
+        assert any(selects(service["spec"]["selector"], labels) for labels in templates), service["metadata"]["name"]
 
 
 # ---- configuration and secrets -------------------------------------------------------------
@@ -392,8 +391,9 @@ def test_the_nats_users_and_permissions_are_the_generated_matrix():
     """base/nats/auth.yaml is `python -m runtime.nats_auth k8s`: regenerate it after a contracts/ change."""
     from runtime.nats_auth import authorization, k8s_config_map
 
-    assert (K8S / "base" / "nats" / "auth.yaml").read_text() == k8s_config_map(), \
+    assert (K8S / "base" / "nats" / "auth.yaml").read_text() == k8s_config_map(), (
         "run: python -m runtime.nats_auth k8s > deploy/k8s/base/nats/auth.yaml"
+    )
     for target in TARGETS:
         assert config(target, "nats-auth")["auth.conf"] == authorization()
 
@@ -466,8 +466,12 @@ def policy_selects(policy: dict, labels: dict) -> bool:
 
 def rules_for(target: str, labels: dict, direction: str) -> list[dict]:
     """Every ingress or egress rule of the policies that select a pod with `labels`."""
-    return [rule for policy in objects(target, "NetworkPolicy") if policy_selects(policy, labels)
-            for rule in policy["spec"].get(direction, [])]
+    return [
+        rule
+        for policy in objects(target, "NetworkPolicy")
+        if policy_selects(policy, labels)
+        for rule in policy["spec"].get(direction, [])
+    ]
 
 
 def peers(rule: dict, direction: str) -> list[dict]:
@@ -479,17 +483,32 @@ def ports(rule: dict) -> set[int] | None:
     return {p["port"] for p in rule["ports"]} if "ports" in rule else None
 
 
-def reaches(target: str, labels: dict, *, pod: dict | None = None, port: int, direction: str = "egress",
-            namespace: str | None = None, cidr: str | None = None) -> bool:
+def reaches(
+    target: str,
+    labels: dict,
+    *,
+    pod: dict | None = None,
+    port: int,
+    direction: str = "egress",
+    namespace: str | None = None,
+    cidr: str | None = None,
+) -> bool:
     for rule in rules_for(target, labels, direction):
         if ports(rule) is not None and port not in ports(rule):
             continue
         for peer in peers(rule, direction):
-            if pod is not None and "podSelector" in peer and "namespaceSelector" not in peer and \
-                    policy_selects({"spec": {"podSelector": peer["podSelector"]}}, pod):
+            if (
+                pod is not None
+                and "podSelector" in peer
+                and "namespaceSelector" not in peer
+                and policy_selects({"spec": {"podSelector": peer["podSelector"]}}, pod)
+            ):
                 return True
-            if namespace is not None and "namespaceSelector" in peer and \
-                    peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": namespace}:
+            if (
+                namespace is not None
+                and "namespaceSelector" in peer
+                and peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": namespace}
+            ):
                 return True
             if cidr is not None and peer.get("ipBlock", {}).get("cidr") == cidr:
                 return True
@@ -497,8 +516,12 @@ def reaches(target: str, labels: dict, *, pod: dict | None = None, port: int, di
 
 
 def internet_peers(target: str, labels: dict) -> list[tuple[dict, set[int] | None]]:
-    return [(peer["ipBlock"], ports(rule)) for rule in rules_for(target, labels, "egress")
-            for peer in peers(rule, "egress") if peer.get("ipBlock", {}).get("cidr") in ("0.0.0.0/0", "::/0")]
+    return [
+        (peer["ipBlock"], ports(rule))
+        for rule in rules_for(target, labels, "egress")
+        for peer in peers(rule, "egress")
+        if peer.get("ipBlock", {}).get("cidr") in ("0.0.0.0/0", "::/0")
+    ]
 
 
 def app(name: str) -> dict:
@@ -518,8 +541,12 @@ def test_the_namespace_denies_all_traffic_by_default_but_dns(target):
 
 @every_target
 def test_each_service_and_its_migration_reach_nats_and_their_database_only(target):
-    database = next(peer["ipBlock"]["cidr"] for rule in rules_for(target, app("billing"), "egress")
-                    for peer in peers(rule, "egress") if 5432 in (ports(rule) or ()))
+    database = next(
+        peer["ipBlock"]["cidr"]
+        for rule in rules_for(target, app("billing"), "egress")
+        for peer in peers(rule, "egress")
+        if 5432 in (ports(rule) or ())
+    )
     for name in SERVICES:
         for pod in (app(name), app(f"{name}-migrate")):
             assert reaches(target, pod, pod=app("nats"), port=4222)
@@ -534,8 +561,9 @@ def test_each_service_and_its_migration_reach_nats_and_their_database_only(targe
 @every_target
 def test_only_the_gateway_accepts_traffic_from_the_ingress_controller(target):
     for name in (*SERVICES, "nats"):
-        ingress_ok = reaches(target, app(name), namespace="ingress-nginx", port=PORTS.get(name, 4222),
-                             direction="ingress")
+        ingress_ok = reaches(
+            target, app(name), namespace="ingress-nginx", port=PORTS.get(name, 4222), direction="ingress"
+        )
         assert ingress_ok == (name == "gateway"), name
         for rule in rules_for(target, app(name), "ingress"):
             for peer in peers(rule, "ingress"):
@@ -551,8 +579,11 @@ def test_prometheus_scrapes_every_pod_and_nats_routes_between_nats_pods(target):
     assert reaches(target, app("nats"), namespace="monitoring", port=7777, direction="ingress")
     assert reaches(target, app("nats"), pod=app("nats"), port=6222, direction="ingress")
     assert reaches(target, app("nats"), pod=app("nats"), port=6222)
-    clients = {name for name in (*SERVICES, "nats-provision", "nats-box", "intruder")
-               if reaches(target, app("nats"), pod=app(name), port=4222, direction="ingress")}
+    clients = {
+        name
+        for name in (*SERVICES, "nats-provision", "nats-box", "intruder")
+        if reaches(target, app("nats"), pod=app(name), port=4222, direction="ingress")
+    }
     assert clients == {*SERVICES, "nats-provision", "nats-box"}
 
 

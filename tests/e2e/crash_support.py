@@ -46,8 +46,9 @@ class HoldingProxy(HttpPeer):
         if req.method == "POST" and req.path == "/v1/payment_intents":
             self.charge_requests += 1
         headers = {k: v for k, v in req.headers.items() if k in FORWARDED}
-        async with self._client.request(req.method, self.upstream + req.path_qs, headers=headers,
-                                        data=await req.read()) as answer:
+        async with self._client.request(
+            req.method, self.upstream + req.path_qs, headers=headers, data=await req.read()
+        ) as answer:
             body, status, content_type = await answer.read(), answer.status, answer.content_type
         if self.hold_charges and req.method == "POST" and req.path == "/v1/payment_intents" and status < 300:
             self.charged.set()
@@ -58,20 +59,34 @@ class HoldingProxy(HttpPeer):
 class PaymentsProcess:
     """`python -m services.payments run`, as production starts it."""
 
-    def __init__(self, *, nats_url: str, database_url: str, schema: str, stripe_api_base: str, secret: str,
-                 log_path: Path) -> None:
-        self.env = {**os.environ, **service_nats_env(nats_url, "payments"), "PAYMENTS_DATABASE_URL": database_url,
-                    "DB_SCHEMA": schema,
-                    "APP_ENV": "test", "PORT": "0", "STRIPE_API_KEY": "sk_test_emulator",
-                    "STRIPE_API_BASE": stripe_api_base, "STRIPE_WEBHOOK_SECRET": secret, "WEBHOOK_POLL_S": "0.2",
-                    "PYTHONPATH": str(ROOT)}
+    def __init__(
+        self, *, nats_url: str, database_url: str, schema: str, stripe_api_base: str, secret: str, log_path: Path
+    ) -> None:
+        self.env = {
+            **os.environ,
+            **service_nats_env(nats_url, "payments"),
+            "PAYMENTS_DATABASE_URL": database_url,
+            "DB_SCHEMA": schema,
+            "APP_ENV": "test",
+            "PORT": "0",
+            "STRIPE_API_KEY": "sk_test_emulator",
+            "STRIPE_API_BASE": stripe_api_base,
+            "STRIPE_WEBHOOK_SECRET": secret,
+            "WEBHOOK_POLL_S": "0.2",
+            "PYTHONPATH": str(ROOT),
+        }
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
     async def start(self, nc, *, timeout: float = 30) -> None:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "services.payments", "run"], cwd=ROOT, env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "services.payments", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = asyncio.get_running_loop().time() + timeout
         while True:  # ready when it answers its RPCs

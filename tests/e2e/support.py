@@ -19,9 +19,15 @@ from tests.support.stack import billing, create_tenant, eventually, gateway, nat
 
 WEBHOOK_SECRET = "whsec_e2e_gateway"
 # What the operator registers the endpoint for (API.md, "Stripe").
-STRIPE_EVENTS = ["checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded",
-                 "payment_intent.payment_failed", "charge.refunded", "setup_intent.succeeded",
-                 "payment_method.detached"]
+STRIPE_EVENTS = [
+    "checkout.session.completed",
+    "checkout.session.expired",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "setup_intent.succeeded",
+    "payment_method.detached",
+]
 FAST_AUTOTOPUP = {"autotopup_monitor_s": 0.3, "autotopup_retry_s": "0.4,0.4", "autotopup_cooldown_s": 0}
 
 
@@ -55,8 +61,12 @@ class WebhookReceipts:
         try:
             event = json.loads(item.pop("body"))
             obj = event["data"]["object"]
-            item.update(id=event["id"], type=event["type"], object_id=obj.get("id"),
-                        topup_id=(obj.get("metadata") or {}).get("topup_id"))
+            item.update(
+                id=event["id"],
+                type=event["type"],
+                object_id=obj.get("id"),
+                topup_id=(obj.get("metadata") or {}).get("topup_id"),
+            )
         except (ValueError, KeyError, TypeError):
             item.update(id=None, type=None)
         self.items.append(item)
@@ -75,10 +85,19 @@ class Stack:
 
 
 @asynccontextmanager
-async def open_stack(*, nats_url: str, database_url: str, new_schema, emulator: Emulator, tmp_path: Path,
-                     billing_overrides: dict | None = None, with_payments: bool = True,
-                     with_documents: bool = False, payments_api_base: str | None = None,
-                     payments_overrides: dict | None = None):
+async def open_stack(
+    *,
+    nats_url: str,
+    database_url: str,
+    new_schema,
+    emulator: Emulator,
+    tmp_path: Path,
+    billing_overrides: dict | None = None,
+    with_payments: bool = True,
+    with_documents: bool = False,
+    payments_api_base: str | None = None,
+    payments_overrides: dict | None = None,
+):
     """Billing, payments (unless run elsewhere), gateway (HTTP) and optionally documents, in-process;
     the emulator delivers its signed webhooks to the gateway's real POST /webhooks/stripe."""
     async with AsyncExitStack() as stack:
@@ -88,29 +107,53 @@ async def open_stack(*, nats_url: str, database_url: str, new_schema, emulator: 
         await stack.enter_async_context(running(bill))
         pay = None
         if with_payments:
-            pay = payments(nats_url, database_url, new_schema("pay"),
-                           stripe_api_base=payments_api_base or emulator.base_url,
-                           stripe_webhook_secret=WEBHOOK_SECRET, **(payments_overrides or {}))
+            pay = payments(
+                nats_url,
+                database_url,
+                new_schema("pay"),
+                stripe_api_base=payments_api_base or emulator.base_url,
+                stripe_webhook_secret=WEBHOOK_SECRET,
+                **(payments_overrides or {}),
+            )
             await stack.enter_async_context(running(pay))
         if with_documents:
             from services.documents.app import build
             from services.documents.config import DocumentsSettings
 
-            docs = build(DocumentsSettings(**service_nats_settings(nats_url, "documents"), database_url=database_url,
-                                           db_schema=new_schema("doc"), app_env="test", port=0,
-                                           documents_store=str(tmp_path / "documents")))
+            docs = build(
+                DocumentsSettings(
+                    **service_nats_settings(nats_url, "documents"),
+                    database_url=database_url,
+                    db_schema=new_schema("doc"),
+                    app_env="test",
+                    port=0,
+                    documents_store=str(tmp_path / "documents"),
+                )
+            )
             await stack.enter_async_context(running(docs))
         gw = gateway(nats_url, database_url, new_schema("gw"))
         receipts: list[dict] = []
         gw.http_app.add_middleware(WebhookReceipts, items=receipts)
         await stack.enter_async_context(running(gw, serve_http=True))
-        await asyncio.to_thread(emulator.register_webhook, f"http://127.0.0.1:{gw.port}/webhooks/stripe",
-                                WEBHOOK_SECRET, STRIPE_EVENTS, "e2e")
+        await asyncio.to_thread(
+            emulator.register_webhook,
+            f"http://127.0.0.1:{gw.port}/webhooks/stripe",
+            WEBHOOK_SECRET,
+            STRIPE_EVENTS,
+            "e2e",
+        )
         nc = await stack.enter_async_context(nats_client(nats_url))
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=30))
-        yield Stack(http=http, emulator=emulator, gateway=gw, billing=bill, payments=pay, nc=nc,
-                    receipts=receipts, commits=commits)
+        http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=30))
+        yield Stack(
+            http=http,
+            emulator=emulator,
+            gateway=gw,
+            billing=bill,
+            payments=pay,
+            nc=nc,
+            receipts=receipts,
+            commits=commits,
+        )
 
 
 # ---- a customer's steps through the gateway ------------------------------------------------------
@@ -143,8 +186,9 @@ async def transactions(s: Stack, auth: dict) -> list[dict]:
 
 
 async def start_topup(s: Stack, auth: dict, amount_cents: int, key: str | None = None) -> dict:
-    response = await s.http.post("/v1/topups", json={"amount_cents": amount_cents},
-                                 headers={**auth, "Idempotency-Key": key or uuid.uuid4().hex})
+    response = await s.http.post(
+        "/v1/topups", json={"amount_cents": amount_cents}, headers={**auth, "Idempotency-Key": key or uuid.uuid4().hex}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -175,15 +219,17 @@ async def fund(s: Stack, auth: dict, amount_cents: int, expected_balance: int) -
 
 async def save_card(s: Stack, auth: dict, number: str = "4242424242424242") -> dict:
     pm = await asyncio.to_thread(s.emulator.create_card, number)
-    response = await s.http.post("/v1/payment-methods", json={"payment_method_id": pm, "make_default": True},
-                                 headers=auth)
+    response = await s.http.post(
+        "/v1/payment-methods", json={"payment_method_id": pm, "make_default": True}, headers=auth
+    )
     assert response.status_code == 201, response.text
     assert response.json()["is_default"] is True
     return response.json()
 
 
-async def enable_autotopup(s: Stack, auth: dict, *, threshold: int = 5000, amount: int = 5000,
-                           limit: int = 100_000, timeout: float = 10) -> dict:
+async def enable_autotopup(
+    s: Stack, auth: dict, *, threshold: int = 5000, amount: int = 5000, limit: int = 100_000, timeout: float = 10
+) -> dict:
     """PUT /v1/auto-topup; billing learns the saved card from an event, so 409 is retried a moment."""
     body = {"enabled": True, "threshold_cents": threshold, "amount_cents": amount, "monthly_limit_cents": limit}
     deadline = time.monotonic() + timeout

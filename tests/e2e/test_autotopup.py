@@ -28,8 +28,14 @@ NEEDS_AUTHENTICATION = "4000002760003184"
 
 @pytest.fixture
 async def stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema,
-                          emulator=e2e_stripe, tmp_path=tmp_path, billing_overrides=FAST_AUTOTOPUP) as s:
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        billing_overrides=FAST_AUTOTOPUP,
+    ) as s:
         yield s
 
 
@@ -40,14 +46,18 @@ async def test_concurrent_usage_crossing_the_threshold_charges_once(stack):
     await enable_autotopup(stack, auth, threshold=5_000, amount=5_000)
 
     js = stack.nc.jetstream()
-    await asyncio.gather(*(publish_usage(js, usage_id=f"{tenant_id}-u{i}", tenant_id=tenant_id, amount_cents=50)
-                           for i in range(200)))
+    await asyncio.gather(
+        *(publish_usage(js, usage_id=f"{tenant_id}-u{i}", tenant_id=tenant_id, amount_cents=50) for i in range(200))
+    )
 
     await wait_balance(stack, auth, 10_500 - 200 * 50 + 5_000)
     await asyncio.sleep(1.5)  # several monitor sweeps: nothing more may happen
     assert await balance(stack, auth) == 5_500
-    charges = [i for i in await intents_of(stack.emulator, await customer_id(stack, tenant_id))
-               if i["metadata"].get("source") == "auto"]
+    charges = [
+        i
+        for i in await intents_of(stack.emulator, await customer_id(stack, tenant_id))
+        if i["metadata"].get("source") == "auto"
+    ]
     assert [(i["amount"], i["status"]) for i in charges] == [(5_000, "succeeded")]
     assert (await autotopup(stack, auth))["state"] == "idle"
 
@@ -81,7 +91,10 @@ async def test_card_needing_authentication_pauses_until_the_customer_pays(stack)
         assert paused["action_url"]
         settings = await autotopup(stack, auth)
         assert (settings["state"], settings["action_url"], settings["consecutive_failures"]) == (
-            "paused", paused["action_url"], 0)
+            "paused",
+            paused["action_url"],
+            0,
+        )
 
         await pay(stack, paused["action_url"], payment_method="pm_card_visa")
         await _autotopup_events(sse, until="autotopup.succeeded")
@@ -126,4 +139,3 @@ async def _autotopup_events(sse: SseReader, *, until: str, timeout: float = 20) 
         return await asyncio.wait_for(read(), timeout)
     except TimeoutError:
         raise AssertionError(f"no {until} within {timeout}s; saw {seen}") from None
-

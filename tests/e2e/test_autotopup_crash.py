@@ -24,13 +24,29 @@ from .support import (
 
 
 async def test_killed_between_charge_and_record_charges_once_after_restart(
-        nats_url, database_url, new_schema, e2e_stripe, tmp_path):
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
     schema = new_schema("pay")
-    async with HoldingProxy(e2e_stripe.base_url) as proxy, \
-            open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                       tmp_path=tmp_path, billing_overrides=FAST_AUTOTOPUP, with_payments=False) as stack:
-        payments = PaymentsProcess(nats_url=nats_url, database_url=database_url, schema=schema,
-                                   stripe_api_base=proxy.url, secret=WEBHOOK_SECRET, log_path=tmp_path / "pay.log")
+    async with (
+        HoldingProxy(e2e_stripe.base_url) as proxy,
+        open_stack(
+            nats_url=nats_url,
+            database_url=database_url,
+            new_schema=new_schema,
+            emulator=e2e_stripe,
+            tmp_path=tmp_path,
+            billing_overrides=FAST_AUTOTOPUP,
+            with_payments=False,
+        ) as stack,
+    ):
+        payments = PaymentsProcess(
+            nats_url=nats_url,
+            database_url=database_url,
+            schema=schema,
+            stripe_api_base=proxy.url,
+            secret=WEBHOOK_SECRET,
+            log_path=tmp_path / "pay.log",
+        )
         try:
             await payments.start(stack.nc)
             tenant_id, auth = await create_tenant(stack.http)

@@ -15,18 +15,24 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 async def stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema,
-                          emulator=e2e_stripe, tmp_path=tmp_path, with_documents=documents_available(),
-                          payments_overrides={"topup_bonus_tiers": TIERS}) as s:
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=documents_available(),
+        payments_overrides={"topup_bonus_tiers": TIERS},
+    ) as s:
         yield s
 
 
 async def test_the_answer_the_preview_and_the_credited_bonus_follow_the_configured_tiers(stack):
     tenant_id, auth = await new_customer(stack)
     email = f"{tenant_id}@portal.example"
-    created = await stack.http.post(f"/admin/v1/tenants/{tenant_id}/users", json={"email": email,
-                                                                                  "password": PASSWORD},
-                                    headers=ADMIN)
+    created = await stack.http.post(
+        f"/admin/v1/tenants/{tenant_id}/users", json={"email": email, "password": PASSWORD}, headers=ADMIN
+    )
     assert created.status_code == 201, created.text
     async with httpx.AsyncClient(base_url=str(stack.http.base_url), timeout=10) as web:
         login = await web.get("/login")
@@ -39,4 +45,6 @@ async def test_the_answer_the_preview_and_the_credited_bonus_follow_the_configur
     topup = await fund(stack, auth, 10_000, expected_balance=12_000)
     assert topup["bonus_cents"] == 2_000
     assert sorted((t["kind"], t["amount_cents"]) for t in await transactions(stack, auth)) == [
-        ("bonus", 2_000), ("topup", 10_000)]
+        ("bonus", 2_000),
+        ("topup", 10_000),
+    ]

@@ -21,19 +21,23 @@ def parse(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode("utf-8")[1:]), delimiter=";"))
 
 
-async def test_transactions_csv_between_two_days_in_both_number_formats(nats_url, database_url, new_schema,
-                                                                        e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                          tmp_path=tmp_path) as s:
+async def test_transactions_csv_between_two_days_in_both_number_formats(
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    async with open_stack(
+        nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe, tmp_path=tmp_path
+    ) as s:
         tenant_id, auth = await new_customer(s)
         await fund(s, auth, 10_000, expected_balance=10_500)
-        await publish_usage(s.nc.jetstream(), usage_id=f"{tenant_id}-u", tenant_id=tenant_id, amount_cents=1_234,
-                            description=FORMULA)
+        await publish_usage(
+            s.nc.jetstream(), usage_id=f"{tenant_id}-u", tenant_id=tenant_id, amount_cents=1_234, description=FORMULA
+        )
         await wait_balance(s, auth, 10_500 - 1_234)
         today = Calendar().today().isoformat()
         german = await s.http.get("/v1/transactions.csv", params={"from": today, "to": today}, headers=auth)
-        english = await s.http.get("/v1/transactions.csv", params={"from": today, "to": today, "locale": "en"},
-                                   headers=auth)
+        english = await s.http.get(
+            "/v1/transactions.csv", params={"from": today, "to": today, "locale": "en"}, headers=auth
+        )
         before = await s.http.get("/v1/transactions.csv", params={"to": "2020-01-01"}, headers=auth)
         backwards = await s.http.get("/v1/transactions.csv", params={"from": today, "to": "2020-01-01"}, headers=auth)
 
@@ -51,10 +55,17 @@ async def test_transactions_csv_between_two_days_in_both_number_formats(nats_url
 
 
 @pytest.mark.skipif(not documents_available(), reason="documents service not built")
-async def test_a_statement_csv_has_the_pdfs_entries_and_balances(nats_url, database_url, new_schema, e2e_stripe,
-                                                                  tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                          tmp_path=tmp_path, with_documents=True) as s:
+async def test_a_statement_csv_has_the_pdfs_entries_and_balances(
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=True,
+    ) as s:
         tenant_id, auth = await new_customer(s)
         await fund(s, auth, 10_000, expected_balance=10_500)
         await publish_usage(s.nc.jetstream(), usage_id=f"{tenant_id}-u", tenant_id=tenant_id, amount_cents=500)

@@ -23,15 +23,25 @@ def read(content: bytes) -> list[dict[str, str]]:
     return [dict(zip(columns, line, strict=True)) for line in lines]
 
 
-async def test_a_month_of_invoices_and_a_credit_note_exports_to_datev(nats_url, database_url, new_schema,
-                                                                      e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                          tmp_path=tmp_path, with_documents=True) as s:
+async def test_a_month_of_invoices_and_a_credit_note_exports_to_datev(
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=True,
+    ) as s:
         german, german_auth = await new_customer(s)
-        _, dutch_auth = await new_customer(s, name="Pieterse Klantenservice B.V.", country="NL",
-                                           vat_id="NL123456789B01",
-                                           address={"line1": "Keizersgracht 452", "postal_code": "1016 GD",
-                                                    "city": "Amsterdam"})
+        _, dutch_auth = await new_customer(
+            s,
+            name="Pieterse Klantenservice B.V.",
+            country="NL",
+            vat_id="NL123456789B01",
+            address={"line1": "Keizersgracht 452", "postal_code": "1016 GD", "city": "Amsterdam"},
+        )
         await fund(s, german_auth, 10_000, expected_balance=10_500)
         await fund(s, dutch_auth, 5_000, expected_balance=5_000)
         [intent] = await intents_of(e2e_stripe, await customer_id(s, german))
@@ -52,11 +62,22 @@ async def test_a_month_of_invoices_and_a_credit_note_exports_to_datev(nats_url, 
 
     assert bookings.status_code == 200 and "windows-1252" in bookings.headers["content-type"]
     lines = read(bookings.content)
-    ours = sorted((line["Belegfeld 1"][:2], line["Soll/Haben-Kennzeichen"], line["Umsatz (ohne Soll/Haben-Kz)"],
-                   line["Gegenkonto (ohne BU-Schlüssel)"], line["BU-Schlüssel"], line["EU-Land u. UStID (Bestimmung)"])
-                  for line in lines)
-    assert ours == [("KR", "H", "25,00", "8200", "3", ""), ("RE", "S", "100,00", "8200", "3", ""),
-                    ("RE", "S", "50,00", "8336", "", "NL123456789B01")]
+    ours = sorted(
+        (
+            line["Belegfeld 1"][:2],
+            line["Soll/Haben-Kennzeichen"],
+            line["Umsatz (ohne Soll/Haben-Kz)"],
+            line["Gegenkonto (ohne BU-Schlüssel)"],
+            line["BU-Schlüssel"],
+            line["EU-Land u. UStID (Bestimmung)"],
+        )
+        for line in lines
+    )
+    assert ours == [
+        ("KR", "H", "25,00", "8200", "3", ""),
+        ("RE", "S", "100,00", "8200", "3", ""),
+        ("RE", "S", "50,00", "8336", "", "NL123456789B01"),
+    ]
     by_number = {line["Belegfeld 1"]: line["Konto"] for line in lines}
     assert len(set(by_number.values())) == 2 and read(again.content) == lines  # debtor accounts stay the same
     debtor_lines = list(csv.reader(io.StringIO(debtors.content.decode("cp1252")), delimiter=";"))[2:]

@@ -28,10 +28,17 @@ RECONCILE_OFTEN = {"reconcile_interval_s": 2, "reconcile_first_run_s": 0.5, "rec
 
 
 async def test_the_reconciler_heals_a_payment_and_a_refund_whose_webhooks_were_lost(
-        nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                          tmp_path=tmp_path, with_documents=documents_available(),
-                          payments_overrides=RECONCILE_OFTEN) as s:
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=documents_available(),
+        payments_overrides=RECONCILE_OFTEN,
+    ) as s:
         tenant_id, auth = await new_customer(s)
         before = {kind: found(kind) for kind in ("payment_not_settled", "refund_not_recorded")}
         await asyncio.to_thread(e2e_stripe.inject_faults, drop_webhooks=1.0)
@@ -44,8 +51,9 @@ async def test_the_reconciler_heals_a_payment_and_a_refund_whose_webhooks_were_l
             [intent] = await intents_of(e2e_stripe, await customer_id(s, tenant_id))
             stripe = StripeAdapter(api_key=e2e_stripe.api_key, api_base=e2e_stripe.base_url)
             try:
-                await stripe.refund(payment_intent_id=intent["id"], idempotency_key=uuid.uuid4().hex,
-                                    amount_cents=4_000)
+                await stripe.refund(
+                    payment_intent_id=intent["id"], idempotency_key=uuid.uuid4().hex, amount_cents=4_000
+                )
             finally:
                 await stripe.aclose()
             await wait_balance(s, auth, 10_500 - 4_000 - 200, timeout=20)  # and floor(500 × 4,000 / 10,000)

@@ -23,8 +23,14 @@ from .support import (
 
 @pytest.fixture
 async def stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema,
-                          emulator=e2e_stripe, tmp_path=tmp_path, with_documents=documents_available()) as s:
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=documents_available(),
+    ) as s:
         yield s
 
 

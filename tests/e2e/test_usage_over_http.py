@@ -19,8 +19,14 @@ from tests.support.stack import eventually, publish_usage
 
 
 def stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    return open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                      tmp_path=tmp_path, with_payments=False)
+    return open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_payments=False,
+    )
 
 
 def total(events: list[dict]) -> int:
@@ -32,9 +38,12 @@ async def usage_references(s, auth) -> list[str]:
 
 
 async def test_the_same_batch_twice_and_from_two_clients_at_once_debits_each_id_once(
-        nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    async with stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path) as s, \
-            httpx.AsyncClient(base_url=s.http.base_url, timeout=30) as other_client:
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    async with (
+        stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path) as s,
+        httpx.AsyncClient(base_url=s.http.base_url, timeout=30) as other_client,
+    ):
         tenant_id, auth = await new_customer(s)
         key = await platform_key(s.http)
         batch = usage_batch(tenant_id, 100)
@@ -49,7 +58,8 @@ async def test_the_same_batch_twice_and_from_two_clients_at_once_debits_each_id_
 
 
 async def test_an_id_sent_over_http_and_again_over_nats_is_debited_once(
-        nats_url, database_url, new_schema, e2e_stripe, tmp_path):
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
     async with stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path) as s:
         tenant_id, auth = await new_customer(s)
         key = await platform_key(s.http)
@@ -64,7 +74,8 @@ async def test_an_id_sent_over_http_and_again_over_nats_is_debited_once(
 
 
 async def test_one_invalid_event_among_valid_ones_refuses_the_whole_batch(
-        nats_url, database_url, new_schema, e2e_stripe, tmp_path):
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
     async with stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path) as s:
         tenant_id, auth = await new_customer(s)
         key = await platform_key(s.http)
@@ -114,13 +125,16 @@ async def test_more_than_a_thousand_events_are_refused_whole(nats_url, database_
         refused = await post_events(s.http, usage_batch(tenant_id, 1001), key)
 
         assert refused.status_code == 400
-        assert refused.json()["error"] == {"code": "validation_error",
-                                           "message": "1001 events in one request: at most 1000"}
+        assert refused.json()["error"] == {
+            "code": "validation_error",
+            "message": "1001 events in one request: at most 1000",
+        }
         assert await usage_on_stream(s.nc) == 0
 
 
 async def test_a_batch_posted_while_nats_is_down_answers_503_and_its_retry_debits_each_id_once(
-        nats_server, nats_url, database_url, new_schema, e2e_stripe, tmp_path):
+    nats_server, nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
     if nats_server is None:
         pytest.skip("NATS_URL points at a server this test cannot stop")
     async with stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path) as s:
@@ -129,8 +143,9 @@ async def test_a_batch_posted_while_nats_is_down_answers_503_and_its_retry_debit
         batch = usage_batch(tenant_id, 100)
         # What a publish cut short by the outage leaves behind: the first half made it to the stream.
         for event in batch[:50]:
-            await publish_usage(s.nc.jetstream(), usage_id=event["id"], tenant_id=tenant_id,
-                                amount_cents=event["data"]["amount_cents"])
+            await publish_usage(
+                s.nc.jetstream(), usage_id=event["id"], tenant_id=tenant_id, amount_cents=event["data"]["amount_cents"]
+            )
         await wait_balance(s, auth, -total(batch[:50]))
 
         nats_server.stop()

@@ -18,10 +18,12 @@ from tests.support.stack import (
 
 
 async def test_usage_on_nats_shows_in_balance_transactions_and_stream(nats_url, database_url, new_schema):
-    async with running(billing(nats_url, database_url, new_schema())), \
-            running(gateway(nats_url, database_url, new_schema()), serve_http=True) as gw, \
-            nats_client(nats_url) as nc, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http:
+    async with (
+        running(billing(nats_url, database_url, new_schema())),
+        running(gateway(nats_url, database_url, new_schema()), serve_http=True) as gw,
+        nats_client(nats_url) as nc,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http,
+    ):
         tenant_id, auth = await create_tenant(http)
         assert (await http.get("/v1/balance", headers=auth)).json()["balance_cents"] == 0
 
@@ -32,8 +34,9 @@ async def test_usage_on_nats_shows_in_balance_transactions_and_stream(nats_url, 
             assert json.loads(first["data"])["balance_cents"] == 0
 
             for _ in range(3):  # the platform retries: one debit
-                await publish_usage(nc.jetstream(), usage_id=f"{tenant_id}-call-1", tenant_id=tenant_id,
-                                    amount_cents=199)
+                await publish_usage(
+                    nc.jetstream(), usage_id=f"{tenant_id}-call-1", tenant_id=tenant_id, amount_cents=199
+                )
             update = await sse.until("balance.updated")
             assert json.loads(update["data"])["balance_cents"] == -199
             assert int(update["id"]) > int(first["id"])

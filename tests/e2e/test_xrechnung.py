@@ -15,20 +15,32 @@ LEITWEG_ID = "04011000-1234512345-06"
 pytestmark = pytest.mark.skipif(not documents_available(), reason="documents service not built")
 
 
-async def test_an_xrechnung_tenant_gets_an_invoice_that_passes_the_kosit_rules(nats_url, database_url, new_schema,
-                                                                              e2e_stripe, tmp_path):
-    async with open_stack(nats_url=nats_url, database_url=database_url, new_schema=new_schema, emulator=e2e_stripe,
-                          tmp_path=tmp_path, with_documents=True) as s:
+async def test_an_xrechnung_tenant_gets_an_invoice_that_passes_the_kosit_rules(
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=True,
+    ) as s:
         _, auth = await new_customer(s)
-        refused = [await s.http.patch("/v1/account", json=body, headers=auth) for body in (
-            {"einvoice_profile": "xrechnung"},
-            {"einvoice_profile": "xrechnung", "buyer_reference": "04011000-1234512345-07"})]
+        refused = [
+            await s.http.patch("/v1/account", json=body, headers=auth)
+            for body in (
+                {"einvoice_profile": "xrechnung"},
+                {"einvoice_profile": "xrechnung", "buyer_reference": "04011000-1234512345-07"},
+            )
+        ]
         assert [(r.status_code, r.json()["error"]["code"]) for r in refused] == [(400, "validation_error")] * 2
         assert "Leitweg-ID" in refused[0].json()["error"]["message"]
         assert "check digits" in refused[1].json()["error"]["message"]
 
-        saved = await s.http.patch("/v1/account", json={"einvoice_profile": "xrechnung",
-                                                        "buyer_reference": LEITWEG_ID}, headers=auth)
+        saved = await s.http.patch(
+            "/v1/account", json={"einvoice_profile": "xrechnung", "buyer_reference": LEITWEG_ID}, headers=auth
+        )
         assert saved.status_code == 200, saved.text
         assert (await s.http.get("/v1/account", headers=auth)).json()["buyer_reference"] == LEITWEG_ID
 
@@ -37,7 +49,8 @@ async def test_an_xrechnung_tenant_gets_an_invoice_that_passes_the_kosit_rules(n
 
     assert b"urn:xeinkauf.de:kosit:xrechnung_3.0" in xml and LEITWEG_ID.encode() in xml
     card = etree.fromstring(xml).xpath(
-        "string(//*[local-name()='ApplicableTradeSettlementFinancialCard']/*[local-name()='ID'])")
+        "string(//*[local-name()='ApplicableTradeSettlementFinancialCard']/*[local-name()='ID'])"
+    )
     assert card == "4242", xml.decode()[-1500:]  # pm_card_visa, Stripe's test card
     if (rules_dir() / KOSIT).exists():
         rules = Rules(rules_dir())

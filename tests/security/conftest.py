@@ -27,10 +27,18 @@ def gateway_processes(nats_url, database_url, new_schema, tmp_path):
     started: list[ServiceProcess] = []
 
     async def start(count: int = 1, **env: str) -> list[ServiceProcess]:
-        common = {"NATS_URL": nats_url, "GATEWAY_DATABASE_URL": database_url, "DB_SCHEMA": schema,
-                  "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING", **env}
-        procs = [ServiceProcess("gateway", common, tmp_path, name=f"gateway-{len(started) + i}").start()
-                 for i in range(count)]
+        common = {
+            "NATS_URL": nats_url,
+            "GATEWAY_DATABASE_URL": database_url,
+            "DB_SCHEMA": schema,
+            "GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN,
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        procs = [
+            ServiceProcess("gateway", common, tmp_path, name=f"gateway-{len(started) + i}").start()
+            for i in range(count)
+        ]
         started.extend(procs)
         await asyncio.gather(*(p.ready() for p in procs))
         return procs
@@ -41,8 +49,9 @@ def gateway_processes(nats_url, database_url, new_schema, tmp_path):
         proc.stop()
 
 
-async def add_portal_user(database_url: str, schema: str, *, email: str, password: str = "",
-                          password_hash: str | None = None) -> str:
+async def add_portal_user(
+    database_url: str, schema: str, *, email: str, password: str = "", password_hash: str | None = None
+) -> str:
     """A tenant and its portal login written straight into the gateway's schema (no billing needed)."""
     import psycopg
 
@@ -51,11 +60,15 @@ async def add_portal_user(database_url: str, schema: str, *, email: str, passwor
 
     tenant_id, user_id, now = f"ten_{uuid.uuid4().hex[:16]}", f"usr_{uuid.uuid4().hex}", utcnow()
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute(f'INSERT INTO "{schema}".tenants (id, name, created_at) VALUES (%s, %s, %s)',
-                           (tenant_id, "Muster GmbH", now))
-        await conn.execute(f'INSERT INTO "{schema}".portal_users (id, tenant_id, email, password_hash, created_at) '
-                           "VALUES (%s, %s, %s, %s, %s)",
-                           (user_id, tenant_id, email, password_hash or credentials.hash_password(password), now))
+        await conn.execute(
+            f'INSERT INTO "{schema}".tenants (id, name, created_at) VALUES (%s, %s, %s)',
+            (tenant_id, "Muster GmbH", now),
+        )
+        await conn.execute(
+            f'INSERT INTO "{schema}".portal_users (id, tenant_id, email, password_hash, created_at) '
+            "VALUES (%s, %s, %s, %s, %s)",
+            (user_id, tenant_id, email, password_hash or credentials.hash_password(password), now),
+        )
     return tenant_id
 
 
@@ -76,5 +89,8 @@ async def login_form(web: httpx.AsyncClient) -> dict:
 
 
 async def post_login(web: httpx.AsyncClient, form: dict, email: str, password: str) -> httpx.Response:
-    return await web.post("/login", data={"email": email, "password": password, "csrf_token": form["token"]},
-                          headers={"Cookie": form["cookie"]})
+    return await web.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": form["token"]},
+        headers={"Cookie": form["cookie"]},
+    )

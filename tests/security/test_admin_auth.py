@@ -4,7 +4,6 @@ Before the fix a token with a non-ASCII character made `hmac.compare_digest` rai
 and failed admin authentication was never limited (the admin token is exempt from the API limit).
 """
 
-
 import httpx
 
 from tests.security.conftest import fresh_window
@@ -23,14 +22,18 @@ async def test_failed_admin_authentication_is_limited_per_client(stack):
         app = s.gateway.http_app
 
         def client_at(address: str) -> httpx.AsyncClient:
-            return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 4711)),
-                                     base_url="http://gateway")
+            return httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, client=(address, 4711)), base_url="http://gateway"
+            )
 
         async with client_at("198.51.100.20") as guesser, client_at("198.51.100.21") as operator:
             await fresh_window()
-            guesses = [(await guesser.get("/admin/v1/tenants/nope/api-keys",
-                                          headers={"Authorization": f"Bearer guess-{n}"})).status_code
-                       for n in range(5)]
+            guesses = [
+                (
+                    await guesser.get("/admin/v1/tenants/nope/api-keys", headers={"Authorization": f"Bearer guess-{n}"})
+                ).status_code
+                for n in range(5)
+            ]
             assert guesses == [401, 401, 401, 429, 429]
             locked = await guesser.get("/admin/v1/tenants/nope/api-keys", headers=ADMIN)
             assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1  # even the right token

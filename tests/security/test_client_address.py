@@ -5,7 +5,6 @@ bucket with a spoofed header) and from nobody else (so behind the ingress every 
 shared the ingress's bucket: one attacker could lock everyone out of /login).
 """
 
-
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -16,10 +15,11 @@ from tests.security.conftest import fresh_window
 WRONG_KEY = {"Authorization": "Bearer ppk_wrong_key_0000000000"}
 
 
-
 async def _statuses(client: httpx.AsyncClient, forwarded_for: list[str]) -> list[int]:
-    return [(await client.get("/v1/balance", headers={**WRONG_KEY, "X-Forwarded-For": value})).status_code
-            for value in forwarded_for]
+    return [
+        (await client.get("/v1/balance", headers={**WRONG_KEY, "X-Forwarded-For": value})).status_code
+        for value in forwarded_for
+    ]
 
 
 async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(stack):
@@ -32,8 +32,9 @@ async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(stack):
 async def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(stack):
     async with stack(rate_limit_per_minute=3, with_billing=False, trusted_proxies="10.0.0.0/8") as s:
         app = s.gateway.http_app
-        ingress = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("10.0.3.7", 40000)),
-                                    base_url="http://gateway")
+        ingress = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=("10.0.3.7", 40000)), base_url="http://gateway"
+        )
         async with ingress:
             await fresh_window()
             # The attacker's own header value comes first; the ingress (and a second proxy) append.

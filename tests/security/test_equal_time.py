@@ -47,8 +47,10 @@ async def assert_equal_time(what: str, known_call, unknown_call, *, settle_s: fl
     for _ in range(ATTEMPTS):
         known, unknown = await _medians(known_call, unknown_call, settle_s=settle_s)
         ratio = max(known, unknown) / min(known, unknown)
-        print(f"\n{what}: median known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms "
-              f"({(ratio - 1) * 100:.0f} % apart)")
+        print(
+            f"\n{what}: median known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms "
+            f"({(ratio - 1) * 100:.0f} % apart)"
+        )
         if ratio < MAX_RATIO:
             return
     pytest.fail(f"{what}: known and unknown addresses answer in measurably different times")
@@ -60,8 +62,12 @@ async def test_login_with_an_empty_password_takes_as_long_for_a_known_email(stac
         await add_portal_user(database_url, s.gateway.settings.db_schema, email=email, password="x" * 12)
         form = await login_form(s.http)
         await post_login(s.http, form, "warm-up@nowhere.example", "")
-        await assert_equal_time("login, empty password", lambda n: post_login(s.http, form, email, ""),
-                                lambda n: post_login(s.http, form, f"nobody{n}@nowhere.example", ""), settle_s=0)
+        await assert_equal_time(
+            "login, empty password",
+            lambda n: post_login(s.http, form, email, ""),
+            lambda n: post_login(s.http, form, f"nobody{n}@nowhere.example", ""),
+            settle_s=0,
+        )
 
 
 async def test_password_reset_takes_as_long_for_a_known_address(stack, database_url):
@@ -69,18 +75,19 @@ async def test_password_reset_takes_as_long_for_a_known_address(stack, database_
         password_hash = credentials.hash_password("x" * 12)
         emails = [f"{uuid.uuid4().hex[:8]}@muster.example" for _ in range(SAMPLES)]  # each may get a link
         for email in emails:
-            await add_portal_user(database_url, s.gateway.settings.db_schema, email=email,
-                                  password_hash=password_hash)
+            await add_portal_user(database_url, s.gateway.settings.db_schema, email=email, password_hash=password_hash)
         page = await s.http.get("/password-reset")
         token, cookie = form_token(page.text), f"pp_reset_csrf={page.cookies['pp_reset_csrf']}"
 
         def ask(email: str):
-            return s.http.post("/password-reset", data={"email": email, "csrf_token": token},
-                               headers={"Cookie": cookie})
+            return s.http.post(
+                "/password-reset", data={"email": email, "csrf_token": token}, headers={"Cookie": cookie}
+            )
 
         assert (await ask("warm-up@nowhere.example")).status_code == 200
         assert (await ask(emails[0])).status_code == 200
-        await assert_equal_time("password reset", lambda n: ask(emails[n]), lambda n: ask(f"nobody{n}@nowhere.example"),
-                                settle_s=0.1)  # a known address's link is written after the answer
+        await assert_equal_time(
+            "password reset", lambda n: ask(emails[n]), lambda n: ask(f"nobody{n}@nowhere.example"), settle_s=0.1
+        )  # a known address's link is written after the answer
         async with s.gateway.db.sessions() as session:  # the known addresses did get their links
             assert await session.scalar(sa.select(sa.func.count()).select_from(PasswordResetToken)) > SAMPLES

@@ -18,8 +18,10 @@ async def raw_post(port: int, headers: dict, chunks, *, finish: bool) -> tuple[i
     """POST /ingest/v1/events over a bare socket with a chunked body; answers (status, JSON body).
     Without `finish` the body is left open: only an answer given before its end arrives."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = "".join(f"{name}: {value}\r\n" for name, value in {
-        "Host": "gateway", "Content-Type": BATCH, "Transfer-Encoding": "chunked", **headers}.items())
+    head = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in {"Host": "gateway", "Content-Type": BATCH, "Transfer-Encoding": "chunked", **headers}.items()
+    )
     writer.write(f"POST /ingest/v1/events HTTP/1.1\r\n{head}\r\n".encode())
     try:
         for chunk in chunks:
@@ -38,10 +40,19 @@ async def raw_post(port: int, headers: dict, chunks, *, finish: bool) -> tuple[i
 
 def endless_array(chunk_bytes: int = 64 * 1024, total: int = 2 * MIB):
     """The start of a JSON array of events, `total` bytes of it, never closed."""
-    event = json.dumps({"specversion": "1.0", "id": "x", "source": "s", "type": "usage.recorded",
-                        "subject": "ten_x", "time": "2026-11-26T10:00:00Z", "data": {"amount_cents": 1}})
+    event = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": "x",
+            "source": "s",
+            "type": "usage.recorded",
+            "subject": "ten_x",
+            "time": "2026-11-26T10:00:00Z",
+            "data": {"amount_cents": 1},
+        }
+    )
     body = ("[" + ",".join([event] * (total // len(event) + 1))).encode()[:total]
-    return [body[i:i + chunk_bytes] for i in range(0, len(body), chunk_bytes)]
+    return [body[i : i + chunk_bytes] for i in range(0, len(body), chunk_bytes)]
 
 
 async def test_a_body_past_one_mib_is_refused_before_it_ends(stack):
@@ -58,8 +69,10 @@ async def test_a_declared_length_past_one_mib_is_refused_without_reading_it(stac
     async with stack() as s:
         key = await platform_key(s.http)
         reader, writer = await asyncio.open_connection("127.0.0.1", s.gateway.port)
-        writer.write(f"POST /ingest/v1/events HTTP/1.1\r\nHost: gateway\r\nContent-Type: {BATCH}\r\n"
-                     f"Authorization: {key['Authorization']}\r\nContent-Length: {MIB + 1}\r\n\r\n[".encode())
+        writer.write(
+            f"POST /ingest/v1/events HTTP/1.1\r\nHost: gateway\r\nContent-Type: {BATCH}\r\n"
+            f"Authorization: {key['Authorization']}\r\nContent-Length: {MIB + 1}\r\n\r\n[".encode()
+        )
         status_line = await asyncio.wait_for(reader.readline(), 10)
         writer.close()
 

@@ -37,9 +37,11 @@ async def _valid_login_during_the_storm(web: httpx.AsyncClient, form: dict) -> l
 
 
 async def test_100_concurrent_logins_stay_within_the_memory_budget_and_a_real_login_gets_through(
-        gateway_processes, database_url):
-    [gateway] = await gateway_processes(1, RATE_LIMIT_PER_MINUTE="100000",
-                                        PASSWORD_CHECKS_MEMORY_MIB=str(BUDGET_MIB), PASSWORD_CHECK_WAIT_S="1")
+    gateway_processes, database_url
+):
+    [gateway] = await gateway_processes(
+        1, RATE_LIMIT_PER_MINUTE="100000", PASSWORD_CHECKS_MEMORY_MIB=str(BUDGET_MIB), PASSWORD_CHECK_WAIT_S="1"
+    )
     await add_portal_user(database_url, gateway_processes.schema, email=EMAIL, password=PASSWORD)
     pid = gateway.proc.pid
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -47,15 +49,18 @@ async def test_100_concurrent_logins_stay_within_the_memory_budget_and_a_real_lo
         form = await login_form(web)
         assert (await post_login(web, form, "warm-up@nowhere.example", "x")).status_code == 401
         baseline = memory_kib(pid, "VmRSS")
-        storm = [post_login(web, form, EMAIL if n % 2 else f"nobody{n}@nowhere.example", f"guess {n}")
-                 for n in range(100)]
+        storm = [
+            post_login(web, form, EMAIL if n % 2 else f"nobody{n}@nowhere.example", f"guess {n}") for n in range(100)
+        ]
         answers, valid = await asyncio.gather(asyncio.gather(*storm), _valid_login_during_the_storm(web, form))
         peak = memory_kib(pid, "VmHWM")  # the process's highest resident set size, ever
     growth_mib = (peak - baseline) / 1024
     statuses = [a.status_code for a in answers]
-    print(f"\nlogin RSS: baseline {baseline / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB (+{growth_mib:.0f} MiB) "
-          f"under 100 concurrent logins; answers {statuses.count(401)}×401 {statuses.count(503)}×503; "
-          f"valid login {valid}")
+    print(
+        f"\nlogin RSS: baseline {baseline / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB (+{growth_mib:.0f} MiB) "
+        f"under 100 concurrent logins; answers {statuses.count(401)}×401 {statuses.count(503)}×503; "
+        f"valid login {valid}"
+    )
     assert set(statuses) <= {401, 503}
     assert all(a.headers.get("retry-after") for a in answers if a.status_code == 503)
     assert valid[-1] == 303

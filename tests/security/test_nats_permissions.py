@@ -39,8 +39,9 @@ async def connected(server: NatsProcess, user: str, **options):
     async def on_error(exc: Exception) -> None:
         refusals.append(str(exc))
 
-    nc = await nats.connect(server.bare_url, user=user, password=server.passwords[user], error_cb=on_error,
-                            allow_reconnect=False, **options)
+    nc = await nats.connect(
+        server.bare_url, user=user, password=server.passwords[user], error_cb=on_error, allow_reconnect=False, **options
+    )
     nc.refusals = refusals
     try:
         yield nc
@@ -52,8 +53,10 @@ async def refused(nc, subject: str, *, kind: str = "publish") -> bool:
     """Whether the server refused `kind` (publish/subscription) to `subject` on this connection."""
     await nc.flush(timeout=2)
     for _ in range(40):
-        if any("permissions violation" in r.lower() and kind in r.lower() and subject.lower() in r.lower()
-               for r in nc.refusals):
+        if any(
+            "permissions violation" in r.lower() and kind in r.lower() and subject.lower() in r.lower()
+            for r in nc.refusals
+        ):
             return True
         await asyncio.sleep(0.025)
     return False
@@ -65,8 +68,14 @@ async def stream_messages(server: NatsProcess, stream: str) -> int:
 
 
 async def test_the_gateway_cannot_publish_a_paid_topup(server):
-    forged = {"event_id": "evt_forged", "tenant_id": "ten_victim", "topup_id": "top_forged", "amount_cents": 10**7,
-              "payment_intent_id": "pi_forged", "paid_at": "2026-11-26T10:00:00Z"}
+    forged = {
+        "event_id": "evt_forged",
+        "tenant_id": "ten_victim",
+        "topup_id": "top_forged",
+        "amount_cents": 10**7,
+        "payment_intent_id": "pi_forged",
+        "paid_at": "2026-11-26T10:00:00Z",
+    }
     async with connected(server, "gateway") as nc:
         await nc.publish("payments.topup.paid.v1", json.dumps(forged).encode())
         assert await refused(nc, "payments.topup.paid.v1")
@@ -77,6 +86,7 @@ async def test_the_gateway_cannot_publish_a_paid_topup(server):
 
 async def test_the_platform_may_publish_usage_and_reserve_with_a_default_client(server):
     async with connected(server, "billing", inbox_prefix="_INBOX_billing") as billing:
+
         async def answer(msg) -> None:
             await msg.respond(json.dumps({"ok": True, "reservation_id": "res_1", "available_cents": 500}).encode())
 
@@ -84,15 +94,25 @@ async def test_the_platform_may_publish_usage_and_reserve_with_a_default_client(
         await billing.flush()
         async with connected(server, "platform") as platform:  # nats-py's default `_INBOX.` prefix
             ack = await platform.jetstream().publish(
-                "usage.recorded.v1", b'{"id": "u1"}', headers={"Nats-Msg-Id": "u1"}, timeout=2)
+                "usage.recorded.v1", b'{"id": "u1"}', headers={"Nats-Msg-Id": "u1"}, timeout=2
+            )
             assert ack.stream == "USAGE"
             reply = await platform.request("billing.reserve.v1", b'{"id": "r1"}', timeout=2)
             assert json.loads(reply.data)["ok"] is True
             assert platform.refusals == []
 
 
-@pytest.mark.parametrize("subject", ["portal.>", "portal.balance.updated.v1", "gateway.>",
-                                     "gateway.password_reset.requested.v1", "rpc.>", "_INBOX_billing.>"])
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "portal.>",
+        "portal.balance.updated.v1",
+        "gateway.>",
+        "gateway.password_reset.requested.v1",
+        "rpc.>",
+        "_INBOX_billing.>",
+    ],
+)
 async def test_the_platform_cannot_listen_to_customer_events_reset_links_or_internal_requests(server, subject):
     async with connected(server, "platform") as platform:
         await platform.subscribe(subject)
@@ -129,21 +149,24 @@ async def test_an_anonymous_connection_is_refused(server):
     with pytest.raises(Exception, match="Authorization Violation"):
         await nats.connect(server.bare_url, allow_reconnect=False, max_reconnect_attempts=0)
     with pytest.raises(Exception, match="Authorization Violation"):
-        await nats.connect(server.bare_url, user="gateway", password="guessed", allow_reconnect=False,
-                           max_reconnect_attempts=0)
+        await nats.connect(
+            server.bare_url, user="gateway", password="guessed", allow_reconnect=False, max_reconnect_attempts=0
+        )
 
 
 async def test_credentials_from_the_settings_are_used_and_none_means_anonymous(server):
-    as_billing = ServiceSettings(nats_url=server.bare_url, nats_user="billing",
-                                 nats_password=server.passwords["billing"])
+    as_billing = ServiceSettings(
+        nats_url=server.bare_url, nats_user="billing", nats_password=server.passwords["billing"]
+    )
     nc = await connect(as_billing, name="billing")
     try:
         assert (await nc.jetstream().stream_info("BILLING")).config.name == "BILLING"
     finally:
         await nc.close()
     with pytest.raises(Exception, match="Authorization Violation"):
-        await connect(ServiceSettings(nats_url=server.bare_url), name="billing", allow_reconnect=False,
-                      max_reconnect_attempts=0)
+        await connect(
+            ServiceSettings(nats_url=server.bare_url), name="billing", allow_reconnect=False, max_reconnect_attempts=0
+        )
     open_server = NatsProcess(auth=False).start()  # an operator's server without authentication
     try:
         nc = await connect(ServiceSettings(nats_url=open_server.url), name="billing")
@@ -158,18 +181,24 @@ async def test_tls_to_nats_with_the_ca_from_the_settings(tmp_path):
     cert = make_self_signed_cert(tmp_path, common_name="localhost")
     tls_server = NatsProcess(tls=cert).start()
     try:
-        settings = ServiceSettings(nats_url=tls_server.bare_url, nats_user="billing",
-                                   nats_password=tls_server.passwords["billing"], nats_tls_ca=str(cert.cert_file))
+        settings = ServiceSettings(
+            nats_url=tls_server.bare_url,
+            nats_user="billing",
+            nats_password=tls_server.passwords["billing"],
+            nats_tls_ca=str(cert.cert_file),
+        )
         nc = await connect(settings, name="billing")
         try:
             assert (await nc.jetstream().stream_info("BILLING")).config.name == "BILLING"
         finally:
             await nc.close()
-        without_ca = ServiceSettings(nats_url=tls_server.bare_url, nats_user="billing",
-                                     nats_password=tls_server.passwords["billing"])
+        without_ca = ServiceSettings(
+            nats_url=tls_server.bare_url, nats_user="billing", nats_password=tls_server.passwords["billing"]
+        )
         with pytest.raises(Exception):  # noqa: B017 - the server demands TLS the client was not given
-            await connect(without_ca, name="billing", allow_reconnect=False, max_reconnect_attempts=0,
-                          connect_timeout=2)
+            await connect(
+                without_ca, name="billing", allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2
+            )
     finally:
         tls_server.cleanup()
 
@@ -187,7 +216,8 @@ async def test_a_server_that_verifies_clients_takes_the_certificate_from_the_set
             await nc.close()
         without_certificate = settings.model_copy(update={"nats_tls_cert": None, "nats_tls_key": None})
         with pytest.raises(Exception):  # noqa: B017 - the handshake fails without a client certificate
-            await connect(without_certificate, name="billing", allow_reconnect=False, max_reconnect_attempts=0,
-                          connect_timeout=2)
+            await connect(
+                without_certificate, name="billing", allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=2
+            )
     finally:
         mtls_server.cleanup()

@@ -38,13 +38,19 @@ async def every_message(js) -> list[tuple[str, int, bytes]]:
 
 
 async def test_the_reset_token_is_in_the_mail_and_in_no_stream(stack, smtp, database_url):
-    async with stack("notify", with_billing=False, portal_base_url="http://portal.test",
-                     notify_settings={"smtp_host": smtp.host, "smtp_port": smtp.port}) as s:
-        await add_portal_user(database_url, s.gateway.settings.db_schema, email="anna@muster.example",
-                              password="correct horse battery")
+    async with stack(
+        "notify",
+        with_billing=False,
+        portal_base_url="http://portal.test",
+        notify_settings={"smtp_host": smtp.host, "smtp_port": smtp.port},
+    ) as s:
+        await add_portal_user(
+            database_url, s.gateway.settings.db_schema, email="anna@muster.example", password="correct horse battery"
+        )
         page = await s.http.get("/password-reset")
-        answer = await s.http.post("/password-reset", data={"email": "anna@muster.example",
-                                                            "csrf_token": form_token(page.text)})
+        answer = await s.http.post(
+            "/password-reset", data={"email": "anna@muster.example", "csrf_token": form_token(page.text)}
+        )
         assert answer.status_code == 200
         [mail] = await smtp.wait_for(1, timeout=15)
         token = LINK.search(mail.message.get_body(("plain",)).get_content()).group(1)

@@ -11,8 +11,11 @@ from tests.security.test_streams_end_with_their_credentials import second_replic
 from tests.support.ingest import cloud_event, platform_key, post_events
 from tests.support.stack import ADMIN, create_tenant, eventually
 
-INGEST_ROUTES = (("POST", "/ingest/v1/reservations"), ("POST", "/ingest/v1/reservations/res_x/settle"),
-                 ("POST", "/ingest/v1/reservations/res_x/release"))
+INGEST_ROUTES = (
+    ("POST", "/ingest/v1/reservations"),
+    ("POST", "/ingest/v1/reservations/res_x/settle"),
+    ("POST", "/ingest/v1/reservations/res_x/release"),
+)
 
 
 def prefix_of(headers: dict) -> str:
@@ -41,9 +44,14 @@ async def test_a_platform_key_opens_no_customer_or_admin_route(stack):
         tenant_id, _ = await create_tenant(s.http)
         platform = await platform_key(s.http)
 
-        for method, path in (("GET", "/v1/balance"), ("GET", "/v1/transactions"), ("GET", "/v1/stream"),
-                             ("GET", "/admin/v1/platform-keys"), ("POST", "/admin/v1/platform-keys"),
-                             ("GET", f"/admin/v1/tenants/{tenant_id}/api-keys")):
+        for method, path in (
+            ("GET", "/v1/balance"),
+            ("GET", "/v1/transactions"),
+            ("GET", "/v1/stream"),
+            ("GET", "/admin/v1/platform-keys"),
+            ("POST", "/admin/v1/platform-keys"),
+            ("GET", f"/admin/v1/tenants/{tenant_id}/api-keys"),
+        ):
             answer = await s.http.request(method, path, headers=platform, json={"name": "mine now"})
             assert answer.status_code == 401, (path, answer.text)
             assert answer.json()["error"]["code"] == "unauthenticated"
@@ -57,8 +65,7 @@ async def test_a_revoked_platform_key_is_refused_at_once_on_every_replica(stack,
         assert (await post_events(s.http, event, platform)).status_code == 202
         assert (await post_events(replica, event, platform)).status_code == 202  # cached there too
 
-        assert (await s.http.delete(f"/admin/v1/platform-keys/{prefix_of(platform)}", headers=ADMIN)
-                ).status_code == 204
+        assert (await s.http.delete(f"/admin/v1/platform-keys/{prefix_of(platform)}", headers=ADMIN)).status_code == 204
 
         assert (await post_events(s.http, event, platform)).status_code == 401
 
@@ -68,8 +75,7 @@ async def test_a_revoked_platform_key_is_refused_at_once_on_every_replica(stack,
         await eventually(refused_there, timeout=2)
         listed = (await s.http.get("/admin/v1/platform-keys", headers=ADMIN)).json()["items"]
         assert prefix_of(platform) not in [k["prefix"] for k in listed]
-        assert (await s.http.delete(f"/admin/v1/platform-keys/{prefix_of(platform)}", headers=ADMIN)
-                ).status_code == 404
+        assert (await s.http.delete(f"/admin/v1/platform-keys/{prefix_of(platform)}", headers=ADMIN)).status_code == 404
 
 
 async def test_platform_keys_are_listed_without_their_secret(stack):

@@ -23,12 +23,20 @@ EMAIL, PASSWORD = "anna@muster.example", "correct horse battery"
 
 @contextlib.asynccontextmanager
 async def production_gateway(nats_url, database_url, new_schema):
-    settings = GatewaySettings(nats_url=nats_url, database_url=database_url, db_schema=new_schema("gw"),
-                               app_env="production", port=0, gateway_admin_token=ADMIN_TOKEN,
-                               rate_limit_per_minute=100_000)
-    async with running(billing(nats_url, database_url, new_schema("bil"))), \
-            running(build(settings), serve_http=True) as gw, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http:
+    settings = GatewaySettings(
+        nats_url=nats_url,
+        database_url=database_url,
+        db_schema=new_schema("gw"),
+        app_env="production",
+        port=0,
+        gateway_admin_token=ADMIN_TOKEN,
+        rate_limit_per_minute=100_000,
+    )
+    async with (
+        running(billing(nats_url, database_url, new_schema("bil"))),
+        running(build(settings), serve_http=True) as gw,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http,
+    ):
         yield http
 
 
@@ -40,17 +48,20 @@ async def test_every_cookie_is_secure_and_the_session_cookie_host_only(nats_url,
     async with production_gateway(nats_url, database_url, new_schema) as http:
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         tenant = (await http.post("/admin/v1/tenants", json=tenant_body(), headers=admin)).json()
-        created = await http.post(f"/admin/v1/tenants/{tenant['id']}/users",
-                                  json={"email": EMAIL, "password": PASSWORD}, headers=admin)
+        created = await http.post(
+            f"/admin/v1/tenants/{tenant['id']}/users", json={"email": EMAIL, "password": PASSWORD}, headers=admin
+        )
         assert created.status_code == 201
         seen: list[httpx.Response] = []
 
         page = await http.get("/login")
         seen.append(page)
         nonce = set_cookies(page)["__Secure-pp_login_csrf"].split(";")[0].split("=", 1)[1]
-        login = await http.post("/login", data={"email": EMAIL, "password": PASSWORD,
-                                                "csrf_token": form_token(page.text)},
-                                headers={"Cookie": f"__Secure-pp_login_csrf={nonce}"})
+        login = await http.post(
+            "/login",
+            data={"email": EMAIL, "password": PASSWORD, "csrf_token": form_token(page.text)},
+            headers={"Cookie": f"__Secure-pp_login_csrf={nonce}"},
+        )
         seen.append(login)
         assert login.status_code == 303, login.text
         session = set_cookies(login)["__Host-pp_session"]
@@ -64,8 +75,9 @@ async def test_every_cookie_is_secure_and_the_session_cookie_host_only(nats_url,
         seen.append(dashboard)
         assert dashboard.status_code == 200 and "__Host-pp_lang" in set_cookies(dashboard)
         csrf = form_token(dashboard.text)
-        saved = await http.post("/portal/notifications/phone", data={"phone": "+49 30 1234567", "csrf_token": csrf},
-                                headers=logged_in)
+        saved = await http.post(
+            "/portal/notifications/phone", data={"phone": "+49 30 1234567", "csrf_token": csrf}, headers=logged_in
+        )
         seen.append(saved)
         assert saved.status_code == 303 and "__Host-pp_flash" in set_cookies(saved)
 
@@ -93,6 +105,10 @@ async def test_a_path_scoped_cookie_gets_the_secure_prefix():
 
 
 def test_production_turns_secure_cookies_on_whatever_cookie_secure_says():
-    settings = GatewaySettings(app_env="production", gateway_admin_token=uuid.uuid4().hex, cookie_secure=False,
-                               database_url="postgresql://db.example/gateway")
+    settings = GatewaySettings(
+        app_env="production",
+        gateway_admin_token=uuid.uuid4().hex,
+        cookie_secure=False,
+        database_url="postgresql://db.example/gateway",
+    )
     assert settings.secure_cookies

@@ -18,7 +18,6 @@ REQUESTS = 300
 WRONG_KEY = {"Authorization": "Bearer ppk_wrong_key_0000000000"}
 
 
-
 async def test_300_concurrent_requests_across_two_replicas_let_exactly_the_limit_through(gateway_processes):
     replicas = await gateway_processes(2, RATE_LIMIT_PER_MINUTE=str(LIMIT))
     limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
@@ -26,13 +25,14 @@ async def test_300_concurrent_requests_across_two_replicas_let_exactly_the_limit
     try:
         await fresh_window()
         # Unauthenticated callers are limited per IP: every request here is the same caller.
-        answers = await asyncio.gather(*(clients[i % 2].get("/v1/balance", headers=WRONG_KEY)
-                                         for i in range(REQUESTS)))
+        answers = await asyncio.gather(*(clients[i % 2].get("/v1/balance", headers=WRONG_KEY) for i in range(REQUESTS)))
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     statuses = [a.status_code for a in answers]
-    print(f"\nrate limit {LIMIT}/min, {REQUESTS} concurrent requests over 2 processes: "
-          f"{statuses.count(401)} let through, {statuses.count(429)} limited")
+    print(
+        f"\nrate limit {LIMIT}/min, {REQUESTS} concurrent requests over 2 processes: "
+        f"{statuses.count(401)} let through, {statuses.count(429)} limited"
+    )
     assert set(statuses) <= {401, 429}
     assert statuses.count(401) == LIMIT  # tolerance 0: the shared counter is exact
 

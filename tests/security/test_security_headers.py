@@ -23,11 +23,19 @@ def documents_stand_in():
     async def start(nc):
         async def answer(msg):
             fmt = json.loads(msg.data)["format"]
-            content, media = (b"%PDF-1.7 ...", "application/pdf") if fmt == "pdf" else \
-                (b"<Invoice><script xmlns='http://www.w3.org/1999/xhtml'>alert(1)</script></Invoice>",
-                 "application/xml")
-            await msg.respond(json.dumps({"content_b64": base64.b64encode(content).decode(), "media_type": media,
-                                          "filename": f"RE-1.{fmt}"}).encode())
+            content, media = (
+                (b"%PDF-1.7 ...", "application/pdf")
+                if fmt == "pdf"
+                else (
+                    b"<Invoice><script xmlns='http://www.w3.org/1999/xhtml'>alert(1)</script></Invoice>",
+                    "application/xml",
+                )
+            )
+            await msg.respond(
+                json.dumps(
+                    {"content_b64": base64.b64encode(content).decode(), "media_type": media, "filename": f"RE-1.{fmt}"}
+                ).encode()
+            )
 
         return await nc.subscribe("rpc.documents.file.v1", cb=answer)
 
@@ -42,8 +50,15 @@ async def test_every_kind_of_response_is_sniff_proof_and_has_a_policy(stack, doc
         assert docs.status_code == 200
         _sniff_proof(docs)
         assert "script-src" in docs.headers["content-security-policy"]
-        for path, headers in (("/openapi.json", {}), ("/healthz", {}), ("/v1/balance", auth), ("/login", {}),
-                              ("/static/portal.js", {}), ("/no-such-page", {}), ("/v1/balance", {})):
+        for path, headers in (
+            ("/openapi.json", {}),
+            ("/healthz", {}),
+            ("/v1/balance", auth),
+            ("/login", {}),
+            ("/static/portal.js", {}),
+            ("/no-such-page", {}),
+            ("/v1/balance", {}),
+        ):
             _sniff_proof(await s.http.get(path, headers=headers))
         pdf = await s.http.get("/v1/documents/doc_1/pdf", headers=auth)
         assert pdf.headers["content-type"] == "application/pdf"

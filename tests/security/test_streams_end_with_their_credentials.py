@@ -28,8 +28,10 @@ EMAIL = "anna@muster.example"
 @contextlib.asynccontextmanager
 async def second_replica(s, nats_url, database_url, **settings):
     replica = gateway(nats_url, database_url, s.gateway.settings.db_schema, **settings)
-    async with running(replica, serve_http=True) as gw2, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw2.port}", timeout=10) as http2:
+    async with (
+        running(replica, serve_http=True) as gw2,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw2.port}", timeout=10) as http2,
+    ):
         yield http2
 
 
@@ -101,9 +103,15 @@ async def test_a_password_reset_closes_the_users_streams_on_every_replica(stack,
                 await web.post("/password-reset", data={"email": EMAIL, "csrf_token": form_token(page.text)})
                 link = await request(s.nc, GetPasswordResetLink(reset_id=await asyncio.wait_for(resets.get(), 10)))
                 page = await web.get("/password-reset/new")
-                done = await web.post("/password-reset/new", data={
-                    "token": link.reset_url.partition("#token=")[2], "password": "a new passphrase",
-                    "password_repeat": "a new passphrase", "csrf_token": form_token(page.text)})
+                done = await web.post(
+                    "/password-reset/new",
+                    data={
+                        "token": link.reset_url.partition("#token=")[2],
+                        "password": "a new passphrase",
+                        "password_repeat": "a new passphrase",
+                        "csrf_token": form_token(page.text),
+                    },
+                )
                 assert done.status_code == 303
             assert await ends_within(there, 5), "the stream outlived the password reset"
 
@@ -122,13 +130,16 @@ async def test_a_tenant_cannot_open_streams_without_bound(stack):
 async def test_expensive_replays_wait_for_a_bounded_number_of_slots(stack):
     async with stack(sse_replay_concurrency=1, sse_replay_wait_s=0.01) as s:
         _, auth = await create_tenant(s.http)
-        others = [PortalEvent(id=f"evt_{n}", type="balance.updated", tenant_id="ten_other", data={"balance_cents": n})
-                  for n in range(5000)]
+        others = [
+            PortalEvent(id=f"evt_{n}", type="balance.updated", tenant_id="ten_other", data={"balance_cents": n})
+            for n in range(5000)
+        ]
         await asyncio.gather(*(s.js.publish(e.subject_for(), e.model_dump_json().encode()) for e in others))
         resume_from_the_start = {**auth, "Last-Event-ID": "1"}
         resume_just_now = {**auth, "Last-Event-ID": str((await s.js.stream_info("PORTAL")).state.last_seq)}
-        *answers, short = await asyncio.gather(*(answer_to(s.http, resume_from_the_start) for _ in range(4)),
-                                               answer_to(s.http, resume_just_now))
+        *answers, short = await asyncio.gather(
+            *(answer_to(s.http, resume_from_the_start) for _ in range(4)), answer_to(s.http, resume_just_now)
+        )
         statuses = [a.status_code for a in answers]
         assert 503 in statuses and 200 in statuses, statuses
         assert all(a.headers.get("retry-after") for a in answers if a.status_code == 503)

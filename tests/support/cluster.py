@@ -78,10 +78,15 @@ class NatsCluster:
             store = self.root / name / "store"
             store.mkdir(parents=True)
             config = self.root / name / "nats.conf"
-            config.write_text(CONFIG.format(name=name, port=port, store=store, cluster=self.name,
-                                            cluster_port=cluster_port, routes=routes) + authorization(self.passwords))
-            self.nodes[name] = Node(name, port, cluster_port, str(store), str(config),
-                                    str(self.root / name / "server.log"))
+            config.write_text(
+                CONFIG.format(
+                    name=name, port=port, store=store, cluster=self.name, cluster_port=cluster_port, routes=routes
+                )
+                + authorization(self.passwords)
+            )
+            self.nodes[name] = Node(
+                name, port, cluster_port, str(store), str(config), str(self.root / name / "server.log")
+            )
 
     @property
     def url(self) -> str:
@@ -94,8 +99,11 @@ class NatsCluster:
 
     def service_settings(self, service: str) -> dict[str, str]:
         """Settings keyword arguments connecting `service` to every node as its own NATS user."""
-        return {"nats_url": ",".join(node.url for node in self.nodes.values()), "nats_user": service,
-                "nats_password": self.passwords[service]}
+        return {
+            "nats_url": ",".join(node.url for node in self.nodes.values()),
+            "nats_user": service,
+            "nats_password": self.passwords[service],
+        }
 
     async def provision(self) -> None:
         """Declare every stream, replicated on every node, as the `provisioner` user."""
@@ -144,8 +152,7 @@ class NatsCluster:
     async def wait_ready(self, nc, *, timeout: float = 30.0) -> None:
         """Until JetStream can place a stream on every node: a probe stream with as many replicas
         as there are nodes is created (which needs a meta leader and all peers), then deleted."""
-        probe = {"name": "CLUSTER_PROBE", "subjects": ["cluster.probe"], "num_replicas": self.size,
-                 "storage": "memory"}
+        probe = {"name": "CLUSTER_PROBE", "subjects": ["cluster.probe"], "num_replicas": self.size, "storage": "memory"}
 
         async def probe_placed() -> bool:
             msg = await nc.request("$JS.API.STREAM.CREATE.CLUSTER_PROBE", json.dumps(probe).encode(), timeout=2)
@@ -172,6 +179,7 @@ class NatsCluster:
 
     async def wait_current(self, nc, stream: str, *, timeout: float = 30.0) -> dict:
         """Until the stream has a leader and every replica is current (caught up)."""
+
         async def caught_up() -> dict | None:
             cluster = await self.stream_cluster(nc, stream)
             replicas = cluster.get("replicas") or []

@@ -21,9 +21,15 @@ async def platform_key(http: httpx.AsyncClient, name: str = "call platform") -> 
 
 
 def cloud_event(tenant_id: str, amount_cents: int, *, event_id: str | None = None) -> dict:
-    return {"specversion": "1.0", "id": event_id or f"u-{uuid.uuid4().hex}", "source": "/calls/eu-1",
-            "type": "usage.recorded", "subject": tenant_id, "time": "2026-11-26T10:00:00Z",
-            "data": {"amount_cents": amount_cents, "quantity": 1.5, "unit": "minute", "description": "call"}}
+    return {
+        "specversion": "1.0",
+        "id": event_id or f"u-{uuid.uuid4().hex}",
+        "source": "/calls/eu-1",
+        "type": "usage.recorded",
+        "subject": tenant_id,
+        "time": "2026-11-26T10:00:00Z",
+        "data": {"amount_cents": amount_cents, "quantity": 1.5, "unit": "minute", "description": "call"},
+    }
 
 
 def usage_batch(tenant_id: str, size: int = 100) -> list[dict]:

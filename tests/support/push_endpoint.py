@@ -41,16 +41,12 @@ def b64url_decode(text: str) -> bytes:
 class BrowserKeys:
     """What a browser keeps for one subscription: its ECDH key pair and auth secret."""
 
-    private_key: ec.EllipticCurvePrivateKey = field(
-        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
-    )
+    private_key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     auth_secret: bytes = field(default_factory=lambda: os.urandom(16))
 
     @property
     def p256dh(self) -> str:
-        return b64url_encode(
-            self.private_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-        )
+        return b64url_encode(self.private_key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
 
 
 @dataclass(frozen=True)

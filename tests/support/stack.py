@@ -26,21 +26,46 @@ def billing(nats_url: str, database_url: str, schema: str, **overrides) -> Servi
     from services.billing.app import build
     from services.billing.config import BillingSettings
 
-    return build(BillingSettings(**service_nats_settings(nats_url, "billing"), database_url=database_url,
-                                 db_schema=schema, app_env="test", port=0, **overrides))
+    return build(
+        BillingSettings(
+            **service_nats_settings(nats_url, "billing"),
+            database_url=database_url,
+            db_schema=schema,
+            app_env="test",
+            port=0,
+            **overrides,
+        )
+    )
 
 
-def payments(nats_url: str, database_url: str, schema: str, *, stripe_api_base: str,
-             stripe_webhook_secret: str, stripe_api_key: str = "sk_test_emulator", **overrides) -> Service:
+def payments(
+    nats_url: str,
+    database_url: str,
+    schema: str,
+    *,
+    stripe_api_base: str,
+    stripe_webhook_secret: str,
+    stripe_api_key: str = "sk_test_emulator",
+    **overrides,
+) -> Service:
     """Payments against a Stripe API at `stripe_api_base` (the emulator in tests)."""
     from services.payments.app import build
     from services.payments.config import PaymentsSettings
 
     settings = {"webhook_poll_s": 0.2, "portal_base_url": "http://portal.test", **overrides}
-    return build(PaymentsSettings(**service_nats_settings(nats_url, "payments"), database_url=database_url,
-                                  db_schema=schema, app_env="test",
-                                  port=0, stripe_api_key=stripe_api_key, stripe_api_base=stripe_api_base,
-                                  stripe_webhook_secret=stripe_webhook_secret, **settings))
+    return build(
+        PaymentsSettings(
+            **service_nats_settings(nats_url, "payments"),
+            database_url=database_url,
+            db_schema=schema,
+            app_env="test",
+            port=0,
+            stripe_api_key=stripe_api_key,
+            stripe_api_base=stripe_api_base,
+            stripe_webhook_secret=stripe_webhook_secret,
+            **settings,
+        )
+    )
 
 
 @asynccontextmanager
@@ -53,10 +78,25 @@ async def nats_client(url: str):
         await nc.drain()
 
 
-async def publish_usage(js, *, usage_id: str, tenant_id: str, amount_cents: int, occurred_at: str | None = None,
-                        quantity: float = 1, description: str = "call") -> None:
-    body = {"id": usage_id, "tenant_id": tenant_id, "amount_cents": amount_cents, "quantity": quantity,
-            "unit": "minute", "description": description, "occurred_at": occurred_at or "2026-11-26T10:00:00Z"}
+async def publish_usage(
+    js,
+    *,
+    usage_id: str,
+    tenant_id: str,
+    amount_cents: int,
+    occurred_at: str | None = None,
+    quantity: float = 1,
+    description: str = "call",
+) -> None:
+    body = {
+        "id": usage_id,
+        "tenant_id": tenant_id,
+        "amount_cents": amount_cents,
+        "quantity": quantity,
+        "unit": "minute",
+        "description": description,
+        "occurred_at": occurred_at or "2026-11-26T10:00:00Z",
+    }
     await js.publish("usage.recorded.v1", json.dumps(body).encode(), headers={"Nats-Msg-Id": usage_id})
 
 
@@ -80,16 +120,29 @@ def gateway(nats_url: str, database_url: str, schema: str, **overrides) -> Servi
     from services.gateway.config import GatewaySettings
 
     settings = {"gateway_admin_token": "test-admin-token", "rate_limit_per_minute": 100_000, **overrides}
-    return build(GatewaySettings(**service_nats_settings(nats_url, "gateway"), database_url=database_url,
-                                 db_schema=schema, app_env="test", port=0, **settings))
+    return build(
+        GatewaySettings(
+            **service_nats_settings(nats_url, "gateway"),
+            database_url=database_url,
+            db_schema=schema,
+            app_env="test",
+            port=0,
+            **settings,
+        )
+    )
 
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
 
 def tenant_body(**overrides) -> dict:
-    return {"name": "Muster GmbH", "email": "billing@muster.example", "country": "DE",
-            "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}, **overrides}
+    return {
+        "name": "Muster GmbH",
+        "email": "billing@muster.example",
+        "country": "DE",
+        "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"},
+        **overrides,
+    }
 
 
 async def create_tenant(http, **overrides) -> tuple[str, dict]:

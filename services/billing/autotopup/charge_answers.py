@@ -30,8 +30,9 @@ async def charge_paid(session: AsyncSession, *, paid: TopupPaid, trigger_id: str
     if row is not None:
         store.apply_rule(row, rules.charge_succeeded(store.rule_of(row), trigger_id=trigger_id), now)
         session.add(row)
-    notice = rules.Notice("autotopup.succeeded", {"trigger_id": trigger_id, "topup_id": paid.topup_id,
-                                                  "amount_cents": paid.amount_cents})
+    notice = rules.Notice(
+        "autotopup.succeeded", {"trigger_id": trigger_id, "topup_id": paid.topup_id, "amount_cents": paid.amount_cents}
+    )
     await outbox.add(session, store.portal_events(paid.tenant_id, [notice], key=trigger_id, at=now))
     return True
 
@@ -50,13 +51,20 @@ async def charge_failed(*, db: Database, failed: TopupFailed, policy: store.Poli
         charge.status, charge.failure_code = ("paused" if sca else "failed"), failed.reason_code
         charge.topup_id, charge.updated_at = failed.topup_id, now
         session.add(charge)
-        rule, notices = rules.charge_failed(store.rule_of(row), trigger_id=failed.trigger_id,
-                                            reason_code=failed.reason_code, action_url=failed.action_url,
-                                            now=now, retry_s=policy.retry_s)
+        rule, notices = rules.charge_failed(
+            store.rule_of(row),
+            trigger_id=failed.trigger_id,
+            reason_code=failed.reason_code,
+            action_url=failed.action_url,
+            now=now,
+            retry_s=policy.retry_s,
+        )
         store.apply_rule(row, rule, now)
         session.add(row)
-        notices = [rules.Notice(n.type, {**n.data, "message": failed.reason}) if n.type == "autotopup.failed" else n
-                   for n in notices]
+        notices = [
+            rules.Notice(n.type, {**n.data, "message": failed.reason}) if n.type == "autotopup.failed" else n
+            for n in notices
+        ]
         await outbox.add(session, store.portal_events(failed.tenant_id, notices, key=failed.trigger_id, at=now))
     return True
 
@@ -103,4 +111,3 @@ async def payment_method_changed(*, db: Database, event: PaymentMethodChanged, p
                 session.add(charge)
         row.updated_at = now
         session.add(row)
-

@@ -38,9 +38,13 @@ accounts = table_of(Account)
 async def candidates(db: Database, *, limit: int) -> list[str]:
     """Tenants whose enabled, idle rule sees a balance below its threshold (the rule decides the rest)."""
     s, a = store.settings_table.c, accounts.c
-    query = (sa.select(s.tenant_id).join(accounts, a.tenant_id == s.tenant_id)
-             .where(s.enabled.is_(True), s.state == "idle", a.balance_cents < s.threshold_cents)
-             .order_by(s.tenant_id).limit(limit))
+    query = (
+        sa.select(s.tenant_id)
+        .join(accounts, a.tenant_id == s.tenant_id)
+        .where(s.enabled.is_(True), s.state == "idle", a.balance_cents < s.threshold_cents)
+        .order_by(s.tenant_id)
+        .limit(limit)
+    )
     async with db.sessions() as session:
         return list((await session.execute(query)).scalars())
 
@@ -50,8 +54,11 @@ async def sweep(*, db: Database, policy: store.Policy, limit: int = 1000) -> int
     requested = 0
     for tenant_id in await candidates(db, limit=limit):
         async with db.transaction() as session:
-            query = (sa.select(accounts.c.balance_cents).where(accounts.c.tenant_id == tenant_id)
-                     .with_for_update(skip_locked=True))
+            query = (
+                sa.select(accounts.c.balance_cents)
+                .where(accounts.c.tenant_id == tenant_id)
+                .with_for_update(skip_locked=True)
+            )
             balance = (await session.execute(query)).scalar()
             if balance is None:
                 continue  # another replica or a debit batch holds this tenant right now
@@ -65,28 +72,47 @@ async def overdue_charges(db: Database, *, policy: store.Policy, limit: int = 10
     c, s = store.charges_table.c, store.settings_table.c
     now = utcnow()
     deadline = now - timedelta(seconds=policy.inflight_timeout_s)
-    query = (sa.select(c.trigger_id).join(store.settings_table, s.current_trigger_id == c.trigger_id)
-             .where(c.status == "requested", s.state == "in_flight",
-                    sa.func.coalesce(c.checked_at, c.created_at) < deadline)
-             .order_by(c.created_at).limit(limit))
+    query = (
+        sa.select(c.trigger_id)
+        .join(store.settings_table, s.current_trigger_id == c.trigger_id)
+        .where(c.status == "requested", s.state == "in_flight", sa.func.coalesce(c.checked_at, c.created_at) < deadline)
+        .order_by(c.created_at)
+        .limit(limit)
+    )
     async with db.sessions() as session:
         overdue = list((await session.execute(query)).scalars())
     asked = 0
     for trigger_id in overdue:
         async with db.transaction() as session:
-            locked = sa.select(AutoTopupCharge).where(c.trigger_id == trigger_id, c.status == "requested",
-                                                      sa.func.coalesce(c.checked_at, c.created_at) < deadline)
+            locked = sa.select(AutoTopupCharge).where(
+                c.trigger_id == trigger_id,
+                c.status == "requested",
+                sa.func.coalesce(c.checked_at, c.created_at) < deadline,
+            )
             charge = (await session.execute(locked.with_for_update(skip_locked=True))).scalar_one_or_none()
             if charge is None:
                 continue  # settled meanwhile, or another replica asks right now
             charge.checked_at = now
             session.add(charge)
-            await outbox.add(session, [AutoTopupCheckRequested(
-                event_id=f"evt_atc_{trigger_id}_{int(now.timestamp())}", tenant_id=charge.tenant_id,
-                trigger_id=trigger_id, amount_cents=charge.amount_cents, requested_at=charge.created_at)])
+            await outbox.add(
+                session,
+                [
+                    AutoTopupCheckRequested(
+                        event_id=f"evt_atc_{trigger_id}_{int(now.timestamp())}",
+                        tenant_id=charge.tenant_id,
+                        trigger_id=trigger_id,
+                        amount_cents=charge.amount_cents,
+                        requested_at=charge.created_at,
+                    )
+                ],
+            )
             asked += 1
-            log.warning("autotopup.charge_overdue", tenant_id=charge.tenant_id, trigger_id=trigger_id,
-                        requested_at=charge.created_at.isoformat())
+            log.warning(
+                "autotopup.charge_overdue",
+                tenant_id=charge.tenant_id,
+                trigger_id=trigger_id,
+                requested_at=charge.created_at.isoformat(),
+            )
     return asked
 
 

@@ -36,10 +36,15 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings) -> Policy:
-        return cls(cooldown_s=settings.autotopup_cooldown_s, retry_s=parse_retry(settings.autotopup_retry_s),
-                   timezone=settings.timezone, min_cents=settings.topup_min_cents,
-                   max_cents=settings.topup_max_cents, default_threshold_cents=settings.low_balance_threshold_cents,
-                   inflight_timeout_s=settings.autotopup_inflight_timeout_s)
+        return cls(
+            cooldown_s=settings.autotopup_cooldown_s,
+            retry_s=parse_retry(settings.autotopup_retry_s),
+            timezone=settings.timezone,
+            min_cents=settings.topup_min_cents,
+            max_cents=settings.topup_max_cents,
+            default_threshold_cents=settings.low_balance_threshold_cents,
+            inflight_timeout_s=settings.autotopup_inflight_timeout_s,
+        )
 
     def month(self, at: datetime) -> str:
         """The local month a charge counts in towards the monthly limit."""
@@ -49,8 +54,15 @@ class Policy:
 def new_setting(tenant_id: str, policy: Policy, now: datetime) -> AutoTopupSetting:
     """Defaults for a tenant who never saved settings: off, 50 € when below the warning threshold."""
     amount = max(policy.min_cents, min(5000, policy.max_cents))
-    return AutoTopupSetting(tenant_id=tenant_id, enabled=False, threshold_cents=policy.default_threshold_cents,
-                            amount_cents=amount, monthly_limit_cents=amount * 10, state="disabled", updated_at=now)
+    return AutoTopupSetting(
+        tenant_id=tenant_id,
+        enabled=False,
+        threshold_cents=policy.default_threshold_cents,
+        amount_cents=amount,
+        monthly_limit_cents=amount * 10,
+        state="disabled",
+        updated_at=now,
+    )
 
 
 def rule_of(row: AutoTopupSetting) -> Rule:
@@ -74,15 +86,23 @@ async def locked_charge(session: AsyncSession, trigger_id: str) -> AutoTopupChar
 async def spent_this_month(session: AsyncSession, tenant_id: str, month: str) -> int:
     c = charges_table.c
     query = sa.select(sa.func.coalesce(sa.func.sum(c.amount_cents), 0)).where(
-        c.tenant_id == tenant_id, c.month == month, c.status.in_(COUNTED))
+        c.tenant_id == tenant_id, c.month == month, c.status.in_(COUNTED)
+    )
     return int((await session.execute(query)).scalar() or 0)
 
 
 def portal_events(tenant_id: str, notices: list[Notice], *, key: str, at: datetime) -> list[PortalEvent]:
     """Ids derive from `key` (the trigger id, or tenant+month): a replayed outcome is de-duplicated."""
-    return [PortalEvent(id="evt_" + uuid5(NAMESPACE_URL, f"{n.type}:{tenant_id}:{key}").hex,
-                        type=n.type, tenant_id=tenant_id, occurred_at=at, data=n.data)
-            for n in notices]
+    return [
+        PortalEvent(
+            id="evt_" + uuid5(NAMESPACE_URL, f"{n.type}:{tenant_id}:{key}").hex,
+            type=n.type,
+            tenant_id=tenant_id,
+            occurred_at=at,
+            data=n.data,
+        )
+        for n in notices
+    ]
 
 
 async def ensure_setting(session: AsyncSession, tenant_id: str, policy: Policy) -> AutoTopupSetting:
@@ -95,4 +115,3 @@ async def ensure_setting(session: AsyncSession, tenant_id: str, policy: Policy) 
     row = await locked_setting(session, tenant_id)
     assert row is not None
     return row
-

@@ -60,8 +60,9 @@ class Decision:
     notify_monthly_limit: bool = False
 
 
-NoticeType = Literal["autotopup.triggered", "autotopup.succeeded", "autotopup.failed", "autotopup.paused",
-                     "autotopup.disabled"]
+NoticeType = Literal[
+    "autotopup.triggered", "autotopup.succeeded", "autotopup.failed", "autotopup.paused", "autotopup.disabled"
+]
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,16 @@ def parse_retry(schedule: str) -> tuple[float, ...]:
     return tuple(float(s) for s in schedule.split(",") if s.strip()) or (300.0,)
 
 
-def decide(rule: Rule, *, balance_cents: int, now: datetime, month: str, spent_this_month_cents: int,
-           cooldown_s: float, new_trigger_id: Callable[[], str] = lambda: new_id("atp_")) -> Decision:
+def decide(
+    rule: Rule,
+    *,
+    balance_cents: int,
+    now: datetime,
+    month: str,
+    spent_this_month_cents: int,
+    cooldown_s: float,
+    new_trigger_id: Callable[[], str] = lambda: new_id("atp_"),
+) -> Decision:
     if not rule.enabled or rule.state == "disabled":
         return Decision(False, "disabled")
     if balance_cents >= rule.threshold_cents:
@@ -94,8 +103,14 @@ def decide(rule: Rule, *, balance_cents: int, now: datetime, month: str, spent_t
 
 
 def charge_requested(rule: Rule, *, trigger_id: str, now: datetime) -> Rule:
-    return replace(rule, state="in_flight", current_trigger_id=trigger_id, last_triggered_at=now,
-                   next_retry_at=None, action_url=None)
+    return replace(
+        rule,
+        state="in_flight",
+        current_trigger_id=trigger_id,
+        last_triggered_at=now,
+        next_retry_at=None,
+        action_url=None,
+    )
 
 
 def monthly_limit_notified(rule: Rule, *, month: str) -> Rule:
@@ -110,12 +125,14 @@ def charge_succeeded(rule: Rule, *, trigger_id: str) -> Rule:
     """The current (in-flight or paused) charge was paid: the rule is healthy again."""
     if trigger_id != rule.current_trigger_id:
         return rule
-    return replace(rule, state=_settled(rule), consecutive_failures=0, current_trigger_id=None,
-                   action_url=None, next_retry_at=None)
+    return replace(
+        rule, state=_settled(rule), consecutive_failures=0, current_trigger_id=None, action_url=None, next_retry_at=None
+    )
 
 
-def charge_failed(rule: Rule, *, trigger_id: str, reason_code: str, action_url: str | None, now: datetime,
-                  retry_s: tuple[float, ...]) -> tuple[Rule, list[Notice]]:
+def charge_failed(
+    rule: Rule, *, trigger_id: str, reason_code: str, action_url: str | None, now: datetime, retry_s: tuple[float, ...]
+) -> tuple[Rule, list[Notice]]:
     """SCA pauses (not a failure); any other failure is counted, retried with backoff, and the
     3rd consecutive one disables the rule and says why."""
     if trigger_id != rule.current_trigger_id or rule.state != "in_flight":
@@ -124,16 +141,25 @@ def charge_failed(rule: Rule, *, trigger_id: str, reason_code: str, action_url: 
         paused = replace(rule, state="paused" if rule.enabled else "disabled", action_url=action_url)
         return paused, [Notice("autotopup.paused", {"trigger_id": trigger_id, "action_url": action_url})]
     failures = rule.consecutive_failures + 1
-    failed = Notice("autotopup.failed",
-                    {"trigger_id": trigger_id, "reason": reason_code, "consecutive_failures": failures})
+    failed = Notice(
+        "autotopup.failed", {"trigger_id": trigger_id, "reason": reason_code, "consecutive_failures": failures}
+    )
     if failures >= MAX_CONSECUTIVE_FAILURES:
         reason = f"{failures} consecutive failed charges (last: {reason_code})"
-        disabled = replace(rule, enabled=False, state="disabled", consecutive_failures=failures,
-                           disabled_reason=reason, current_trigger_id=None, next_retry_at=None)
+        disabled = replace(
+            rule,
+            enabled=False,
+            state="disabled",
+            consecutive_failures=failures,
+            disabled_reason=reason,
+            current_trigger_id=None,
+            next_retry_at=None,
+        )
         return disabled, [failed, Notice("autotopup.disabled", {"reason": reason, "reason_code": reason_code})]
     retry_at = now + timedelta(seconds=retry_s[min(failures, len(retry_s)) - 1])
-    return replace(rule, state=_settled(rule), consecutive_failures=failures, current_trigger_id=None,
-                   next_retry_at=retry_at), [failed]
+    return replace(
+        rule, state=_settled(rule), consecutive_failures=failures, current_trigger_id=None, next_retry_at=retry_at
+    ), [failed]
 
 
 def link_expired(rule: Rule, *, trigger_id: str) -> Rule:
@@ -164,8 +190,9 @@ def view_state(rule: Rule) -> State:
     return rule.state
 
 
-def validation_error(*, threshold_cents: int, amount_cents: int, monthly_limit_cents: int, enabled: bool,
-                     min_cents: int, max_cents: int) -> str | None:
+def validation_error(
+    *, threshold_cents: int, amount_cents: int, monthly_limit_cents: int, enabled: bool, min_cents: int, max_cents: int
+) -> str | None:
     """Settings that could never charge are refused up front, never accepted and silently idle."""
     if not min_cents <= amount_cents <= max_cents:
         return f"amount_cents must be between {min_cents} and {max_cents}"
@@ -176,17 +203,24 @@ def validation_error(*, threshold_cents: int, amount_cents: int, monthly_limit_c
     return None
 
 
-def reconfigure(rule: Rule, *, enabled: bool, threshold_cents: int, amount_cents: int,
-                monthly_limit_cents: int) -> Rule:
+def reconfigure(
+    rule: Rule, *, enabled: bool, threshold_cents: int, amount_cents: int, monthly_limit_cents: int
+) -> Rule:
     """Re-enabling resets the failures; a changed limit or amount may notify about the cap again."""
-    new = replace(rule, enabled=enabled, threshold_cents=threshold_cents, amount_cents=amount_cents,
-                  monthly_limit_cents=monthly_limit_cents)
+    new = replace(
+        rule,
+        enabled=enabled,
+        threshold_cents=threshold_cents,
+        amount_cents=amount_cents,
+        monthly_limit_cents=monthly_limit_cents,
+    )
     if (monthly_limit_cents, amount_cents) != (rule.monthly_limit_cents, rule.amount_cents):
         new = replace(new, monthly_limit_notified_month=None)
     busy = rule.state in ("in_flight", "paused")
     if enabled and (not rule.enabled or rule.state == "disabled"):
-        return replace(new, state=rule.state if busy else "idle", consecutive_failures=0,
-                       disabled_reason=None, next_retry_at=None)
+        return replace(
+            new, state=rule.state if busy else "idle", consecutive_failures=0, disabled_reason=None, next_retry_at=None
+        )
     if not enabled and rule.state != "in_flight":
         reason = rule.disabled_reason if not rule.enabled else None
         return replace(new, state="disabled", action_url=None, disabled_reason=reason)

@@ -18,30 +18,49 @@ from .views import credit_note_context, invoice_context, statement_context
 def render_invoice(data: InvoiceData) -> RenderedDocument:
     tax = split_gross(data.gross_cents, seller=data.seller, buyer=data.buyer)
     context = invoice_context(data, tax)
-    xml = build_cii_xml(CiiInput(
-        number=data.number, type_code=TYPE_INVOICE,
-        issue_date=data.issue_date, supply_date=data.supply_date,
-        seller=data.seller, buyer=data.buyer, description=context["line"]["description"], tax=tax,
-        already_settled=True, payment_terms=context["notes"][0],
-        notes=tuple(context["notes"][1:]), payment_reference=data.payment_reference,
-        einvoice=data.einvoice, card=data.card,
-    ))
+    xml = build_cii_xml(
+        CiiInput(
+            number=data.number,
+            type_code=TYPE_INVOICE,
+            issue_date=data.issue_date,
+            supply_date=data.supply_date,
+            seller=data.seller,
+            buyer=data.buyer,
+            description=context["line"]["description"],
+            tax=tax,
+            already_settled=True,
+            payment_terms=context["notes"][0],
+            notes=tuple(context["notes"][1:]),
+            payment_reference=data.payment_reference,
+            einvoice=data.einvoice,
+            card=data.card,
+        )
+    )
     return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents, tax.category.value)
 
 
 def render_credit_note(data: CreditNoteData) -> RenderedDocument:
     tax = split_gross(data.refunded_gross_cents, seller=data.seller, buyer=data.buyer)
     context = credit_note_context(data, tax)
-    xml = build_cii_xml(CiiInput(
-        number=data.number, type_code=TYPE_CREDIT_NOTE,
-        issue_date=data.issue_date, supply_date=data.issue_date,
-        seller=data.seller, buyer=data.buyer, description=context["line"]["description"], tax=tax,
-        already_settled=True, payment_terms=context["notes"][0],  # refunded to the card: nothing is due
-        notes=(context["intro"], f"{LABELS[data.locale]['reason']}: {data.reason}"),
-        payment_reference=data.payment_reference,
-        preceding_invoice=(data.original_invoice_number, data.original_invoice_date),
-        einvoice=data.einvoice, card=data.card,
-    ))
+    xml = build_cii_xml(
+        CiiInput(
+            number=data.number,
+            type_code=TYPE_CREDIT_NOTE,
+            issue_date=data.issue_date,
+            supply_date=data.issue_date,
+            seller=data.seller,
+            buyer=data.buyer,
+            description=context["line"]["description"],
+            tax=tax,
+            already_settled=True,
+            payment_terms=context["notes"][0],  # refunded to the card: nothing is due
+            notes=(context["intro"], f"{LABELS[data.locale]['reason']}: {data.reason}"),
+            payment_reference=data.payment_reference,
+            preceding_invoice=(data.original_invoice_number, data.original_invoice_date),
+            einvoice=data.einvoice,
+            card=data.card,
+        )
+    )
     return _tax_document(context, xml, data.locale, data.seller, tax.gross_cents, tax.category.value)
 
 

@@ -44,6 +44,12 @@ def embed_xml(pdf: bytes, xml: bytes, *, title: str, seller: Party, lang: str) -
         "subject": title,
     }
     return facturx.generate_from_binary(
-        pdf, xml, flavor=FLAVOR, level=LEVEL, check_xsd=False, pdf_metadata=metadata,
-        lang=lang, afrelationship="alternative",
+        pdf,
+        xml,
+        flavor=FLAVOR,
+        level=LEVEL,
+        check_xsd=False,
+        pdf_metadata=metadata,
+        lang=lang,
+        afrelationship="alternative",
     )

@@ -28,8 +28,15 @@ _FALLBACK_FILES = {"normal": "DejaVuSansCondensed.ttf", "bold": "DejaVuSansConde
 # Latin-1, Latin Extended-A (all EU names), Romanian comma letters, typographic punctuation,
 # €, №, ™ and the real minus sign.
 UNICODE_RANGES = (
-    (0x0020, 0x007E), (0x00A0, 0x017F), (0x0218, 0x021B), (0x2010, 0x2027),
-    (0x2030, 0x203A), (0x20AC, 0x20AC), (0x2116, 0x2116), (0x2122, 0x2122), (0x2212, 0x2212),
+    (0x0020, 0x007E),
+    (0x00A0, 0x017F),
+    (0x0218, 0x021B),
+    (0x2010, 0x2027),
+    (0x2030, 0x203A),
+    (0x20AC, 0x20AC),
+    (0x2116, 0x2116),
+    (0x2122, 0x2122),
+    (0x2212, 0x2212),
 )
 
 
@@ -44,8 +51,9 @@ def _locate(weight: str) -> Path:
     fc_match = shutil.which("fc-match")
     if fc_match:
         pattern = f"{SOURCE_FAMILY}:style={_SOURCE_STYLES[weight]}"
-        found = subprocess.run([fc_match, "-f", "%{file}", pattern],
-                               capture_output=True, text=True, check=False).stdout.strip()
+        found = subprocess.run(
+            [fc_match, "-f", "%{file}", pattern], capture_output=True, text=True, check=False
+        ).stdout.strip()
         if found and Path(found).name == _FALLBACK_FILES[weight]:
             return Path(found)
     for directory in _FALLBACK_DIRS:
@@ -86,7 +94,6 @@ def document_font_faces() -> tuple[FontFace, ...]:
 
 def font_face_css() -> str:
     return "\n".join(
-        f'@font-face {{ font-family: "{FAMILY}"; font-weight: {face.weight}; '
-        f'src: url("{face.path.as_uri()}"); }}'
+        f'@font-face {{ font-family: "{FAMILY}"; font-weight: {face.weight}; src: url("{face.path.as_uri()}"); }}'
         for face in document_font_faces()
     )

@@ -38,8 +38,10 @@ class Party:
 
     def __post_init__(self) -> None:
         _require(bool(self.name.strip()), "party name is required")
-        _require(len(self.country) == 2 and self.country.isalpha() and self.country.isupper(),
-                 f"country must be an upper-case ISO alpha-2 code, got {self.country!r}")
+        _require(
+            len(self.country) == 2 and self.country.isalpha() and self.country.isupper(),
+            f"country must be an upper-case ISO alpha-2 code, got {self.country!r}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +64,10 @@ class EInvoice:
 
     def __post_init__(self) -> None:
         _require(self.profile in ("en16931", "xrechnung"), f"unknown e-invoice profile {self.profile!r}")
-        _require(self.profile != "xrechnung" or bool(self.buyer_reference),
-                 "an XRechnung needs the buyer reference (Leitweg-ID)")
+        _require(
+            self.profile != "xrechnung" or bool(self.buyer_reference),
+            "an XRechnung needs the buyer reference (Leitweg-ID)",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +113,7 @@ class CreditNoteData:
         _require(bool(self.number.strip()), "credit note number is required")
         _require(bool(self.original_invoice_number.strip()), "original invoice number is required")
         _require(self.refunded_gross_cents > 0, "refunded amount must be positive")
-        _require(self.original_invoice_date <= self.issue_date,
-                 "a credit note cannot predate the invoice it corrects")
+        _require(self.original_invoice_date <= self.issue_date, "a credit note cannot predate the invoice it corrects")
         _require(self.locale in ("de", "en"), f"unsupported locale {self.locale!r}")
 
 
@@ -142,11 +145,13 @@ class StatementData:
         balance = self.opening_balance_cents
         for entry in self.entries:
             balance += entry.amount_cents
-            _require(entry.balance_after_cents == balance,
-                     f"entry {entry.reference!r}: balance after is {entry.balance_after_cents}, "
-                     f"expected {balance}")
-        _require(balance == self.closing_balance_cents,
-                 "opening balance plus entries does not equal the closing balance")
+            _require(
+                entry.balance_after_cents == balance,
+                f"entry {entry.reference!r}: balance after is {entry.balance_after_cents}, expected {balance}",
+            )
+        _require(
+            balance == self.closing_balance_cents, "opening balance plus entries does not equal the closing balance"
+        )
 
     @property
     def subtotals_by_kind(self) -> dict[str, int]:

@@ -76,6 +76,8 @@ def html_to_pdf(html: str) -> bytes:
     """A PDF/A-3b document with every font embedded (subset)."""
     with _render_lock:
         document = HTML(string=html, base_url=str(TEMPLATES)).render(
-            stylesheets=[_stylesheet()], font_config=_font_config(), **PDF_OPTIONS,
+            stylesheets=[_stylesheet()],
+            font_config=_font_config(),
+            **PDF_OPTIONS,
         )
         return document.write_pdf(**PDF_OPTIONS)

@@ -39,20 +39,31 @@ BUYER_EU_B2B = Party(
 
 def invoice(**changes) -> InvoiceData:
     values = {
-        "number": "RE-2026-000042", "issue_date": date(2026, 3, 14), "supply_date": date(2026, 3, 14),
-        "seller": SELLER, "buyer": BUYER_DE, "gross_cents": 25_000, "bonus_cents": 2_500,
-        "payment_reference": "pi_3PqXyZ2eZvKYlo2C1aBcDeFg", "locale": "de",
+        "number": "RE-2026-000042",
+        "issue_date": date(2026, 3, 14),
+        "supply_date": date(2026, 3, 14),
+        "seller": SELLER,
+        "buyer": BUYER_DE,
+        "gross_cents": 25_000,
+        "bonus_cents": 2_500,
+        "payment_reference": "pi_3PqXyZ2eZvKYlo2C1aBcDeFg",
+        "locale": "de",
     }
     return InvoiceData(**{**values, **changes})
 
 
 def credit_note(**changes) -> CreditNoteData:
     values = {
-        "number": "KR-2026-000007", "issue_date": date(2026, 3, 20),
-        "original_invoice_number": "RE-2026-000042", "original_invoice_date": date(2026, 3, 14),
-        "seller": SELLER, "buyer": BUYER_DE, "refunded_gross_cents": 10_000,
+        "number": "KR-2026-000007",
+        "issue_date": date(2026, 3, 20),
+        "original_invoice_number": "RE-2026-000042",
+        "original_invoice_date": date(2026, 3, 14),
+        "seller": SELLER,
+        "buyer": BUYER_DE,
+        "refunded_gross_cents": 10_000,
         "reason": "Teilerstattung auf Wunsch des Kunden (Kulanz)",
-        "payment_reference": "re_3PqXyZ2eZvKYlo2C0hIjKlMn", "locale": "de",
+        "payment_reference": "re_3PqXyZ2eZvKYlo2C0hIjKlMn",
+        "locale": "de",
     }
     return CreditNoteData(**{**values, **changes})
 
@@ -65,10 +76,16 @@ def statement_entries(opening_cents: int, count: int) -> tuple[StatementEntry, .
     plan += [("refund", -10_000, "Erstattung KR-2026-000007")]
     for i, (kind, amount, text) in enumerate(plan[:count]):
         balance += amount
-        entries.append(StatementEntry(
-            date=date(2026, 3, min(28, 1 + i)), kind=kind, description=text,
-            reference=f"txn_{i:04d}_{kind}", amount_cents=amount, balance_after_cents=balance,
-        ))
+        entries.append(
+            StatementEntry(
+                date=date(2026, 3, min(28, 1 + i)),
+                kind=kind,
+                description=text,
+                reference=f"txn_{i:04d}_{kind}",
+                amount_cents=amount,
+                balance_after_cents=balance,
+            )
+        )
     return tuple(entries)
 
 
@@ -76,9 +93,14 @@ def statement(entry_count: int = 12, **changes) -> StatementData:
     opening = 4_321
     entries = statement_entries(opening, entry_count)
     values = {
-        "number": "KA-2026-000003", "issue_date": date(2026, 4, 1), "month": "2026-03",
-        "seller": SELLER, "tenant": BUYER_DE, "opening_balance_cents": opening,
+        "number": "KA-2026-000003",
+        "issue_date": date(2026, 4, 1),
+        "month": "2026-03",
+        "seller": SELLER,
+        "tenant": BUYER_DE,
+        "opening_balance_cents": opening,
         "closing_balance_cents": entries[-1].balance_after_cents if entries else opening,
-        "entries": entries, "locale": "de",
+        "entries": entries,
+        "locale": "de",
     }
     return StatementData(**{**values, **changes})

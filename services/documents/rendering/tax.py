@@ -9,10 +9,37 @@ from .models import Party
 
 STANDARD_RATE_PERCENT = 19
 
-EU_COUNTRIES = frozenset({
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-})
+EU_COUNTRIES = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    }
+)
 
 
 class TaxCategory(Enum):
@@ -44,11 +71,7 @@ def net_from_gross(gross_cents: int, rate_percent: int = STANDARD_RATE_PERCENT) 
 
 def is_reverse_charge(*, seller: Party, buyer: Party) -> bool:
     """B2B service to a business in another EU member state that gave its VAT ID."""
-    return (
-        bool(buyer.vat_id)
-        and buyer.country in EU_COUNTRIES
-        and buyer.country != seller.country
-    )
+    return bool(buyer.vat_id) and buyer.country in EU_COUNTRIES and buyer.country != seller.country
 
 
 def split_gross(gross_cents: int, *, seller: Party, buyer: Party) -> TaxBreakdown:
@@ -57,5 +80,9 @@ def split_gross(gross_cents: int, *, seller: Party, buyer: Party) -> TaxBreakdow
         return TaxBreakdown(TaxCategory.REVERSE_CHARGE, 0, gross_cents, 0, gross_cents)
     net_cents = net_from_gross(gross_cents)
     return TaxBreakdown(
-        TaxCategory.STANDARD, STANDARD_RATE_PERCENT, net_cents, gross_cents - net_cents, gross_cents,
+        TaxCategory.STANDARD,
+        STANDARD_RATE_PERCENT,
+        net_cents,
+        gross_cents - net_cents,
+        gross_cents,
     )

@@ -35,8 +35,10 @@ LABELS: dict[str, dict[str, str]] = {
         "refund_description": "Erstattung zur Guthabenaufladung",
         "paid_note": "Der Betrag wurde am {date} bereits bezahlt. Bitte nicht überweisen.",
         "refund_note": "Der Betrag wird über das ursprüngliche Zahlungsmittel erstattet.",
-        "bonus_note": ("Zusätzlich wurde Ihrem Guthaben ein Bonus von {amount} gutgeschrieben. "
-                       "Der Bonus wird nicht berechnet und ist nicht Bestandteil dieser Rechnung."),
+        "bonus_note": (
+            "Zusätzlich wurde Ihrem Guthaben ein Bonus von {amount} gutgeschrieben. "
+            "Der Bonus wird nicht berechnet und ist nicht Bestandteil dieser Rechnung."
+        ),
         "reason": "Grund der Korrektur",
         "correction_intro": "Hiermit korrigieren wir die Rechnung {number} vom {date}.",
         "reverse_charge_short": "§ 13b UStG",
@@ -57,8 +59,10 @@ LABELS: dict[str, dict[str, str]] = {
         "amount": "Betrag",
         "balance": "Saldo",
         "no_entries": "Im Zeitraum gab es keine Buchungen.",
-        "not_an_invoice": ("Dies ist keine Rechnung. Rechnungen und Rechnungskorrekturen "
-                           "erhalten Sie gesondert. Der Auszug enthält keine Umsatzsteuer."),
+        "not_an_invoice": (
+            "Dies ist keine Rechnung. Rechnungen und Rechnungskorrekturen "
+            "erhalten Sie gesondert. Der Auszug enthält keine Umsatzsteuer."
+        ),
     },
     "en": {
         "invoice": "Invoice",
@@ -88,8 +92,10 @@ LABELS: dict[str, dict[str, str]] = {
         "refund_description": "Refund of prepaid balance top-up",
         "paid_note": "This amount was paid on {date}. No payment is due.",
         "refund_note": "The amount is refunded to the original means of payment.",
-        "bonus_note": ("In addition, a bonus of {amount} was added to your balance. "
-                       "The bonus is free of charge and not part of this invoice."),
+        "bonus_note": (
+            "In addition, a bonus of {amount} was added to your balance. "
+            "The bonus is free of charge and not part of this invoice."
+        ),
         "reason": "Reason for correction",
         "correction_intro": "This document corrects invoice {number} dated {date}.",
         "reverse_charge_short": "reverse charge",
@@ -110,16 +116,30 @@ LABELS: dict[str, dict[str, str]] = {
         "amount": "Amount",
         "balance": "Balance",
         "no_entries": "There were no entries in this period.",
-        "not_an_invoice": ("This is not an invoice (Dies ist keine Rechnung). Invoices and "
-                           "credit notes are issued separately. This statement shows no VAT."),
+        "not_an_invoice": (
+            "This is not an invoice (Dies ist keine Rechnung). Invoices and "
+            "credit notes are issued separately. This statement shows no VAT."
+        ),
     },
 }
 
 ENTRY_KINDS: dict[str, dict[str, str]] = {
-    "de": {"topup": "Aufladung", "bonus": "Bonus", "usage": "Verbrauch", "refund": "Erstattung",
-           "adjustment": "Korrektur", "chargeback": "Rückbuchung"},
-    "en": {"topup": "Top-up", "bonus": "Bonus", "usage": "Usage", "refund": "Refund",
-           "adjustment": "Adjustment", "chargeback": "Chargeback"},
+    "de": {
+        "topup": "Aufladung",
+        "bonus": "Bonus",
+        "usage": "Verbrauch",
+        "refund": "Erstattung",
+        "adjustment": "Korrektur",
+        "chargeback": "Rückbuchung",
+    },
+    "en": {
+        "topup": "Top-up",
+        "bonus": "Bonus",
+        "usage": "Usage",
+        "refund": "Refund",
+        "adjustment": "Adjustment",
+        "chargeback": "Chargeback",
+    },
 }
 
 

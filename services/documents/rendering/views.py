@@ -59,8 +59,9 @@ def _totals(tax: TaxBreakdown, locale: str, gross_label: str) -> Context:
 
 def invoice_context(data: InvoiceData, tax: TaxBreakdown) -> Context:
     t = LABELS[data.locale]
-    context = _common(seller=data.seller, recipient=data.buyer, locale=data.locale,
-                      title=t["invoice"], number=data.number)
+    context = _common(
+        seller=data.seller, recipient=data.buyer, locale=data.locale, title=t["invoice"], number=data.number
+    )
     context["facts"] = [
         (t["invoice_number"], data.number),
         (t["issue_date"], format_date(data.issue_date, data.locale)),
@@ -85,8 +86,9 @@ def invoice_context(data: InvoiceData, tax: TaxBreakdown) -> Context:
 def credit_note_context(data: CreditNoteData, tax: TaxBreakdown) -> Context:
     t = LABELS[data.locale]
     original_date = format_date(data.original_invoice_date, data.locale)
-    context = _common(seller=data.seller, recipient=data.buyer, locale=data.locale,
-                      title=t["credit_note"], number=data.number)
+    context = _common(
+        seller=data.seller, recipient=data.buyer, locale=data.locale, title=t["credit_note"], number=data.number
+    )
     context["facts"] = [
         (t["credit_note_number"], data.number),
         (t["issue_date"], format_date(data.issue_date, data.locale)),
@@ -111,8 +113,13 @@ def credit_note_context(data: CreditNoteData, tax: TaxBreakdown) -> Context:
 def statement_context(data: StatementData, period: tuple[str, str]) -> Context:
     t = LABELS[data.locale]
     money = format_money
-    context = _common(seller=data.seller, recipient=data.tenant, locale=data.locale,
-                      title=f"{t['statement']} {format_month(data.month, data.locale)}", number=data.number)
+    context = _common(
+        seller=data.seller,
+        recipient=data.tenant,
+        locale=data.locale,
+        title=f"{t['statement']} {format_month(data.month, data.locale)}",
+        number=data.number,
+    )
     context["facts"] = [
         (t["statement_number"], data.number),
         (t["issue_date"], format_date(data.issue_date, data.locale)),

@@ -66,9 +66,15 @@ class CloudEvent(Strict):
 
 
 _EVENTS = TypeAdapter(list[CloudEvent])
-EXAMPLE = {"specversion": "1.0", "id": "call-7f3a9c-minute-12", "source": "/calls/eu-central-1",
-           "type": "usage.recorded", "subject": "ten_3b1f0c2a9d8e4f56a7b8", "time": "2026-11-26T10:00:00Z",
-           "data": {"amount_cents": 12, "quantity": 1, "unit": "minute", "description": "Call +49 30 1234567"}}
+EXAMPLE = {
+    "specversion": "1.0",
+    "id": "call-7f3a9c-minute-12",
+    "source": "/calls/eu-central-1",
+    "type": "usage.recorded",
+    "subject": "ten_3b1f0c2a9d8e4f56a7b8",
+    "time": "2026-11-26T10:00:00Z",
+    "data": {"amount_cents": 12, "quantity": 1, "unit": "minute", "description": "Call +49 30 1234567"},
+}
 
 
 def usage_records(body: bytes, *, content_type: str) -> list[UsageRecorded]:

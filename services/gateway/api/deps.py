@@ -53,9 +53,15 @@ async def principal_or_none(request: Request) -> Principal | None:
         async with gw.db.sessions() as session:
             info = await credentials.session_for_token(session, token)
         if info:
-            return Principal(info.tenant_id, "session", rate_key=f"u:{info.user_id}", csrf_token=info.csrf_token,
-                             user_id=info.user_id, credential=revocations.session(credentials.digest(token)),
-                             ends_at=info.expires_at)
+            return Principal(
+                info.tenant_id,
+                "session",
+                rate_key=f"u:{info.user_id}",
+                csrf_token=info.csrf_token,
+                user_id=info.user_id,
+                credential=revocations.session(credentials.digest(token)),
+                ends_at=info.expires_at,
+            )
     return None
 
 
@@ -63,8 +69,7 @@ async def current_principal(request: Request) -> Principal:
     principal = await principal_or_none(request)
     if principal is None:
         await state(request).limiter.check(f"ip:{client_ip(request)}")
-        raise ApiError(401, "unauthenticated", "missing or invalid credentials",
-                       {"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "unauthenticated", "missing or invalid credentials", {"WWW-Authenticate": "Bearer"})
     await state(request).limiter.check(principal.rate_key)
     if principal.via == "session" and request.method not in SAFE_METHODS:
         if cross_site(request):
@@ -139,9 +144,11 @@ async def current_platform(request: Request) -> Platform:
 
 def client_ip(request: Request) -> str:
     """The caller's address for per-IP limits: X-Forwarded-For counts only from TRUSTED_PROXIES."""
-    return client_address.client_address(request.client.host if request.client else None,
-                                         request.headers.getlist("x-forwarded-for"),
-                                         state(request).settings.trusted_proxy_networks)
+    return client_address.client_address(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        state(request).settings.trusted_proxy_networks,
+    )
 
 
 CurrentTenant = Annotated[str, Depends(current_tenant)]

@@ -22,8 +22,16 @@ STATUS_BY_CODE = {
     "unavailable": 503,
     "internal_error": 502,
 }
-CODE_BY_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                  409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+CODE_BY_STATUS = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 
 
 class ErrorBody(BaseModel):

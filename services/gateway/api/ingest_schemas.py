@@ -70,6 +70,11 @@ def events_request_body() -> dict:
     """One event or a batch, each media type with its schema and a CloudEvents example."""
     event = _inlined(cloudevents.CloudEvent.model_json_schema())
     batch = {"type": "array", "items": event, "maxItems": cloudevents.MAX_EVENTS}
-    return {"required": True, "description": "CloudEvents 1.0, structured mode; at most 1 MiB",
-            "content": {cloudevents.SINGLE: {"schema": event, "example": cloudevents.EXAMPLE},
-                        cloudevents.BATCH: {"schema": batch, "example": [cloudevents.EXAMPLE]}}}
+    return {
+        "required": True,
+        "description": "CloudEvents 1.0, structured mode; at most 1 MiB",
+        "content": {
+            cloudevents.SINGLE: {"schema": event, "example": cloudevents.EXAMPLE},
+            cloudevents.BATCH: {"schema": batch, "example": [cloudevents.EXAMPLE]},
+        },
+    }

@@ -65,9 +65,21 @@ class TenantIn(Strict):
     address: AddressIn
     locale: Literal["de", "en"] = "de"
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [{
-        "name": "Muster GmbH", "email": "billing@muster.example", "country": "DE", "vat_id": "DE123456789",
-        "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Muster GmbH",
+                    "email": "billing@muster.example",
+                    "country": "DE",
+                    "vat_id": "DE123456789",
+                    "address": {"line1": "Hauptstraße 1", "postal_code": "10115", "city": "Berlin"},
+                }
+            ]
+        },
+    )
 
 
 class TenantCreated(BaseModel):
@@ -109,9 +121,11 @@ class AccountPatch(Strict):
     locale: Literal["de", "en"] | None = None
     low_balance_threshold_cents: int | None = Field(default=None, ge=0, le=100_000_000)
     einvoice_profile: Literal["en16931", "xrechnung"] | None = Field(
-        default=None, description="`xrechnung` (XRechnung 3.0, for German public buyers) needs `buyer_reference`")
+        default=None, description="`xrechnung` (XRechnung 3.0, for German public buyers) needs `buyer_reference`"
+    )
     buyer_reference: str | None = Field(
-        default=None, max_length=100, description="the public buyer's Leitweg-ID (BT-10), e.g. 04011000-1234512345-06")
+        default=None, max_length=100, description="the public buyer's Leitweg-ID (BT-10), e.g. 04011000-1234512345-06"
+    )
 
 
 class Account(BaseModel):
@@ -195,8 +209,12 @@ class PaymentMethodList(BaseModel):
 
 class PaymentMethodIn(Strict):
     # A Stripe.js PaymentMethod id (`pm_…`): anything else never reaches the payment provider.
-    payment_method_id: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_]+$",
-                                   json_schema_extra={"examples": ["pm_1Pq2Rs3Tu4Vw5Xy6"]})
+    payment_method_id: str = Field(
+        min_length=3,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_]+$",
+        json_schema_extra={"examples": ["pm_1Pq2Rs3Tu4Vw5Xy6"]},
+    )
     make_default: bool = False
 
 

@@ -27,6 +27,15 @@ def usage_bars(days: list) -> list[Bar]:
     bars = []
     for i, day in enumerate(days):
         height = round(max(day.amount_cents, 0) / peak * (HEIGHT - 4), 1)
-        bars.append(Bar(date=day.date, cents=day.amount_cents, quantity=day.quantity, x=round(i * slot + GAP / 2, 1),
-                        y=round(HEIGHT - height, 1), width=round(slot - GAP, 1), height=height))
+        bars.append(
+            Bar(
+                date=day.date,
+                cents=day.amount_cents,
+                quantity=day.quantity,
+                x=round(i * slot + GAP / 2, 1),
+                y=round(HEIGHT - height, 1),
+                width=round(slot - GAP, 1),
+                height=height,
+            )
+        )
     return bars

@@ -83,12 +83,27 @@ def translator(request: Request, tenant_locale: str | None = None) -> Translator
     return Translator(locale, state(request).settings.timezone)
 
 
-def render(request: Request, template: str, *, principal: Principal | None, t: Translator,
-           account=None, status: int = 200, **context) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    *,
+    principal: Principal | None,
+    t: Translator,
+    account=None,
+    status: int = 200,
+    **context,
+) -> HTMLResponse:
     flash = _read_flash(request, t)
     body = env.get_template(template).render(
-        request=request, t=t, principal=principal, csrf_token=principal.csrf_token if principal else "",
-        account=account, flash=flash, path=request.url.path, **context)
+        request=request,
+        t=t,
+        principal=principal,
+        csrf_token=principal.csrf_token if principal else "",
+        account=account,
+        flash=flash,
+        path=request.url.path,
+        **context,
+    )
     response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
@@ -102,8 +117,9 @@ def redirect(url: str, *, flash: str | None = None, kind: str = "ok", detail: st
     """303 after a state change, with a flash message shown once on the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        response.set_cookie(FLASH_COOKIE, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True,
-                            samesite="lax", path="/")
+        response.set_cookie(
+            FLASH_COOKIE, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True, samesite="lax", path="/"
+        )
     return response
 
 
@@ -116,8 +132,9 @@ def unavailable(request: Request, *, reason: str, code: str) -> HTMLResponse:
 def error_page(request: Request, status: int, key: str) -> HTMLResponse:
     t = translator(request)
     principal_ok = request.cookies.get("pp_session") is not None
-    body = env.get_template("portal/error.html").render(request=request, t=t, key=key, status=status,
-                                                        logged_in=principal_ok, path=request.url.path)
+    body = env.get_template("portal/error.html").render(
+        request=request, t=t, key=key, status=status, logged_in=principal_ok, path=request.url.path
+    )
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
@@ -133,9 +150,11 @@ def _read_flash(request: Request, t: Translator) -> dict | None:
 
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                                "connect-src 'self'; frame-ancestors 'none'; "
-                                "base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",

@@ -56,9 +56,7 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html")
     for attachment in attachments:
         maintype, subtype = attachment.content_type.split("/", 1)
-        message.add_attachment(
-            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
-        )
+        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
 
 
@@ -155,16 +153,25 @@ class EmailChannel:
             if waiting is not None:
                 return waiting
             attachments = [attachment] if attachment else []
-        return await send_event_email(self.smtp, to=contact.email, event_type=job.event_type,
-                                      locale=contact.locale, data=job.payload["data"],
-                                      recipient_name=contact.name or None, attachments=attachments)
+        return await send_event_email(
+            self.smtp,
+            to=contact.email,
+            event_type=job.event_type,
+            locale=contact.locale,
+            data=job.payload["data"],
+            recipient_name=contact.name or None,
+            attachments=attachments,
+        )
 
     async def _document(self, job: Job) -> tuple[Attachment | None, DeliveryResult | None]:
         """The document's PDF; while documents cannot give it, wait (past the wait: send without)."""
         data = job.payload["data"]
         try:
-            reply = await request(self._nats(), GetDocumentFile(
-                tenant_id=job.tenant_id, document_id=str(data.get("id", "")), format="pdf"), timeout=5)
+            reply = await request(
+                self._nats(),
+                GetDocumentFile(tenant_id=job.tenant_id, document_id=str(data.get("id", "")), format="pdf"),
+                timeout=5,
+            )
             content = base64.b64decode(reply.content_b64 or "")
             name = reply.filename or f"{data.get('number') or data.get('id')}.pdf"
             return Attachment(name, content, reply.media_type or "application/pdf"), None
@@ -172,8 +179,9 @@ class EmailChannel:
             if (utcnow() - job.created_at).total_seconds() >= self._document_wait_s:
                 return None, None
             delay = min(2 ** min(job.attempts, 10), DOCUMENT_RETRY_CAP_S)
-            return None, DeliveryResult(Outcome.RETRY, error=f"document PDF not available: {exc}",
-                                        retry_after_s=delay, keep_trying=True)
+            return None, DeliveryResult(
+                Outcome.RETRY, error=f"document PDF not available: {exc}", retry_after_s=delay, keep_trying=True
+            )
 
     async def aclose(self) -> None:
         return None

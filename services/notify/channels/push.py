@@ -88,12 +88,14 @@ def push_payload(event_type: str, locale: str | None, data: Mapping[str, Any]) -
 class PushSender:
     """One per process (it pools connections). Close it with `aclose()`."""
 
-    def __init__(self, settings: VapidSettings, *, allow_private: bool = False,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, settings: VapidSettings, *, allow_private: bool = False, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._settings = settings
         self._vapid = load_vapid_key(settings.private_key)
-        self._client = guarded_client(timeout_s=settings.timeout_s, allow_private=allow_private,
-                                      ssl_context=ssl_context)
+        self._client = guarded_client(
+            timeout_s=settings.timeout_s, allow_private=allow_private, ssl_context=ssl_context
+        )
 
     async def send(
         self,
@@ -109,29 +111,39 @@ class PushSender:
             split_url(subscription.endpoint)
             body, headers = self._request(subscription, payload, ttl_s=ttl_s, urgency=urgency)
             async with asyncio.timeout(self._settings.timeout_s):  # a total deadline, not one per read
-                async with self._client.stream("POST", subscription.endpoint, content=body,
-                                               headers=headers) as response:
+                async with self._client.stream(
+                    "POST", subscription.endpoint, content=body, headers=headers
+                ) as response:
                     await read_snippet(response)
         except UnsafeDestination as exc:
             return DeliveryResult(Outcome.FAILED, watch.elapsed_ms(), error=f"refused: {exc}")
         except (WebPushException, ValueError) as exc:  # keys the browser handed us that do not work
             return DeliveryResult(Outcome.FAILED, watch.elapsed_ms(), error=f"{type(exc).__name__}: {exc}"[:300])
         except (TimeoutError, httpx.TimeoutException):
-            return DeliveryResult(Outcome.RETRY, watch.elapsed_ms(),
-                                  error=f"timeout after {self._settings.timeout_s:g} s")
+            return DeliveryResult(
+                Outcome.RETRY, watch.elapsed_ms(), error=f"timeout after {self._settings.timeout_s:g} s"
+            )
         except httpx.HTTPError as exc:
             return DeliveryResult(Outcome.RETRY, watch.elapsed_ms(), error=f"{type(exc).__name__}: {exc}")
         return _answered(response, watch.elapsed_ms())
 
-    def _request(self, subscription: PushSubscription, payload: Mapping[str, Any], *, ttl_s: int | None,
-                 urgency: str | None) -> tuple[bytes, dict[str, str]]:
+    def _request(
+        self, subscription: PushSubscription, payload: Mapping[str, Any], *, ttl_s: int | None, urgency: str | None
+    ) -> tuple[bytes, dict[str, str]]:
         data = json.dumps(payload, separators=(",", ":")).encode()
         body = WebPusher(subscription.as_info()).encode(data, "aes128gcm")["body"]
         endpoint = urlsplit(subscription.endpoint)
-        claims = {"sub": self._settings.subject, "aud": f"{endpoint.scheme}://{endpoint.netloc}",
-                  "exp": int(time.time()) + VAPID_CLAIMS_S}
-        headers = {"TTL": str(self._settings.ttl_s if ttl_s is None else ttl_s), "Content-Encoding": "aes128gcm",
-                   "Content-Type": "application/octet-stream", **self._vapid.sign(claims)}
+        claims = {
+            "sub": self._settings.subject,
+            "aud": f"{endpoint.scheme}://{endpoint.netloc}",
+            "exp": int(time.time()) + VAPID_CLAIMS_S,
+        }
+        headers = {
+            "TTL": str(self._settings.ttl_s if ttl_s is None else ttl_s),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            **self._vapid.sign(claims),
+        }
         if urgency:
             headers["Urgency"] = urgency
         return body, headers
@@ -190,9 +202,11 @@ class PushChannel:
             return None  # unsubscribed meanwhile: nothing to send any more
         locale = claimed.contact.locale if claimed.contact else None
         spec = CATALOG.get(job.event_type)  # type: ignore[call-overload]
-        return await self.sender.send(PushSubscription(sub.endpoint, sub.p256dh, sub.auth),
-                                      push_payload(job.event_type, locale, job.payload["data"]),
-                                      urgency=spec.push_urgency if spec else None)
+        return await self.sender.send(
+            PushSubscription(sub.endpoint, sub.p256dh, sub.auth),
+            push_payload(job.event_type, locale, job.payload["data"]),
+            urgency=spec.push_urgency if spec else None,
+        )
 
     async def aclose(self) -> None:
         await self.sender.aclose()

@@ -54,9 +54,7 @@ class SmsSender:
         try:
             # The SDK's async client ignores its own `timeout`, so the deadline is ours.
             async with asyncio.timeout(self._settings.timeout_s):
-                message = await self._client.messages.create_async(
-                    to=to, from_=self._settings.from_number, body=body
-                )
+                message = await self._client.messages.create_async(to=to, from_=self._settings.from_number, body=body)
         except (TwilioRestException, TwilioServiceException) as exc:
             return _api_error(exc, watch.elapsed_ms())
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -107,9 +105,16 @@ class SmsChannel:
 
     @classmethod
     def from_settings(cls, settings: NotifySettings, nats: Callable[[], Any]) -> SmsChannel:
-        return cls(SmsSender(TwilioSettings(account_sid=settings.twilio_account_sid,
-                                            auth_token=settings.twilio_token(), from_number=settings.twilio_from,
-                                            api_base=settings.twilio_api_base)))
+        return cls(
+            SmsSender(
+                TwilioSettings(
+                    account_sid=settings.twilio_account_sid,
+                    auth_token=settings.twilio_token(),
+                    from_number=settings.twilio_from,
+                    api_base=settings.twilio_api_base,
+                )
+            )
+        )
 
     @staticmethod
     def targets(audience: Audience) -> list[str]:

@@ -108,9 +108,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         last_error: Exception = httpcore.ConnectError(f"no address for {host}")
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
+                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         raise last_error
@@ -140,8 +138,13 @@ def guarded_transport(
     return transport
 
 
-def guarded_client(*, timeout_s: float, allow_private: bool = False, ssl_context: ssl.SSLContext | None = None,
-                   headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+def guarded_client(
+    *,
+    timeout_s: float,
+    allow_private: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.AsyncClient:
     """One per process (it pools connections): the guarded transport, no redirects, no proxies."""
     return httpx.AsyncClient(
         transport=guarded_transport(allow_private=allow_private, ssl_context=ssl_context),

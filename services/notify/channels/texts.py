@@ -49,18 +49,14 @@ CATALOG: dict[str, dict[str, Text]] = {
             "Ihr Guthaben ist niedrig",
             "Guthaben niedrig: {balance} (Warnschwelle {threshold}).",
             (
-                "Ihr Guthaben beträgt nur noch {balance} und liegt damit unter Ihrer Warnschwelle "
-                "von {threshold}.",
+                "Ihr Guthaben beträgt nur noch {balance} und liegt damit unter Ihrer Warnschwelle von {threshold}.",
                 "Laden Sie rechtzeitig auf, damit Ihr Dienst ohne Unterbrechung weiterläuft.",
             ),
         ),
         "balance.depleted": Text(
             "Ihr Guthaben ist aufgebraucht",
             "Guthaben aufgebraucht: {balance}. Bitte laden Sie auf.",
-            (
-                "Ihr Guthaben beträgt {balance}. Der Dienst kann erst nach einer Aufladung "
-                "weiter genutzt werden.",
-            ),
+            ("Ihr Guthaben beträgt {balance}. Der Dienst kann erst nach einer Aufladung weiter genutzt werden.",),
         ),
         "topup.succeeded": Text(
             "Aufladung erfolgreich",
@@ -75,10 +71,7 @@ CATALOG: dict[str, dict[str, Text]] = {
         "autotopup.triggered": Text(
             "Automatische Aufladung gestartet",
             "Automatische Aufladung über {amount} gestartet.",
-            (
-                "Ihr Guthaben ({balance}) liegt unter {threshold}: Wir belasten Ihre hinterlegte Karte "
-                "mit {amount}.",
-            ),
+            ("Ihr Guthaben ({balance}) liegt unter {threshold}: Wir belasten Ihre hinterlegte Karte mit {amount}.",),
         ),
         "autotopup.succeeded": Text(
             "Automatische Aufladung erfolgreich",
@@ -195,8 +188,7 @@ ACCOUNT_TEXTS: dict[str, dict[str, Text]] = {
             (
                 "Sie haben angefordert, das Passwort Ihres Zugangs zum Guthabenportal zurückzusetzen.",
                 "Der Link ist bis {expires} gültig und kann nur einmal verwendet werden.",
-                "Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail. Ihr Passwort bleibt "
-                "unverändert.",
+                "Falls Sie das nicht angefordert haben, ignorieren Sie diese E-Mail. Ihr Passwort bleibt unverändert.",
             ),
             "Neues Passwort festlegen",
         ),

@@ -84,8 +84,12 @@ class WebhookSender:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._timeout_s = timeout_s
-        self._client = guarded_client(timeout_s=timeout_s, allow_private=allow_private, ssl_context=ssl_context,
-                                      headers={"user-agent": USER_AGENT, "content-type": "application/json"})
+        self._client = guarded_client(
+            timeout_s=timeout_s,
+            allow_private=allow_private,
+            ssl_context=ssl_context,
+            headers={"user-agent": USER_AGENT, "content-type": "application/json"},
+        )
 
     async def send(self, *, url: str, secret: str, message: WebhookMessage) -> DeliveryResult:
         body, watch = message.body(), Stopwatch()
@@ -99,9 +103,7 @@ class WebhookSender:
         except UnsafeDestination as exc:
             return DeliveryResult(Outcome.FAILED, watch.elapsed_ms(), error=f"refused: {exc}")
         except (TimeoutError, httpx.TimeoutException):
-            return DeliveryResult(
-                Outcome.RETRY, watch.elapsed_ms(), error=f"timeout after {self._timeout_s:g} s"
-            )
+            return DeliveryResult(Outcome.RETRY, watch.elapsed_ms(), error=f"timeout after {self._timeout_s:g} s")
         except httpx.HTTPError as exc:
             return DeliveryResult(Outcome.RETRY, watch.elapsed_ms(), error=f"{type(exc).__name__}: {exc}")
         return _answered(response, snippet, watch.elapsed_ms())
@@ -125,4 +127,3 @@ def _answered(response: httpx.Response, snippet: str, duration_ms: int) -> Deliv
         response_snippet=snippet,
         retry_after_s=parse_retry_after(retry_after),
     )
-

@@ -46,9 +46,7 @@ def next_attempt_delay(
     return delay
 
 
-def failing_since_after(
-    outcome: Outcome, *, failing_since: datetime | None, now: datetime
-) -> datetime | None:
+def failing_since_after(outcome: Outcome, *, failing_since: datetime | None, now: datetime) -> datetime | None:
     """The endpoint's new `failing_since`: cleared by a success, set by the first failure after one."""
     if outcome is Outcome.DELIVERED:
         return None

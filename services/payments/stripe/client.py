@@ -36,16 +36,12 @@ class StripeAdapter:
     @classmethod
     def from_settings(cls, settings: Any) -> StripeAdapter:
         """Reads `stripe_api_key` and, when set, `stripe_api_base` (STRIPE_API_KEY / STRIPE_API_BASE)."""
-        return cls(
-            api_key=settings.stripe_api_key, api_base=getattr(settings, "stripe_api_base", None) or None
-        )
+        return cls(api_key=settings.stripe_api_key, api_base=getattr(settings, "stripe_api_base", None) or None)
 
     async def aclose(self) -> None:
         await self._http.close_async()
 
-    async def ensure_customer(
-        self, *, tenant_id: str, email: str | None = None, name: str | None = None
-    ) -> str:
+    async def ensure_customer(self, *, tenant_id: str, email: str | None = None, name: str | None = None) -> str:
         """The tenant's Stripe customer id: one customer per tenant (Stripe keeps idempotency keys 24 h)."""
         params = {"metadata": {"tenant_id": tenant_id}, **_present(email=email, name=name)}
         with translated_errors():
@@ -107,9 +103,7 @@ class StripeAdapter:
     async def attach_payment_method(self, *, customer_id: str, payment_method_id: str) -> Card:
         """Raises CardDeclined when the bank refuses the card."""
         with translated_errors():
-            pm = await self._stripe.payment_methods.attach_async(
-                payment_method_id, params={"customer": customer_id}
-            )
+            pm = await self._stripe.payment_methods.attach_async(payment_method_id, params={"customer": customer_id})
         return Card.from_stripe(pm.to_dict())
 
     async def detach_payment_method(self, *, payment_method_id: str) -> None:
@@ -222,15 +216,17 @@ class StripeAdapter:
         with translated_errors():
             return (await self._stripe.refunds.retrieve_async(refund_id)).to_dict()
 
-    async def list_payment_intents(self, *, created_since: datetime, customer_id: str | None = None,
-                                   limit: int = 10_000) -> list[dict[str, Any]]:
+    async def list_payment_intents(
+        self, *, created_since: datetime, customer_id: str | None = None, limit: int = 10_000
+    ) -> list[dict[str, Any]]:
         """PaymentIntents created since a moment (of one customer), newest first, every page."""
         params = {"created": {"gte": int(created_since.timestamp())}, **_present(customer=customer_id)}
         return await self._list_all(self._stripe.payment_intents.list_async, params, limit)
 
     async def list_refunds_since(self, *, created_since: datetime, limit: int = 10_000) -> list[dict[str, Any]]:
-        return await self._list_all(self._stripe.refunds.list_async,
-                                    {"created": {"gte": int(created_since.timestamp())}}, limit)
+        return await self._list_all(
+            self._stripe.refunds.list_async, {"created": {"gte": int(created_since.timestamp())}}, limit
+        )
 
     async def _list_all(self, list_async, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []

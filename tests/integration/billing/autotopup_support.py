@@ -46,8 +46,12 @@ class EmulatedPayments:
         self._sub = None
 
     async def start(self) -> EmulatedPayments:
-        self._sub = await self.js.subscribe(AutoTopupRequested.subject, durable=f"fake-pay-{uuid.uuid4().hex[:8]}",
-                                            cb=self._on_request, stream="BILLING")
+        self._sub = await self.js.subscribe(
+            AutoTopupRequested.subject,
+            durable=f"fake-pay-{uuid.uuid4().hex[:8]}",
+            cb=self._on_request,
+            stream="BILLING",
+        )
         return self
 
     async def stop(self) -> None:
@@ -73,23 +77,40 @@ class EmulatedPayments:
         self.outstanding.discard(req.trigger_id)
         topup_id = f"top_{req.trigger_id}"[:40]
         if kind == "paid":
-            event = TopupPaid(tenant_id=req.tenant_id, topup_id=topup_id, amount_cents=req.amount_cents,
-                              bonus_cents=bonus_for(req.amount_cents, DEFAULT_TIERS), source="auto",
-                              trigger_id=req.trigger_id, payment_intent_id=new_id("pi_"), paid_at=utcnow())
+            event = TopupPaid(
+                tenant_id=req.tenant_id,
+                topup_id=topup_id,
+                amount_cents=req.amount_cents,
+                bonus_cents=bonus_for(req.amount_cents, DEFAULT_TIERS),
+                source="auto",
+                trigger_id=req.trigger_id,
+                payment_intent_id=new_id("pi_"),
+                paid_at=utcnow(),
+            )
         else:
             code = "authentication_required" if kind == "sca" else detail or "card_declined"
-            event = TopupFailed(tenant_id=req.tenant_id, topup_id=topup_id, amount_cents=req.amount_cents,
-                                source="auto", trigger_id=req.trigger_id, reason_code=code,
-                                reason="Your card was declined." if kind != "sca" else "Authentication required",
-                                action_url=detail if kind == "sca" else None)
+            event = TopupFailed(
+                tenant_id=req.tenant_id,
+                topup_id=topup_id,
+                amount_cents=req.amount_cents,
+                source="auto",
+                trigger_id=req.trigger_id,
+                reason_code=code,
+                reason="Your card was declined." if kind != "sca" else "Authentication required",
+                action_url=detail if kind == "sca" else None,
+            )
         await publish(self.js, event)
         if self.duplicate:
             await publish(self.js, event, msg_id=new_id("dup_"))
 
     async def save_default_card(self, tenant_id: str, card: str | None = None) -> str:
         card = card or new_id("pm_")
-        await publish(self.js, PaymentMethodChanged(tenant_id=tenant_id, change="default_changed",
-                                                    payment_method_id=card, default_payment_method_id=card))
+        await publish(
+            self.js,
+            PaymentMethodChanged(
+                tenant_id=tenant_id, change="default_changed", payment_method_id=card, default_payment_method_id=card
+            ),
+        )
         return card
 
 
@@ -99,9 +120,17 @@ async def publish(js, event, *, msg_id: str | None = None) -> None:
 
 async def credit(js, tenant_id: str, amount_cents: int) -> None:
     """A customer's own (checkout) top-up, to start above the threshold."""
-    await publish(js, TopupPaid(tenant_id=tenant_id, topup_id=new_id("top_")[:40], amount_cents=amount_cents,
-                                bonus_cents=bonus_for(amount_cents, DEFAULT_TIERS), payment_intent_id=new_id("pi_"),
-                                paid_at=utcnow()))
+    await publish(
+        js,
+        TopupPaid(
+            tenant_id=tenant_id,
+            topup_id=new_id("top_")[:40],
+            amount_cents=amount_cents,
+            bonus_cents=bonus_for(amount_cents, DEFAULT_TIERS),
+            payment_intent_id=new_id("pi_"),
+            paid_at=utcnow(),
+        ),
+    )
 
 
 async def balance(nc, tenant_id: str) -> int:
@@ -113,8 +142,16 @@ async def view(nc, tenant_id: str):
 
 
 async def configure(nc, tenant_id: str, *, enabled=True, threshold=5000, amount=5000, limit=100_000):
-    return await request(nc, UpdateAutoTopup(tenant_id=tenant_id, enabled=enabled, threshold_cents=threshold,
-                                             amount_cents=amount, monthly_limit_cents=limit))
+    return await request(
+        nc,
+        UpdateAutoTopup(
+            tenant_id=tenant_id,
+            enabled=enabled,
+            threshold_cents=threshold,
+            amount_cents=amount,
+            monthly_limit_cents=limit,
+        ),
+    )
 
 
 async def enable_when_card_known(nc, tenant_id: str, **kw):

@@ -20,23 +20,27 @@ def bonus(amount: int) -> int:
 def operations():
     """(kind, key, amount) triples; small key spaces make duplicates and collisions likely."""
     key, cents = st.integers(0, 4), st.integers(0, 60_000)
-    return st.lists(st.one_of(
-        st.tuples(st.just("topup"), key, st.integers(1000, 60_000)),
-        st.tuples(st.just("usage"), key, cents.map(lambda c: c // 10)),
-        st.tuples(st.just("refund"), st.tuples(key, key), st.integers(1, 60_000)),
-        st.tuples(st.just("reserve"), key, cents.map(lambda c: c // 5)),
-        st.tuples(st.just("settle"), st.tuples(key, key), cents.map(lambda c: c // 10)),
-        st.tuples(st.just("release"), key, st.just(0)),
-        st.tuples(st.just("expire"), key, st.just(0)),
-    ), min_size=1, max_size=18)
+    return st.lists(
+        st.one_of(
+            st.tuples(st.just("topup"), key, st.integers(1000, 60_000)),
+            st.tuples(st.just("usage"), key, cents.map(lambda c: c // 10)),
+            st.tuples(st.just("refund"), st.tuples(key, key), st.integers(1, 60_000)),
+            st.tuples(st.just("reserve"), key, cents.map(lambda c: c // 5)),
+            st.tuples(st.just("settle"), st.tuples(key, key), cents.map(lambda c: c // 10)),
+            st.tuples(st.just("release"), key, st.just(0)),
+            st.tuples(st.just("expire"), key, st.just(0)),
+        ),
+        min_size=1,
+        max_size=18,
+    )
 
 
 @dataclass
 class Model:
     balance: int = 0
-    applied: set[str] = field(default_factory=set)           # source keys: each money effect once
+    applied: set[str] = field(default_factory=set)  # source keys: each money effect once
     topups: dict[int, list[int]] = field(default_factory=dict)  # key → [amount, bonus, refunded, reversed]
-    holds: dict[int, list] = field(default_factory=dict)       # reserve key → [status, amount]
+    holds: dict[int, list] = field(default_factory=dict)  # reserve key → [status, amount]
     refunds: set[tuple] = field(default_factory=set)
 
     @property
@@ -60,7 +64,7 @@ class Model:
         self.refunds.add(refund_key)
         a, b, refunded, reversed_ = self.topups[refund_key[1]]
         amount = min(amount, a - refunded)
-        target = b * (refunded + amount) // a          # floor(B·R/A) after this refund
+        target = b * (refunded + amount) // a  # floor(B·R/A) after this refund
         self.topups[refund_key[1]] = [a, b, refunded + amount, target]
         self.balance -= amount + (target - reversed_)
 

@@ -24,7 +24,8 @@ FAST = {"autotopup_monitor_s": 0.1, "autotopup_cooldown_s": 0, "autotopup_retry_
 
 
 async def test_200_concurrent_usage_records_crossing_the_threshold_request_exactly_one_charge(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     schema = new_schema()
     replicas = [billing(nats_url, database_url, schema, usage_batch_size=7, **FAST) for _ in range(2)]
     async with running(replicas[0]), running(replicas[1]), nats_client(nats_url) as nc:
@@ -36,8 +37,9 @@ async def test_200_concurrent_usage_records_crossing_the_threshold_request_exact
         await payments.save_default_card(tenant_id)
         await enable_when_card_known(nc, tenant_id, threshold=5000, amount=5000)
 
-        await asyncio.gather(*[publish_usage(js, usage_id=f"{tenant_id}-{i}", tenant_id=tenant_id, amount_cents=45)
-                               for i in range(200)])
+        await asyncio.gather(
+            *[publish_usage(js, usage_id=f"{tenant_id}-{i}", tenant_id=tenant_id, amount_cents=45) for i in range(200)]
+        )
         # 200 × 45 = 9,000 debited; one charge of 5,000 (no bonus below 100 €) credited once.
         await eventually(lambda: _equals(balance(nc, tenant_id), 5000), timeout=20)
         await asyncio.sleep(1.0)  # monitors sweep 10× meanwhile
@@ -50,7 +52,8 @@ async def test_200_concurrent_usage_records_crossing_the_threshold_request_exact
 
 
 async def test_two_monitors_running_together_with_a_tenant_below_threshold_make_one_charge(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     schema = new_schema()
     settings = {**FAST, "autotopup_monitor_s": 0.02}
     replicas = [billing(nats_url, database_url, schema, **settings) for _ in range(2)]
@@ -68,8 +71,7 @@ async def test_two_monitors_running_together_with_a_tenant_below_threshold_make_
         await payments.stop()
 
 
-async def test_sweeps_racing_on_two_connection_pools_request_one_charge(nats_url, database_url, new_schema,
-                                                                        tenant_id):
+async def test_sweeps_racing_on_two_connection_pools_request_one_charge(nats_url, database_url, new_schema, tenant_id):
     """The proof of `FOR UPDATE SKIP LOCKED` + state under the lock: 40 sweeps at once, one charge."""
     schema = new_schema()
     service = billing(nats_url, database_url, schema, autotopup_monitor_s=3600)
@@ -89,7 +91,8 @@ async def test_sweeps_racing_on_two_connection_pools_request_one_charge(nats_url
 
 
 async def test_monitor_paused_between_its_reads_and_its_write_racing_a_debit_batch_requests_one_charge(
-        nats_url, database_url, new_schema, tenant_id, monkeypatch):
+    nats_url, database_url, new_schema, tenant_id, monkeypatch
+):
     """The monitor reads the rule and this month's spend, stalls, then writes; meanwhile a debit batch
     takes the tenant below the threshold too. The debit waits on the account row the monitor locked
     (FOR UPDATE, before its first read), then finds the rule `in_flight`: one charge, never two."""
@@ -121,16 +124,21 @@ async def test_monitor_paused_between_its_reads_and_its_write_racing_a_debit_bat
         await asyncio.sleep(0.3)
         assert len(payments.requests) == 1
         async with service.db.sessions() as session:
-            charges = (await session.execute(sa.text("SELECT count(*) FROM autotopup_charges WHERE tenant_id = :t"),
-                                             {"t": tenant_id})).scalar()
+            charges = (
+                await session.execute(
+                    sa.text("SELECT count(*) FROM autotopup_charges WHERE tenant_id = :t"), {"t": tenant_id}
+                )
+            ).scalar()
         assert charges == 1
         await payments.stop()
 
 
 async def test_cooldown_is_respected_between_two_charges(nats_url, database_url, new_schema, tenant_id):
     cooldown = 1.5
-    async with running(billing(nats_url, database_url, new_schema(), **{**FAST, "autotopup_cooldown_s": cooldown})), \
-            nats_client(nats_url) as nc:
+    async with (
+        running(billing(nats_url, database_url, new_schema(), **{**FAST, "autotopup_cooldown_s": cooldown})),
+        nats_client(nats_url) as nc,
+    ):
         js = nc.jetstream()
         payments = await EmulatedPayments(js, PAID).start()
         await payments.save_default_card(tenant_id)
@@ -159,8 +167,10 @@ async def _missed_trigger(db: Database, nc, tenant_id: str) -> EmulatedPayments:
 
 async def _enable_behind_the_triggers_back(db: Database, tenant_id: str) -> None:
     async with db.transaction() as session:
-        await session.execute(sa.text("UPDATE autotopup_settings SET enabled = true, state = 'idle' "
-                                      "WHERE tenant_id = :t"), {"t": tenant_id})
+        await session.execute(
+            sa.text("UPDATE autotopup_settings SET enabled = true, state = 'idle' WHERE tenant_id = :t"),
+            {"t": tenant_id},
+        )
 
 
 async def _equals(awaitable, expected) -> bool:

@@ -25,7 +25,8 @@ FAST = {"autotopup_monitor_s": 0.1, "autotopup_cooldown_s": 0, "autotopup_retry_
 
 
 async def test_three_declines_disable_auto_topup_with_a_reason_and_tell_the_customer(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
         js = nc.jetstream()
         payments = await EmulatedPayments(js, declined(), duplicate=True).start()  # outcomes arrive twice
@@ -54,7 +55,8 @@ async def test_three_declines_disable_auto_topup_with_a_reason_and_tell_the_cust
 
 
 async def test_sca_pauses_with_a_payment_link_is_not_a_failure_and_resumes_after_the_payment(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
         js = nc.jetstream()
         link = "https://checkout.example/pay/cs_test_sca"
@@ -80,8 +82,7 @@ async def test_sca_pauses_with_a_payment_link_is_not_a_failure_and_resumes_after
         await payments.stop()
 
 
-async def test_sca_paused_rule_resumes_when_a_new_default_card_is_saved(nats_url, database_url, new_schema,
-                                                                        tenant_id):
+async def test_sca_paused_rule_resumes_when_a_new_default_card_is_saved(nats_url, database_url, new_schema, tenant_id):
     async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
         js = nc.jetstream()
         payments = await EmulatedPayments(js, sca()).start()
@@ -99,7 +100,8 @@ async def test_sca_paused_rule_resumes_when_a_new_default_card_is_saved(nats_url
 
 
 async def test_sca_paused_rule_whose_link_expired_resumes_its_normal_path_without_counting_a_failure(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     """The customer never used the 24 h link: the paused charge is given up (not a failure), and the
     next decision point tries one new off-session charge (docs/architecture.md, auto top-up)."""
     async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
@@ -112,8 +114,12 @@ async def test_sca_paused_rule_whose_link_expired_resumes_its_normal_path_withou
         first = payments.requests[0][1]
 
         payments.answer = PAID
-        await publish(js, TopupExpired(tenant_id=tenant_id, topup_id=f"top_{first.trigger_id}"[:40], source="auto",
-                                       trigger_id=first.trigger_id))
+        await publish(
+            js,
+            TopupExpired(
+                tenant_id=tenant_id, topup_id=f"top_{first.trigger_id}"[:40], source="auto", trigger_id=first.trigger_id
+            ),
+        )
 
         await eventually(lambda: _equals(balance(nc, tenant_id), 4500))  # a new charge, same card, paid
         rule = await view(nc, tenant_id)
@@ -123,7 +129,8 @@ async def test_sca_paused_rule_whose_link_expired_resumes_its_normal_path_withou
 
 
 async def test_monthly_cap_reached_makes_no_charge_tells_the_customer_once_and_stays_idle(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
         js = nc.jetstream()
         payments = await EmulatedPayments(js, PAID).start()
@@ -149,8 +156,7 @@ async def test_monthly_cap_reached_makes_no_charge_tells_the_customer_once_and_s
         await payments.stop()
 
 
-async def test_settings_are_validated_and_enabling_needs_a_default_card(nats_url, database_url, new_schema,
-                                                                        tenant_id):
+async def test_settings_are_validated_and_enabling_needs_a_default_card(nats_url, database_url, new_schema, tenant_id):
     async with running(billing(nats_url, database_url, new_schema(), **FAST)), nats_client(nats_url) as nc:
         js = nc.jetstream()
         payments = await EmulatedPayments(js, HOLD).start()

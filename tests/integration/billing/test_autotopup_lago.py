@@ -22,12 +22,15 @@ FAST = {"autotopup_monitor_s": 0.1, "autotopup_cooldown_s": 0, "autotopup_retry_
 
 
 async def test_lago_fixed_amount_rule_charging_once_per_increment_until_the_gap_closed(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     """A debit 500 € below the threshold with a 50 € rule: one charge of 50 €, not ten at once;
     the next single charge only after the first resolved and the cooldown elapsed."""
     cooldown = 1.0
-    async with running(billing(nats_url, database_url, new_schema(), **{**FAST, "autotopup_cooldown_s": cooldown})), \
-            nats_client(nats_url) as nc:
+    async with (
+        running(billing(nats_url, database_url, new_schema(), **{**FAST, "autotopup_cooldown_s": cooldown})),
+        nats_client(nats_url) as nc,
+    ):
         js = nc.jetstream()
         payments = await EmulatedPayments(js, PAID).start()
         await payments.save_default_card(tenant_id)
@@ -85,12 +88,15 @@ async def test_lago_runaway_top_ups_for_weeks_unnoticed(nats_url, database_url, 
         await payments.stop()
 
 
-async def test_lago_rule_silently_stopped_when_the_amount_exceeded_a_limit(nats_url, database_url, new_schema,
-                                                                          tenant_id):
+async def test_lago_rule_silently_stopped_when_the_amount_exceeded_a_limit(
+    nats_url, database_url, new_schema, tenant_id
+):
     """An amount beyond the top-up limits or the monthly cap is refused when saved (a clear 4xx),
     never accepted and then skipped without a word; a cap reached at run time is told."""
-    async with running(billing(nats_url, database_url, new_schema(), topup_max_cents=20_000, **FAST)), \
-            nats_client(nats_url) as nc:
+    async with (
+        running(billing(nats_url, database_url, new_schema(), topup_max_cents=20_000, **FAST)),
+        nats_client(nats_url) as nc,
+    ):
         js = nc.jetstream()
         payments = await EmulatedPayments(js, PAID).start()
         events = await PortalCapture().start(nc, tenant_id)

@@ -34,16 +34,22 @@ def plan(tenant_id: str, seed: int) -> tuple[list[list[tuple[str, bytes, str]]],
         for i in range(OPS_EACH):
             if rng.random() < 0.1:
                 amount = rng.choice([1000, 10000, 25000, 50000, 12345])
-                body = TopupPaid(tenant_id=tenant_id, topup_id=f"{tenant_id}-t{p}-{i}", amount_cents=amount,
-                                 bonus_cents=bonus_for(amount, TIERS),
-                                 payment_intent_id=f"pi_{p}_{i}", paid_at="2026-11-26T10:00:00Z")
+                body = TopupPaid(
+                    tenant_id=tenant_id,
+                    topup_id=f"{tenant_id}-t{p}-{i}",
+                    amount_cents=amount,
+                    bonus_cents=bonus_for(amount, TIERS),
+                    payment_intent_id=f"pi_{p}_{i}",
+                    paid_at="2026-11-26T10:00:00Z",
+                )
                 lane.append((TopupPaid.subject, body.model_dump_json().encode(), body.event_id))
                 expected += amount + bonus_for(amount, TIERS)
                 count += 2 if bonus_for(amount, TIERS) else 1
             else:
                 cents, uid = rng.randint(1, 500), f"{tenant_id}-u{p}-{i}"
-                body = json.dumps({"id": uid, "tenant_id": tenant_id, "amount_cents": cents,
-                                   "occurred_at": "2026-11-26T10:00:00Z"}).encode()
+                body = json.dumps(
+                    {"id": uid, "tenant_id": tenant_id, "amount_cents": cents, "occurred_at": "2026-11-26T10:00:00Z"}
+                ).encode()
                 lane.append(("usage.recorded.v1", body, uid))
                 expected, count = expected - cents, count + 1
             if rng.random() < 0.05:  # the producer retries: same usage/top-up id, a new Msg-Id
@@ -61,7 +67,8 @@ async def publish_lane(nats_url: str, lane) -> None:
 
 @pytest.mark.parametrize("instances", [1, 2])
 async def test_one_thousand_concurrent_operations_on_one_tenant_end_exact(
-        instances, nats_url, database_url, new_schema, tenant_id):
+    instances, nats_url, database_url, new_schema, tenant_id
+):
     schema = new_schema()
     lanes, expected, count = plan(tenant_id, seed=instances)
     assert sum(len(lane) for lane in lanes) >= 1000
@@ -87,11 +94,18 @@ async def _check_books(database_url: str, schema: str, tenant_id: str, expected:
     db = Database(database_url, schema)
     try:
         async with db.sessions() as s:
-            entries = (await s.execute(sa.text("SELECT coalesce(sum(amount_cents), 0) FROM ledger_entries "
-                                               "WHERE account = :a"), {"a": f"tenant:{tenant_id}"})).scalar()
+            entries = (
+                await s.execute(
+                    sa.text("SELECT coalesce(sum(amount_cents), 0) FROM ledger_entries WHERE account = :a"),
+                    {"a": f"tenant:{tenant_id}"},
+                )
+            ).scalar()
             total = (await s.execute(sa.text("SELECT sum(amount_cents) FROM ledger_entries"))).scalar()
-            last = (await s.execute(sa.text("SELECT balance_after_cents FROM ledger_transactions "
-                                            "ORDER BY seq DESC LIMIT 1"))).scalar()
+            last = (
+                await s.execute(
+                    sa.text("SELECT balance_after_cents FROM ledger_transactions ORDER BY seq DESC LIMIT 1")
+                )
+            ).scalar()
     finally:
         await db.dispose()
     assert entries == expected == last and total == 0

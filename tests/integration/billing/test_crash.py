@@ -21,10 +21,23 @@ BURST = 5000
 
 
 def start_billing(nats_url: str, database_url: str, schema: str) -> subprocess.Popen:
-    env = {**os.environ, **service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": database_url,
-           "DB_SCHEMA": schema, "PORT": "0", "APP_ENV": "test", "LOG_LEVEL": "WARNING", "USAGE_BATCH_SIZE": "100"}
-    return subprocess.Popen([sys.executable, "-m", "services.billing", "run"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        **service_nats_env(nats_url, "billing"),
+        "BILLING_DATABASE_URL": database_url,
+        "DB_SCHEMA": schema,
+        "PORT": "0",
+        "APP_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+        "USAGE_BATCH_SIZE": "100",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.billing", "run"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def count(conn, schema: str) -> int:
@@ -36,7 +49,8 @@ async def count(conn, schema: str) -> int:
 
 @pytest.mark.slow
 async def test_sigkill_mid_burst_then_restart_debits_every_record_exactly_once(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     schema = new_schema()
     amounts = [(i % 97) + 1 for i in range(BURST)]
     payloads = [(f"{tenant_id}-{i}", usage_payload(f"{tenant_id}-{i}", tenant_id, amounts[i])) for i in range(BURST)]
@@ -69,14 +83,19 @@ async def test_sigkill_mid_burst_then_restart_debits_every_record_exactly_once(
 
 
 def usage_payload(usage_id: str, tenant_id: str, cents: int) -> bytes:
-    return json.dumps({"id": usage_id, "tenant_id": tenant_id, "amount_cents": cents,
-                       "occurred_at": "2026-11-26T10:00:00Z"}).encode()
+    return json.dumps(
+        {"id": usage_id, "tenant_id": tenant_id, "amount_cents": cents, "occurred_at": "2026-11-26T10:00:00Z"}
+    ).encode()
 
 
 async def _publish_slowly(js, payloads) -> None:
     for i in range(0, len(payloads), 250):  # a burst over a few seconds, so the kill lands inside it
-        await asyncio.gather(*(js.publish("usage.recorded.v1", body, headers={"Nats-Msg-Id": mid})
-                               for mid, body in payloads[i:i + 250]))
+        await asyncio.gather(
+            *(
+                js.publish("usage.recorded.v1", body, headers={"Nats-Msg-Id": mid})
+                for mid, body in payloads[i : i + 250]
+            )
+        )
         await asyncio.sleep(0.05)
 
 

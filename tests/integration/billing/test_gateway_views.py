@@ -19,17 +19,25 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @asynccontextmanager
 async def stack(nats_url, database_url, new_schema):
-    async with running(billing(nats_url, database_url, new_schema(), timezone="Europe/Berlin")), \
-            running(gateway(nats_url, database_url, new_schema()), serve_http=True) as gw, \
-            nats_client(nats_url) as nc, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http:
+    async with (
+        running(billing(nats_url, database_url, new_schema(), timezone="Europe/Berlin")),
+        running(gateway(nats_url, database_url, new_schema()), serve_http=True) as gw,
+        nats_client(nats_url) as nc,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http,
+    ):
         yield http, nc
 
 
 async def credit(nc, tenant_id: str, cents: int, key: str = "t1") -> None:
     bonus = bonus_for(cents, parse_tiers("10000:5,25000:10,50000:15"))  # as payments decides with the defaults
-    paid = TopupPaid(tenant_id=tenant_id, topup_id=f"{tenant_id}-{key}", amount_cents=cents, bonus_cents=bonus,
-                     payment_intent_id=f"pi_{key}", paid_at=datetime.now(BERLIN))
+    paid = TopupPaid(
+        tenant_id=tenant_id,
+        topup_id=f"{tenant_id}-{key}",
+        amount_cents=cents,
+        bonus_cents=bonus,
+        payment_intent_id=f"pi_{key}",
+        paid_at=datetime.now(BERLIN),
+    )
     await nc.jetstream().publish(paid.subject, paid.model_dump_json().encode(), headers={"Nats-Msg-Id": paid.event_id})
 
 
@@ -92,12 +100,24 @@ async def test_dashboard_days_in_berlin_and_runway(nats_url, database_url, new_s
 
         today = datetime.now(BERLIN).date()
         after_midnight = datetime.combine(today, time(0, 30), BERLIN)  # 23:30 UTC the day before
-        before_midnight = after_midnight - timedelta(hours=1)          # 23:30 Berlin, yesterday
+        before_midnight = after_midnight - timedelta(hours=1)  # 23:30 Berlin, yesterday
         js = nc.jetstream()
-        await publish_usage(js, usage_id=f"{tenant_id}-a", tenant_id=tenant_id, amount_cents=300, quantity=3,
-                            occurred_at=after_midnight.isoformat())
-        await publish_usage(js, usage_id=f"{tenant_id}-b", tenant_id=tenant_id, amount_cents=400, quantity=4,
-                            occurred_at=before_midnight.isoformat())
+        await publish_usage(
+            js,
+            usage_id=f"{tenant_id}-a",
+            tenant_id=tenant_id,
+            amount_cents=300,
+            quantity=3,
+            occurred_at=after_midnight.isoformat(),
+        )
+        await publish_usage(
+            js,
+            usage_id=f"{tenant_id}-b",
+            tenant_id=tenant_id,
+            amount_cents=400,
+            quantity=4,
+            occurred_at=before_midnight.isoformat(),
+        )
         await eventually(lambda: balance_is(http, auth, 9800), timeout=15)
         board = (await http.get("/v1/dashboard", headers=auth)).json()
         days = {d["date"]: (d["amount_cents"], d["quantity"]) for d in board["usage_by_day"]}

@@ -39,9 +39,17 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
     done = []
     for kind, key, cents in ops:
         if kind == "topup":
-            await use_cases.credit_topup(deps=deps, paid=TopupPaid(tenant_id=tenant, topup_id=f"{tenant}-tp{key}",
-                                         amount_cents=cents, bonus_cents=bonus_for(cents, TIERS),
-                                                               payment_intent_id=f"pi{key}", paid_at=NOW))
+            await use_cases.credit_topup(
+                deps=deps,
+                paid=TopupPaid(
+                    tenant_id=tenant,
+                    topup_id=f"{tenant}-tp{key}",
+                    amount_cents=cents,
+                    bonus_cents=bonus_for(cents, TIERS),
+                    payment_intent_id=f"pi{key}",
+                    paid_at=NOW,
+                ),
+            )
             if model is not None:
                 model.topup(key, cents)
         elif kind == "usage":
@@ -53,14 +61,24 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
             if model is not None and key[1] not in model.topups:
                 continue  # payments only refunds paid top-ups
             topup = f"{tenant}-tp{key[1]}"
-            await use_cases.record_refund(deps=deps, refund=PaymentRefunded(
-                tenant_id=tenant, refund_id=f"{tenant}-rf{key}", topup_id=topup, payment_intent_id="pi",
-                amount_cents=cents, topup_amount_cents=0, refunded_at=NOW))
+            await use_cases.record_refund(
+                deps=deps,
+                refund=PaymentRefunded(
+                    tenant_id=tenant,
+                    refund_id=f"{tenant}-rf{key}",
+                    topup_id=topup,
+                    payment_intent_id="pi",
+                    amount_cents=cents,
+                    topup_amount_cents=0,
+                    refunded_at=NOW,
+                ),
+            )
             if model is not None:
                 model.refund(key, cents)
         elif kind == "reserve":
-            reply = await reservations.reserve(deps=deps, req=Reserve(id=f"{tenant}-r{key}", tenant_id=tenant,
-                                                                  amount_cents=cents))
+            reply = await reservations.reserve(
+                deps=deps, req=Reserve(id=f"{tenant}-r{key}", tenant_id=tenant, amount_cents=cents)
+            )
             if model is not None:
                 assert reply.ok == model.reserve(key, cents)
         elif kind == "settle":
@@ -84,8 +102,13 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
             if not await reservation_id(db, f"{tenant}-r{key}"):  # no hold yet: nothing happened
                 continue
             async with db.transaction() as s:
-                await s.execute(sa.text("UPDATE holds SET expires_at = now() - interval '1 second' "
-                                        "WHERE request_id = :r AND status = 'active'"), {"r": f"{tenant}-r{key}"})
+                await s.execute(
+                    sa.text(
+                        "UPDATE holds SET expires_at = now() - interval '1 second' "
+                        "WHERE request_id = :r AND status = 'active'"
+                    ),
+                    {"r": f"{tenant}-r{key}"},
+                )
             await reservations.expire_holds(db=db)
             if model is not None:
                 model.expire(key)
@@ -95,8 +118,11 @@ async def run(db: Database, tenant: str, ops: list, model: Model | None) -> list
 
 async def reservation_id(db: Database, request_id: str) -> str | None:
     async with db.sessions() as s:
-        return (await s.execute(sa.text("SELECT id FROM holds WHERE request_id = :r AND status <> 'refused'"),
-                                {"r": request_id})).scalar()
+        return (
+            await s.execute(
+                sa.text("SELECT id FROM holds WHERE request_id = :r AND status <> 'refused'"), {"r": request_id}
+            )
+        ).scalar()
 
 
 async def books(db: Database, tenant: str) -> dict:
@@ -104,11 +130,11 @@ async def books(db: Database, tenant: str) -> dict:
         "balance": "SELECT balance_cents FROM accounts WHERE tenant_id = :t",
         "entries": "SELECT coalesce(sum(amount_cents), 0) FROM ledger_entries WHERE account = 'tenant:' || :t",
         "unbalanced": "SELECT count(*) FROM (SELECT e.transaction_id FROM ledger_entries e JOIN ledger_transactions x "
-                      "ON x.id = e.transaction_id WHERE x.tenant_id = :t GROUP BY 1 HAVING sum(e.amount_cents) <> 0) u",
+        "ON x.id = e.transaction_id WHERE x.tenant_id = :t GROUP BY 1 HAVING sum(e.amount_cents) <> 0) u",
         "all_entries": "SELECT coalesce(sum(amount_cents), 0) FROM ledger_entries",
         "sources": "SELECT array_agg(source_key ORDER BY source_key) FROM ledger_transactions WHERE tenant_id = :t",
         "last_after": "SELECT balance_after_cents FROM ledger_transactions WHERE tenant_id = :t "
-                      "ORDER BY seq DESC LIMIT 1",
+        "ORDER BY seq DESC LIMIT 1",
         "holds": "SELECT array_agg(request_id || '=' || status ORDER BY request_id) FROM holds WHERE tenant_id = :t",
     }
     async with db.sessions() as s:

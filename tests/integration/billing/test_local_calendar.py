@@ -25,8 +25,15 @@ def utc(*args) -> datetime:
 
 
 def usage(tenant_id: str, usage_id: str, cents: int, occurred_at: datetime) -> UsageRecorded:
-    return UsageRecorded(id=usage_id, tenant_id=tenant_id, amount_cents=cents, quantity=1, unit="minute",
-                         description=usage_id, occurred_at=occurred_at)
+    return UsageRecorded(
+        id=usage_id,
+        tenant_id=tenant_id,
+        amount_cents=cents,
+        quantity=1,
+        unit="minute",
+        description=usage_id,
+        occurred_at=occurred_at,
+    )
 
 
 async def post_at(service, monkeypatch, tenant_id: str, usage_id: str, at: datetime, cents: int = 100) -> None:
@@ -35,30 +42,36 @@ async def post_at(service, monkeypatch, tenant_id: str, usage_id: str, at: datet
 
 
 # (usage id, posted at) → the local month it belongs to
-SPRING = [("feb-last-second", utc(2026, 2, 28, 22, 59, 59), "2026-02"),
-          ("mar-first-minute", utc(2026, 2, 28, 23, 30), "2026-03"),  # 00:30 CET on 1 March
-          ("before-switch", utc(2026, 3, 29, 0, 59), "2026-03"),  # 01:59 CET
-          ("after-switch", utc(2026, 3, 29, 1, 0), "2026-03"),  # 03:00 CEST
-          ("mar-last-second", utc(2026, 3, 31, 21, 59, 59), "2026-03"),
-          ("apr-first-minute", utc(2026, 3, 31, 22, 30), "2026-04")]  # 00:30 CEST on 1 April
-AUTUMN = [("sep-last-second", utc(2026, 9, 30, 21, 59, 59), "2026-09"),
-          ("oct-first-minute", utc(2026, 9, 30, 22, 0), "2026-10"),  # 00:00 CEST on 1 October
-          ("first-2-30", utc(2026, 10, 25, 0, 30), "2026-10"),  # 02:30 CEST
-          ("second-2-30", utc(2026, 10, 25, 1, 30), "2026-10"),  # 02:30 CET, the repeated hour
-          ("oct-last-second", utc(2026, 10, 31, 22, 59, 59), "2026-10"),
-          ("nov-first-minute", utc(2026, 10, 31, 23, 30), "2026-11")]  # 00:30 CET on 1 November
+SPRING = [
+    ("feb-last-second", utc(2026, 2, 28, 22, 59, 59), "2026-02"),
+    ("mar-first-minute", utc(2026, 2, 28, 23, 30), "2026-03"),  # 00:30 CET on 1 March
+    ("before-switch", utc(2026, 3, 29, 0, 59), "2026-03"),  # 01:59 CET
+    ("after-switch", utc(2026, 3, 29, 1, 0), "2026-03"),  # 03:00 CEST
+    ("mar-last-second", utc(2026, 3, 31, 21, 59, 59), "2026-03"),
+    ("apr-first-minute", utc(2026, 3, 31, 22, 30), "2026-04"),
+]  # 00:30 CEST on 1 April
+AUTUMN = [
+    ("sep-last-second", utc(2026, 9, 30, 21, 59, 59), "2026-09"),
+    ("oct-first-minute", utc(2026, 9, 30, 22, 0), "2026-10"),  # 00:00 CEST on 1 October
+    ("first-2-30", utc(2026, 10, 25, 0, 30), "2026-10"),  # 02:30 CEST
+    ("second-2-30", utc(2026, 10, 25, 1, 30), "2026-10"),  # 02:30 CET, the repeated hour
+    ("oct-last-second", utc(2026, 10, 31, 22, 59, 59), "2026-10"),
+    ("nov-first-minute", utc(2026, 10, 31, 23, 30), "2026-11"),
+]  # 00:30 CET on 1 November
 
 
 @pytest.mark.parametrize("postings", [SPRING, AUTUMN], ids=["march", "october"])
-async def test_statements_split_at_local_midnight_across_a_dst_change(nats_url, database_url, new_schema, tenant_id,
-                                                                      monkeypatch, postings):
+async def test_statements_split_at_local_midnight_across_a_dst_change(
+    nats_url, database_url, new_schema, tenant_id, monkeypatch, postings
+):
     service = billing(nats_url, database_url, new_schema())
     async with running(service):
         for usage_id, at, _ in postings:
             await post_at(service, monkeypatch, tenant_id, usage_id, at)
         months = sorted({month for *_, month in postings})
-        statements = [await queries.statement(db=service.db, tenant_id=tenant_id, month=m, tz="Europe/Berlin")
-                      for m in months]
+        statements = [
+            await queries.statement(db=service.db, tenant_id=tenant_id, month=m, tz="Europe/Berlin") for m in months
+        ]
 
     for month, statement in zip(months, statements, strict=True):
         expected = [uid for uid, _, m in postings if m == month]
@@ -80,8 +93,9 @@ def most_recent(month: int) -> date:
     return last_sunday(year, month)
 
 
-async def test_dashboard_days_follow_the_local_calendar_across_both_dst_changes(nats_url, database_url, new_schema,
-                                                                                tenant_id):
+async def test_dashboard_days_follow_the_local_calendar_across_both_dst_changes(
+    nats_url, database_url, new_schema, tenant_id
+):
     spring, autumn = most_recent(3), most_recent(10)
     # usage by occurred_at: local midnight on each side of the switch, and inside the 25-hour day
     occurred = {
@@ -94,8 +108,10 @@ async def test_dashboard_days_follow_the_local_calendar_across_both_dst_changes(
     }
     service = billing(nats_url, database_url, new_schema())
     async with running(service):
-        await use_cases.record_usage(deps=BillingDeps(db=service.db), records=[
-            usage(tenant_id, uid, 100 + i, at) for i, (uid, (at, _)) in enumerate(occurred.items())])
+        await use_cases.record_usage(
+            deps=BillingDeps(db=service.db),
+            records=[usage(tenant_id, uid, 100 + i, at) for i, (uid, (at, _)) in enumerate(occurred.items())],
+        )
         dashboard = await queries.dashboard(deps=BillingDeps(db=service.db), tenant_id=tenant_id, days=366)
         stored = await _column_types(service)
 
@@ -109,7 +125,9 @@ async def test_dashboard_days_follow_the_local_calendar_across_both_dst_changes(
 
 async def _column_types(service) -> set[str]:
     """Every timestamp column of billing's schema is timestamptz (compared in UTC, never wall-clock)."""
-    query = sa.text("SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema = :s "
-                    "AND data_type LIKE 'timestamp%'")
+    query = sa.text(
+        "SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema = :s "
+        "AND data_type LIKE 'timestamp%'"
+    )
     async with service.db.sessions() as session:
         return set((await session.execute(query, {"s": service.db.schema})).scalars())

@@ -22,13 +22,17 @@ async def test_same_usage_id_five_times_concurrently_debits_once(nats_url, datab
     async with running(billing(nats_url, database_url, new_schema())), nats_client(nats_url) as nc:
         js = nc.jetstream()
         # Distinct Nats-Msg-Ids defeat JetStream's de-duplication: the ledger alone must hold.
-        await asyncio.gather(*[
-            js.publish("usage.recorded.v1",
-                       f'{{"id":"dup-{tenant_id}","tenant_id":"{tenant_id}","amount_cents":100,'
-                       f'"occurred_at":"2026-11-26T10:00:00Z"}}'.encode(),
-                       headers={"Nats-Msg-Id": f"copy-{i}-{tenant_id}"})
-            for i in range(5)
-        ])
+        await asyncio.gather(
+            *[
+                js.publish(
+                    "usage.recorded.v1",
+                    f'{{"id":"dup-{tenant_id}","tenant_id":"{tenant_id}","amount_cents":100,'
+                    f'"occurred_at":"2026-11-26T10:00:00Z"}}'.encode(),
+                    headers={"Nats-Msg-Id": f"copy-{i}-{tenant_id}"},
+                )
+                for i in range(5)
+            ]
+        )
         await publish_usage(js, usage_id=f"{tenant_id}-marker", tenant_id=tenant_id, amount_cents=1)
         await eventually(lambda: _is(balance_of(nc, tenant_id), -101))
         await asyncio.sleep(0.3)
@@ -50,6 +54,7 @@ async def test_balance_as_of_a_past_moment(nats_url, database_url, new_schema, t
         between = datetime.now(UTC)
         await publish_usage(js, usage_id=f"{tenant_id}-b", tenant_id=tenant_id, amount_cents=50)
         await eventually(lambda: _is(balance_of(nc, tenant_id), -150))
-        past = [(await request(nc, GetBalance(tenant_id=tenant_id, as_of=t))).balance_cents
-                for t in (before_any, between)]
+        past = [
+            (await request(nc, GetBalance(tenant_id=tenant_id, as_of=t))).balance_cents for t in (before_any, between)
+        ]
         assert past == [0, -100]

@@ -38,24 +38,40 @@ def documents_service(nats_url, database_url, new_schema, tmp_path):
     def make(**kw):
         overrides = {k: kw.pop(k) for k in ("renderer", "store", "clock") if k in kw}
         kw.setdefault("documents_store", str(tmp_path / "store"))
-        settings = DocumentsSettings(**service_nats_settings(nats_url, "documents"), database_url=database_url,
-                                     db_schema=schema,
-                                     app_env="test", port=0, **kw)
+        settings = DocumentsSettings(
+            **service_nats_settings(nats_url, "documents"),
+            database_url=database_url,
+            db_schema=schema,
+            app_env="test",
+            port=0,
+            **kw,
+        )
         return build(settings, **overrides)
 
     return make
 
 
-def profile(tenant_id: str, *, name: str = "Muster Telefonie GmbH", country: str = "DE",
-            vat_id: str | None = None, locale: str = "de") -> AccountProfile:
-    return AccountProfile(tenant_id=tenant_id, name=name, email="buchhaltung@muster.example", country=country,
-                          vat_id=vat_id, locale=locale,
-                          address=Address(line1="Hauptstraße 1", postal_code="10115", city="Berlin"))
+def profile(
+    tenant_id: str,
+    *,
+    name: str = "Muster Telefonie GmbH",
+    country: str = "DE",
+    vat_id: str | None = None,
+    locale: str = "de",
+) -> AccountProfile:
+    return AccountProfile(
+        tenant_id=tenant_id,
+        name=name,
+        email="buchhaltung@muster.example",
+        country=country,
+        vat_id=vat_id,
+        locale=locale,
+        address=Address(line1="Hauptstraße 1", postal_code="10115", city="Berlin"),
+    )
 
 
 async def publish(js, event, *, msg_id: str | None = None) -> None:
-    await js.publish(event.subject, event.model_dump_json().encode(),
-                     headers={"Nats-Msg-Id": msg_id or event.event_id})
+    await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": msg_id or event.event_id})
 
 
 async def publish_profile(js, tenant_id: str, **kw) -> None:
@@ -63,14 +79,27 @@ async def publish_profile(js, tenant_id: str, **kw) -> None:
 
 
 def topup(tenant_id: str, topup_id: str, amount_cents: int = 10_000, bonus_cents: int = 0) -> TopupCredited:
-    return TopupCredited(tenant_id=tenant_id, topup_id=topup_id, amount_cents=amount_cents,
-                         bonus_cents=bonus_cents, payment_reference=f"pi_{topup_id}",
-                         paid_at=datetime.now(UTC), transaction_id=f"txn_{topup_id}")
+    return TopupCredited(
+        tenant_id=tenant_id,
+        topup_id=topup_id,
+        amount_cents=amount_cents,
+        bonus_cents=bonus_cents,
+        payment_reference=f"pi_{topup_id}",
+        paid_at=datetime.now(UTC),
+        transaction_id=f"txn_{topup_id}",
+    )
 
 
 def refund(tenant_id: str, topup_id: str, refund_id: str, amount_cents: int) -> RefundRecorded:
-    return RefundRecorded(tenant_id=tenant_id, refund_id=refund_id, topup_id=topup_id, amount_cents=amount_cents,
-                          bonus_reversed_cents=0, refunded_at=datetime.now(UTC), transaction_id=f"txn_{refund_id}")
+    return RefundRecorded(
+        tenant_id=tenant_id,
+        refund_id=refund_id,
+        topup_id=topup_id,
+        amount_cents=amount_cents,
+        bonus_reversed_cents=0,
+        refunded_at=datetime.now(UTC),
+        transaction_id=f"txn_{refund_id}",
+    )
 
 
 async def documents_of(nc, tenant_id: str, kind: str | None = None):
@@ -99,19 +128,28 @@ async def fake_billing(nc, *, profiles: dict[str, AccountProfile] | None = None,
     async def on_account(msg):
         tenant_id = json.loads(msg.data)["tenant_id"]
         found = profiles.get(tenant_id)
-        body = {"profile": found.model_dump(mode="json")} if found else {
-            "error": {"code": "not_found", "message": "account not found"}}
+        body = (
+            {"profile": found.model_dump(mode="json")}
+            if found
+            else {"error": {"code": "not_found", "message": "account not found"}}
+        )
         await msg.respond(json.dumps(body).encode())
 
     async def on_statement(msg):
         req = json.loads(msg.data)
         body = statements.get((req["tenant_id"], req["month"])) or {
-            "tenant_id": req["tenant_id"], "month": req["month"], "opening_balance_cents": 0,
-            "closing_balance_cents": 0, "entries": []}
+            "tenant_id": req["tenant_id"],
+            "month": req["month"],
+            "opening_balance_cents": 0,
+            "closing_balance_cents": 0,
+            "entries": [],
+        }
         await msg.respond(json.dumps(body).encode())
 
-    subs = [await nc.subscribe("rpc.billing.account.get.v1", cb=on_account),
-            await nc.subscribe("rpc.billing.statement.v1", cb=on_statement)]
+    subs = [
+        await nc.subscribe("rpc.billing.account.get.v1", cb=on_account),
+        await nc.subscribe("rpc.billing.statement.v1", cb=on_statement),
+    ]
     await nc.flush()
     try:
         yield

@@ -16,8 +16,11 @@ from tests.support.stack import eventually, nats_client, running
 
 
 async def test_refund_before_its_invoice_waits_then_refers_to_the_invoice(documents_service, nats_url, tenant_id):
-    async with running(documents_service()), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+    async with (
+        running(documents_service()),
+        nats_client(nats_url) as nc,
+        fake_billing(nc, profiles={tenant_id: profile(tenant_id)}),
+    ):
         js = nc.jetstream()
         topup_id = f"tp_{tenant_id}"
         await publish(js, refund(tenant_id, topup_id, f"re_{tenant_id}", amount_cents=4_000))
@@ -37,15 +40,22 @@ async def test_refund_before_its_invoice_waits_then_refers_to_the_invoice(docume
         assert [d.kind for d in await documents_of(nc, tenant_id)] == ["credit_note", "invoice"]
 
 
-
 async def test_a_refund_whose_invoice_comes_after_the_old_retry_budget_is_not_dead_lettered(
-        documents_service, nats_url, tenant_id):
+    documents_service, nats_url, tenant_id
+):
     """The credit note waits for its invoice (PrerequisiteMissing) beyond the five deliveries that used
     to send it to the DLQ; the other refunds of its batch are not held up."""
-    retried_before = REGISTRY.get_sample_value(
-        "messages_retried_total", {"consumer": "documents-refund-recorded", "kind": "transient"}) or 0
-    async with running(documents_service()), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+    retried_before = (
+        REGISTRY.get_sample_value(
+            "messages_retried_total", {"consumer": "documents-refund-recorded", "kind": "transient"}
+        )
+        or 0
+    )
+    async with (
+        running(documents_service()),
+        nats_client(nats_url) as nc,
+        fake_billing(nc, profiles={tenant_id: profile(tenant_id)}),
+    ):
         js = nc.jetstream()
         late, early = f"tp_late_{tenant_id}", f"tp_early_{tenant_id}"
         await publish(js, topup(tenant_id, early, amount_cents=5_000))
@@ -57,9 +67,12 @@ async def test_a_refund_whose_invoice_comes_after_the_old_retry_budget_is_not_de
         assert note.total_cents == 2_000  # the refund whose invoice exists is not held up
 
         def retried() -> float:
-            return (REGISTRY.get_sample_value(
-                "messages_retried_total", {"consumer": "documents-refund-recorded", "kind": "transient"}) or 0) \
-                - retried_before
+            return (
+                REGISTRY.get_sample_value(
+                    "messages_retried_total", {"consumer": "documents-refund-recorded", "kind": "transient"}
+                )
+                or 0
+            ) - retried_before
 
         await eventually(lambda: retried() >= 5, timeout=30)
         assert await stream_messages(js, "DLQ", "dlq.>") == []

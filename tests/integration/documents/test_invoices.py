@@ -78,10 +78,20 @@ async def _count(awaitable, expected: int) -> bool:
 async def test_reconciling_issues_the_invoice_a_credited_topup_lacks_once(documents_service, nats_url, tenant_id):
     """What payments' reconciler asks when a TopupCredited never arrived: the invoice is issued from the
     facts it passes, once, however often it asks."""
-    credit = CreditedTopup(tenant_id=tenant_id, topup_id=f"tp_{tenant_id}", amount_cents=10_000, bonus_cents=500,
-                           payment_reference="pi_lost", paid_at=datetime.now(UTC), transaction_id="txn_x")
-    async with running(documents_service()), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+    credit = CreditedTopup(
+        tenant_id=tenant_id,
+        topup_id=f"tp_{tenant_id}",
+        amount_cents=10_000,
+        bonus_cents=500,
+        payment_reference="pi_lost",
+        paid_at=datetime.now(UTC),
+        transaction_id="txn_x",
+    )
+    async with (
+        running(documents_service()),
+        nats_client(nats_url) as nc,
+        fake_billing(nc, profiles={tenant_id: profile(tenant_id)}),
+    ):
         first = await request(nc, ReconcileDocuments(credits=[credit]), timeout=30)
         again = await request(nc, ReconcileDocuments(credits=[credit]), timeout=30)
         invoices = await documents_of(nc, tenant_id, "invoice")

@@ -20,14 +20,19 @@ def s3_endpoint():
     server.stop()
 
 
-async def test_issued_invoice_is_stored_in_and_served_from_the_bucket(documents_service, nats_url, tenant_id,
-                                                                      s3_endpoint):
+async def test_issued_invoice_is_stored_in_and_served_from_the_bucket(
+    documents_service, nats_url, tenant_id, s3_endpoint
+):
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="eu-central-1", **CREDENTIALS)
     s3.create_bucket(Bucket="documents", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    service = documents_service(documents_store="s3://documents/issued", aws_endpoint_url=s3_endpoint,
-                                aws_region="eu-central-1", **CREDENTIALS)
-    async with running(service), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+    service = documents_service(
+        documents_store="s3://documents/issued", aws_endpoint_url=s3_endpoint, aws_region="eu-central-1", **CREDENTIALS
+    )
+    async with (
+        running(service),
+        nats_client(nats_url) as nc,
+        fake_billing(nc, profiles={tenant_id: profile(tenant_id)}),
+    ):
         await publish(nc.jetstream(), topup(tenant_id, f"tp_{tenant_id}"))
         [invoice] = await eventually(lambda: documents_of(nc, tenant_id), timeout=60)
         pdf = await file_of(nc, tenant_id, invoice.id, "pdf")

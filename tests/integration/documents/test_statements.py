@@ -37,18 +37,36 @@ class GatedRenderer(Renderer):
 
 def month_of_entries(tenant_id: str, month: str) -> dict:
     at = datetime.now(UTC).isoformat()
-    rows = [("topup", 10_000, 10_000, "Aufladung"), ("bonus", 500, 10_500, "Bonus"),
-            ("usage", -250, 10_250, "Telefonminuten")]
-    return {"tenant_id": tenant_id, "month": month, "opening_balance_cents": 0, "closing_balance_cents": 10_250,
-            "entries": [{"transaction_id": f"txn_{i}", "kind": k, "amount_cents": a, "balance_after_cents": b,
-                         "description": d, "reference": None, "created_at": at}
-                        for i, (k, a, b, d) in enumerate(rows)]}
+    rows = [
+        ("topup", 10_000, 10_000, "Aufladung"),
+        ("bonus", 500, 10_500, "Bonus"),
+        ("usage", -250, 10_250, "Telefonminuten"),
+    ]
+    return {
+        "tenant_id": tenant_id,
+        "month": month,
+        "opening_balance_cents": 0,
+        "closing_balance_cents": 10_250,
+        "entries": [
+            {
+                "transaction_id": f"txn_{i}",
+                "kind": k,
+                "amount_cents": a,
+                "balance_after_cents": b,
+                "description": d,
+                "reference": None,
+                "created_at": at,
+            }
+            for i, (k, a, b, d) in enumerate(rows)
+        ],
+    }
 
 
 async def wait_issued(nc, tenant_id: str, document_id: str):
     async def issued():
-        return next((d for d in await documents_of(nc, tenant_id) if d.id == document_id and d.status == "issued"),
-                    None)
+        return next(
+            (d for d in await documents_of(nc, tenant_id) if d.id == document_id and d.status == "issued"), None
+        )
 
     return await eventually(issued, timeout=60)
 
@@ -61,12 +79,17 @@ async def refused_with(awaitable) -> str:
     raise AssertionError("the request was not refused")
 
 
-async def test_statement_to_date_is_pending_until_rendered_then_downloadable(documents_service, nats_url,
-                                                                               tenant_id):
+async def test_statement_to_date_is_pending_until_rendered_then_downloadable(documents_service, nats_url, tenant_id):
     renderer, month = GatedRenderer(), this_month()
-    async with running(documents_service(renderer=renderer)), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)},
-                         statements={(tenant_id, month): month_of_entries(tenant_id, month)}):
+    async with (
+        running(documents_service(renderer=renderer)),
+        nats_client(nats_url) as nc,
+        fake_billing(
+            nc,
+            profiles={tenant_id: profile(tenant_id)},
+            statements={(tenant_id, month): month_of_entries(tenant_id, month)},
+        ),
+    ):
         reply = await request(nc, RequestStatement(tenant_id=tenant_id, month=month))
         assert reply.item.status == "pending" and reply.item.number is None
         pdf_request = GetDocumentFile(tenant_id=tenant_id, document_id=reply.item.id, format="pdf")
@@ -82,8 +105,11 @@ async def test_statement_to_date_is_pending_until_rendered_then_downloadable(doc
 
 
 async def test_past_month_statement_once_and_future_months_refused(documents_service, nats_url, tenant_id):
-    async with running(documents_service()), nats_client(nats_url) as nc, \
-            fake_billing(nc, profiles={tenant_id: profile(tenant_id)}):
+    async with (
+        running(documents_service()),
+        nats_client(nats_url) as nc,
+        fake_billing(nc, profiles={tenant_id: profile(tenant_id)}),
+    ):
         past = previous_month(this_month())
         first = await request(nc, RequestStatement(tenant_id=tenant_id, month=past))
         await wait_issued(nc, tenant_id, first.item.id)
@@ -94,8 +120,10 @@ async def test_past_month_statement_once_and_future_months_refused(documents_ser
 
         year = datetime.now(ZONE).year
         for month in (f"{year + 1}-01", f"{year}-13", "0000-01", "1999-12"):
-            assert await refused_with(request(nc, RequestStatement(tenant_id=tenant_id, month=month))) \
+            assert (
+                await refused_with(request(nc, RequestStatement(tenant_id=tenant_id, month=month)))
                 == "validation_error"
+            )
         assert len(await documents_of(nc, tenant_id, "statement")) == 1
 
 
@@ -125,8 +153,7 @@ async def test_monthly_job_does_not_give_up_a_month_while_it_knows_no_tenant(doc
     local = datetime.now(ZONE)
     next_month = datetime(local.year + (local.month == 12), local.month % 12 + 1, 2, 12, tzinfo=ZONE)
     now = {"at": next_month.astimezone(UTC)}
-    service = documents_service(clock=lambda: now["at"], statement_job_s=0.1, pending_sweep_s=0.2,
-                                pending_grace_s=0)
+    service = documents_service(clock=lambda: now["at"], statement_job_s=0.1, pending_sweep_s=0.2, pending_grace_s=0)
     async with running(service), nats_client(nats_url) as nc, fake_billing(nc):
         await asyncio.sleep(0.5)  # several job rounds in the new month, no profile known yet
         await publish_profile(nc.jetstream(), tenant_id)
@@ -136,7 +163,7 @@ async def test_monthly_job_does_not_give_up_a_month_while_it_knows_no_tenant(doc
 
 async def _known(service, tenants: list[str]) -> bool:
     async with service.db.sessions() as session:
-        rows = (await session.execute(sa.select(profiles.c.tenant_id).where(profiles.c.tenant_id.in_(tenants))))
+        rows = await session.execute(sa.select(profiles.c.tenant_id).where(profiles.c.tenant_id.in_(tenants)))
         return len(rows.all()) == len(tenants)
 
 

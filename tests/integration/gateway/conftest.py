@@ -38,10 +38,16 @@ def stripe_emulator():
         yield emulator
 
 
-def _other(name: str, nats_url: str, database_url: str, schema: str, tmp_path, request,
-           notify_settings: dict | None = None) -> Service:
-    common = {**service_nats_settings(nats_url, name), "database_url": database_url, "db_schema": schema,
-              "app_env": "test", "port": 0}
+def _other(
+    name: str, nats_url: str, database_url: str, schema: str, tmp_path, request, notify_settings: dict | None = None
+) -> Service:
+    common = {
+        **service_nats_settings(nats_url, name),
+        "database_url": database_url,
+        "db_schema": schema,
+        "app_env": "test",
+        "port": 0,
+    }
     if name == "notify":
         from services.notify.app import build
         from services.notify.config import NotifySettings
@@ -57,8 +63,15 @@ def _other(name: str, nats_url: str, database_url: str, schema: str, tmp_path, r
         from services.payments.config import PaymentsSettings
 
         emulator = request.getfixturevalue("stripe_emulator")
-        return build(PaymentsSettings(**common, stripe_api_key=emulator.api_key, stripe_api_base=emulator.base_url,
-                                      stripe_webhook_secret="whsec_gateway_tests", portal_base_url="http://portal.test"))
+        return build(
+            PaymentsSettings(
+                **common,
+                stripe_api_key=emulator.api_key,
+                stripe_api_base=emulator.base_url,
+                stripe_webhook_secret="whsec_gateway_tests",
+                portal_base_url="http://portal.test",
+            )
+        )
     raise ValueError(name)
 
 
@@ -70,13 +83,14 @@ def stack(nats_url, database_url, new_schema, tmp_path, request):
             if with_billing:
                 await stack.enter_async_context(running(billing(nats_url, database_url, new_schema("bil"))))
             for name in extra:
-                service = _other(name, nats_url, database_url, new_schema(name[:3]), tmp_path, request,
-                                 notify_settings)
+                service = _other(name, nats_url, database_url, new_schema(name[:3]), tmp_path, request, notify_settings)
                 await stack.enter_async_context(running(service))
             gw = await stack.enter_async_context(
-                running(gateway(nats_url, database_url, new_schema("gw"), **gateway_settings), serve_http=True))
+                running(gateway(nats_url, database_url, new_schema("gw"), **gateway_settings), serve_http=True)
+            )
             http = await stack.enter_async_context(
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10))
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10)
+            )
             nc = await stack.enter_async_context(nats_client(nats_url))
             yield Stack(gw, http, nc)
 

@@ -14,8 +14,9 @@ async def test_customer_routes_need_a_live_key(stack):
         no_key = await s.http.get("/v1/balance")
         assert no_key.status_code == 401
         assert no_key.json()["error"]["code"] == "unauthenticated"
-        assert (await s.http.get("/v1/balance", headers={"Authorization": "Bearer ppk_made_up_key_123456"})
-                ).status_code == 401
+        assert (
+            await s.http.get("/v1/balance", headers={"Authorization": "Bearer ppk_made_up_key_123456"})
+        ).status_code == 401
         assert (await s.http.get("/v1/balance", headers={"Authorization": "Basic Zm9vOmJhcg=="})).status_code == 401
 
         prefix = auth["Authorization"].removeprefix("Bearer ")[:12]
@@ -29,8 +30,11 @@ async def test_admin_routes_need_the_admin_token(stack):
     async with stack(admin_auth_failures_per_minute=100) as s:  # 12 refusals here; the limit has its own test
         tenant_id, auth = await create_tenant(s.http)
         for headers in (auth, {}, {"Authorization": "Bearer wrong-admin-token"}, {"Authorization": "test-admin-token"}):
-            for method, path in (("POST", "/admin/v1/tenants"), ("GET", f"/admin/v1/tenants/{tenant_id}/api-keys"),
-                                 ("POST", f"/admin/v1/tenants/{tenant_id}/api-keys")):
+            for method, path in (
+                ("POST", "/admin/v1/tenants"),
+                ("GET", f"/admin/v1/tenants/{tenant_id}/api-keys"),
+                ("POST", f"/admin/v1/tenants/{tenant_id}/api-keys"),
+            ):
                 response = await s.http.request(method, path, headers=headers, json={})
                 assert response.status_code == 401, (headers, path)
                 assert response.json()["error"]["code"] == "unauthenticated"

@@ -18,8 +18,9 @@ async def test_one_event_or_a_batch_by_content_type(stack):
         event = cloud_event(tenant_id, 7)
 
         async def post(body, content_type: str):
-            return await s.http.post("/ingest/v1/events", content=json.dumps(body),
-                                     headers={**key, "Content-Type": content_type})
+            return await s.http.post(
+                "/ingest/v1/events", content=json.dumps(body), headers={**key, "Content-Type": content_type}
+            )
 
         single = await post(event, f"{SINGLE}; charset=utf-8")
         assert (single.status_code, single.json()) == (202, {"accepted": 1})
@@ -51,26 +52,46 @@ async def test_reservations_over_http_answer_what_the_nats_subjects_answer(stack
         assert (held["ok"], held["available_cents"]) == (True, 7500)
 
         rid = held["reservation_id"]
-        usage = {"id": f"{tenant_id}-call", "tenant_id": tenant_id, "amount_cents": 1234, "quantity": 2,
-                 "unit": "minute", "description": "call", "occurred_at": "2026-11-26T10:00:00Z"}
-        settled = await both(f"/ingest/v1/reservations/{rid}/settle", "billing.settle.v1", {"usage": usage},
-                             {"reservation_id": rid, "usage": usage})
+        usage = {
+            "id": f"{tenant_id}-call",
+            "tenant_id": tenant_id,
+            "amount_cents": 1234,
+            "quantity": 2,
+            "unit": "minute",
+            "description": "call",
+            "occurred_at": "2026-11-26T10:00:00Z",
+        }
+        settled = await both(
+            f"/ingest/v1/reservations/{rid}/settle",
+            "billing.settle.v1",
+            {"usage": usage},
+            {"reservation_id": rid, "usage": usage},
+        )
         assert (settled["ok"], settled["balance_cents"], settled["available_cents"]) == (True, 9266, 9266)
-        released = await both(f"/ingest/v1/reservations/{rid}/release", "billing.release.v1", {},
-                              {"reservation_id": rid})
+        released = await both(
+            f"/ingest/v1/reservations/{rid}/release", "billing.release.v1", {}, {"reservation_id": rid}
+        )
         assert released == {"ok": True, "available_cents": 9266, "error": None}
 
-        too_much = await both("/ingest/v1/reservations", "billing.reserve.v1",
-                              {**hold, "id": f"{tenant_id}-r2", "amount_cents": 10**6})
+        too_much = await both(
+            "/ingest/v1/reservations", "billing.reserve.v1", {**hold, "id": f"{tenant_id}-r2", "amount_cents": 10**6}
+        )
         assert (too_much["ok"], too_much["reservation_id"]) == (False, None)
-        unknown = await both("/ingest/v1/reservations/res_unknown/settle", "billing.settle.v1", {"usage": usage},
-                             {"reservation_id": "res_unknown", "usage": usage})
+        unknown = await both(
+            "/ingest/v1/reservations/res_unknown/settle",
+            "billing.settle.v1",
+            {"usage": usage},
+            {"reservation_id": "res_unknown", "usage": usage},
+        )
         assert (unknown["ok"], unknown["error"]["code"]) == (False, "not_found")
 
         invalid = await s.http.post("/ingest/v1/reservations", json={**hold, "amount_cents": -1}, headers=key)
         assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_error"
-        assert [t["reference"] for t in (await s.http.get("/v1/transactions", headers=auth)).json()["items"]
-                if t["kind"] == "usage"] == [usage["id"]]
+        assert [
+            t["reference"]
+            for t in (await s.http.get("/v1/transactions", headers=auth)).json()["items"]
+            if t["kind"] == "usage"
+        ] == [usage["id"]]
 
 
 async def test_reservations_with_control_characters_are_refused_at_the_edge(stack):
@@ -81,10 +102,12 @@ async def test_reservations_with_control_characters_are_refused_at_the_edge(stac
         key = await platform_key(s.http)
         usage = {"id": "call\x00", "tenant_id": tenant_id, "amount_cents": 1, "occurred_at": "2026-11-26T10:00:00Z"}
 
-        for path, body in (("/ingest/v1/reservations", {"id": "r\x00", "tenant_id": tenant_id, "amount_cents": 1}),
-                           ("/ingest/v1/reservations/res_1/settle", {"usage": usage}),
-                           ("/ingest/v1/reservations/res%001/release", {}),
-                           ("/ingest/v1/reservations/res%0b1/settle", {"usage": {**usage, "id": "call"}})):
+        for path, body in (
+            ("/ingest/v1/reservations", {"id": "r\x00", "tenant_id": tenant_id, "amount_cents": 1}),
+            ("/ingest/v1/reservations/res_1/settle", {"usage": usage}),
+            ("/ingest/v1/reservations/res%001/release", {}),
+            ("/ingest/v1/reservations/res%0b1/settle", {"usage": {**usage, "id": "call"}}),
+        ):
             answer = await s.http.post(path, json=body, headers=key)
             assert answer.status_code == 422, (path, answer.text)
             assert answer.json()["error"]["code"] == "validation_error"
@@ -118,7 +141,11 @@ async def test_the_openapi_document_shows_ingestion_with_a_cloudevents_example(s
         assert set(example["data"]) == {"amount_cents", "quantity", "unit", "description"}
         assert content[SINGLE]["example"] == example
         assert {"202", "400", "401", "413", "429", "503"} <= set(events["responses"])
-        for path in ("/ingest/v1/reservations", "/ingest/v1/reservations/{reservation_id}/settle",
-                     "/ingest/v1/reservations/{reservation_id}/release", "/admin/v1/platform-keys",
-                     "/admin/v1/platform-keys/{prefix}"):
+        for path in (
+            "/ingest/v1/reservations",
+            "/ingest/v1/reservations/{reservation_id}/settle",
+            "/ingest/v1/reservations/{reservation_id}/release",
+            "/admin/v1/platform-keys",
+            "/admin/v1/platform-keys/{prefix}",
+        ):
             assert path in paths

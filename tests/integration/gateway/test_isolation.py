@@ -29,18 +29,28 @@ async def test_tenant_b_cannot_see_or_touch_anything_of_tenant_a(stack, stripe_e
         await eventually(lambda: _balance(s, a, -4200))
         topup = await s.http.post("/v1/topups", json={"amount_cents": 5000}, headers={**a, "Idempotency-Key": "same"})
         assert topup.status_code == 201, topup.text
-        card = await s.http.post("/v1/payment-methods", headers=a,
-                                 json={"payment_method_id": stripe_emulator.create_card("4242424242424242")})
+        card = await s.http.post(
+            "/v1/payment-methods",
+            headers=a,
+            json={"payment_method_id": stripe_emulator.create_card("4242424242424242")},
+        )
         assert card.status_code == 201, card.text
         document = await s.http.post("/v1/statements", json={"month": "2026-01"}, headers=a)
         assert document.status_code == 202, document.text
-        hook = await s.http.post("/v1/webhook-endpoints", headers=a,
-                                 json={"url": "https://hooks.alpha.example/in", "events": ["balance.low"]})
+        hook = await s.http.post(
+            "/v1/webhook-endpoints",
+            headers=a,
+            json={"url": "https://hooks.alpha.example/in", "events": ["balance.low"]},
+        )
         assert hook.status_code == 201, hook.text
         prefs = await s.http.put("/v1/notification-preferences", json={"balance.low": ["sms"]}, headers=a)
         assert prefs.status_code == 200, prefs.text
-        topup_id, card_id, doc_id, hook_id = (topup.json()["id"], card.json()["id"], document.json()["id"],
-                                              hook.json()["id"])
+        topup_id, card_id, doc_id, hook_id = (
+            topup.json()["id"],
+            card.json()["id"],
+            document.json()["id"],
+            hook.json()["id"],
+        )
 
         foreign = [
             ("GET", "/v1/topups/{topup_id}", f"/v1/topups/{topup_id}"),
@@ -49,8 +59,11 @@ async def test_tenant_b_cannot_see_or_touch_anything_of_tenant_a(stack, stripe_e
             ("GET", "/v1/documents/{document_id}/pdf", f"/v1/documents/{doc_id}/pdf"),
             ("GET", "/v1/documents/{document_id}/xml", f"/v1/documents/{doc_id}/xml"),
             ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", f"/v1/webhook-endpoints/{hook_id}/deliveries"),
-            ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{webhook_id}/replay",
-             f"/v1/webhook-endpoints/{hook_id}/deliveries/msg_x/replay"),
+            (
+                "POST",
+                "/v1/webhook-endpoints/{endpoint_id}/deliveries/{webhook_id}/replay",
+                f"/v1/webhook-endpoints/{hook_id}/deliveries/msg_x/replay",
+            ),
             ("DELETE", "/v1/webhook-endpoints/{endpoint_id}", f"/v1/webhook-endpoints/{hook_id}"),
         ]
         for method, route, path in foreign:
@@ -73,19 +86,23 @@ async def test_tenant_b_cannot_see_or_touch_anything_of_tenant_a(stack, stripe_e
             walked.add(("GET", "/v1/stream"))
             assert json.loads((await SseReader(response).next())["data"])["balance_cents"] == 0
 
-        own_topup = await call("POST", "/v1/topups", headers={**b, "Idempotency-Key": "same"},
-                               json={"amount_cents": 5000})
+        own_topup = await call(
+            "POST", "/v1/topups", headers={**b, "Idempotency-Key": "same"}, json={"amount_cents": 5000}
+        )
         assert own_topup.status_code == 201 and own_topup.json()["id"] != topup_id
         auto = {"enabled": False, "threshold_cents": 0, "amount_cents": 2000, "monthly_limit_cents": 0}
         push = {"endpoint": "https://push.beta.example/x", "keys": {"p256dh": _P256DH, "auth": "dGVzdGF1dGhzZWNyZXQ"}}
         card_b = stripe_emulator.create_card("5555555555554444")
-        writes = [("PATCH", "/v1/account", {"name": "Beta Neu"}),
-                  ("PUT", "/v1/notification-preferences", {"balance.low": ["email"]}),
-                  ("PUT", "/v1/auto-topup", auto), ("POST", "/v1/statements", {"month": "2026-01"}),
-                  ("POST", "/v1/webhook-endpoints", {"url": "https://b.example/in", "events": ["balance.low"]}),
-                  ("POST", "/v1/push-subscriptions", push),
-                  ("POST", "/v1/payment-methods", {"payment_method_id": card_b}),
-                  ("POST", "/v1/payment-methods/setup", None)]
+        writes = [
+            ("PATCH", "/v1/account", {"name": "Beta Neu"}),
+            ("PUT", "/v1/notification-preferences", {"balance.low": ["email"]}),
+            ("PUT", "/v1/auto-topup", auto),
+            ("POST", "/v1/statements", {"month": "2026-01"}),
+            ("POST", "/v1/webhook-endpoints", {"url": "https://b.example/in", "events": ["balance.low"]}),
+            ("POST", "/v1/push-subscriptions", push),
+            ("POST", "/v1/payment-methods", {"payment_method_id": card_b}),
+            ("POST", "/v1/payment-methods/setup", None),
+        ]
         for method, route, body in writes:
             response = await call(method, route, headers=b, json=body)
             assert response.status_code < 300, (route, response.status_code, response.text)
@@ -97,8 +114,12 @@ async def test_tenant_b_cannot_see_or_touch_anything_of_tenant_a(stack, stripe_e
         assert (await s.http.get("/v1/notification-preferences", headers=a)).json()["balance.low"] == ["sms"]
         assert (await s.http.get("/v1/balance", headers=a)).json()["balance_cents"] == -4200
 
-    served = {(m, r.path) for r in s.gateway.http_app.routes if isinstance(r, APIRoute)
-              and r.path.startswith("/v1/") for m in r.methods}
+    served = {
+        (m, r.path)
+        for r in s.gateway.http_app.routes
+        if isinstance(r, APIRoute) and r.path.startswith("/v1/")
+        for m in r.methods
+    }
     assert served - walked == set(), "routes the walk did not cover"
 
 

@@ -29,8 +29,12 @@ def smtp():
 
 
 def with_mail(stack, smtp, **gateway_settings):
-    return stack("notify", notify_settings={"smtp_host": smtp.host, "smtp_port": smtp.port},
-                 portal_base_url=BASE, **gateway_settings)
+    return stack(
+        "notify",
+        notify_settings={"smtp_host": smtp.host, "smtp_port": smtp.port},
+        portal_base_url=BASE,
+        **gateway_settings,
+    )
 
 
 async def ask_for_link(web, email: str):
@@ -47,8 +51,15 @@ def link_in(mail) -> str:
 async def set_password(web, link: str, password: str, repeat: str | None = None):
     """What the page's script does: the token from the link's fragment goes into the posted form."""
     page = await web.get(NEW)
-    return await web.post(NEW, data={"token": urlsplit(link).fragment.removeprefix("token="), "password": password,
-                                     "password_repeat": repeat or password, "csrf_token": form_token(page.text)})
+    return await web.post(
+        NEW,
+        data={
+            "token": urlsplit(link).fragment.removeprefix("token="),
+            "password": password,
+            "password_repeat": repeat or password,
+            "csrf_token": form_token(page.text),
+        },
+    )
 
 
 async def test_emailed_link_sets_a_new_password_once_and_ends_old_sessions(stack, smtp):
@@ -127,8 +138,11 @@ async def test_reset_forms_need_their_csrf_token_and_are_rate_limited(stack, smt
         await web.get("/password-reset")
         assert (await web.post("/password-reset", data={"email": EMAIL})).status_code == 403
         page = await web.get("/password-reset")
-        cross = await web.post("/password-reset", headers={"Origin": "https://evil.example"},
-                               data={"email": EMAIL, "csrf_token": form_token(page.text)})
+        cross = await web.post(
+            "/password-reset",
+            headers={"Origin": "https://evil.example"},
+            data={"email": EMAIL, "csrf_token": form_token(page.text)},
+        )
         assert cross.status_code == 403
         await asyncio.sleep(1.0)
         assert smtp.messages == []  # refused forms send nothing

@@ -19,8 +19,9 @@ def meta_token(html: str) -> str:
 
 async def portal_user(s, email: str = "anna@muster.example") -> tuple[str, dict]:
     tenant_id, auth = await create_tenant(s.http)
-    created = await s.http.post(f"/admin/v1/tenants/{tenant_id}/users", json={"email": email, "password": PASSWORD},
-                                headers=ADMIN)
+    created = await s.http.post(
+        f"/admin/v1/tenants/{tenant_id}/users", json={"email": email, "password": PASSWORD}, headers=ADMIN
+    )
     assert created.status_code == 201, created.text
     return tenant_id, auth
 
@@ -65,16 +66,21 @@ async def test_wrong_password_unknown_user_or_missing_token_open_no_session(stac
         await web.get("/login")
         no_token = await web.post("/login", data={"email": "anna@muster.example", "password": PASSWORD})
         assert no_token.status_code == 403
-        forged = await web.post("/login", data={"email": "anna@muster.example", "password": PASSWORD,
-                                                "csrf_token": "forged"})
+        forged = await web.post(
+            "/login", data={"email": "anna@muster.example", "password": PASSWORD, "csrf_token": "forged"}
+        )
         assert forged.status_code == 403
         async with browser(s) as attacker:  # a token from another browser's form does not match this cookie
             stolen = form_token((await attacker.get("/login")).text)
-        assert (await web.post("/login", data={"email": "anna@muster.example", "password": PASSWORD,
-                                               "csrf_token": stolen})).status_code == 403
+        assert (
+            await web.post("/login", data={"email": "anna@muster.example", "password": PASSWORD, "csrf_token": stolen})
+        ).status_code == 403
         page = await web.get("/login")
-        cross_site = await web.post("/login", headers={"Origin": "https://evil.example"}, data={
-            "email": "anna@muster.example", "password": PASSWORD, "csrf_token": form_token(page.text)})
+        cross_site = await web.post(
+            "/login",
+            headers={"Origin": "https://evil.example"},
+            data={"email": "anna@muster.example", "password": PASSWORD, "csrf_token": form_token(page.text)},
+        )
         assert cross_site.status_code == 403
         assert "pp_session" not in web.cookies
         assert (await web.get("/")).status_code == 303
@@ -88,10 +94,12 @@ async def test_cookie_requests_that_change_state_need_the_csrf_token(stack):
 
         refused = await web.patch("/v1/account", json={"name": "Evil Corp"})
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
-        assert (await web.patch("/v1/account", json={"name": "Evil"}, headers={"X-CSRF-Token": "nope"})
-                ).status_code == 403
-        cross = await web.patch("/v1/account", json={"name": "Evil"},
-                                headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"})
+        assert (
+            await web.patch("/v1/account", json={"name": "Evil"}, headers={"X-CSRF-Token": "nope"})
+        ).status_code == 403
+        cross = await web.patch(
+            "/v1/account", json={"name": "Evil"}, headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"}
+        )
         assert cross.status_code == 403
         assert (await web.get("/v1/account")).json()["name"] == "Muster GmbH"  # nothing changed
 
@@ -121,8 +129,10 @@ async def test_secure_cookie_when_configured(stack):
         await portal_user(s)
         page = await web.get("/login")
         assert "Secure" in page.headers["set-cookie"]
-        response = await web.post("/login", data={"email": "anna@muster.example", "password": PASSWORD,
-                                                  "csrf_token": form_token(page.text)},
-                                  cookies={"pp_login_csrf": page.cookies["pp_login_csrf"]})
+        response = await web.post(
+            "/login",
+            data={"email": "anna@muster.example", "password": PASSWORD, "csrf_token": form_token(page.text)},
+            cookies={"pp_login_csrf": page.cookies["pp_login_csrf"]},
+        )
         assert response.status_code == 303
         assert "Secure" in next(c for c in response.headers.get_list("set-cookie") if c.startswith("pp_session="))

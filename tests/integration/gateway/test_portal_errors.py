@@ -8,8 +8,9 @@ async def test_a_503_of_the_portal_leaves_a_log_line_naming_the_service_that_did
         await portal_user(s)
         await log_in(web, "anna@muster.example")
         page = await web.get("/portal/notifications")
-        saved = await web.post("/portal/notifications/preferences",
-                               data={"csrf_token": form_token(page.text), "balance.low:email": "on"})
+        saved = await web.post(
+            "/portal/notifications/preferences", data={"csrf_token": form_token(page.text), "balance.low:email": "on"}
+        )
     assert saved.status_code == 503
     logged = capfd.readouterr()
     lines = [line for line in (logged.out + logged.err).splitlines() if "portal.unavailable" in line]

@@ -17,13 +17,17 @@ async def _fresh_window() -> None:
 async def test_limit_per_key_holds_across_two_replicas(stack, nats_url, database_url):
     async with stack(rate_limit_per_minute=5) as s:
         second = gateway(nats_url, database_url, s.gateway.settings.db_schema, rate_limit_per_minute=5)
-        async with running(second, serve_http=True) as gw2, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw2.port}", timeout=10) as http2:
+        async with (
+            running(second, serve_http=True) as gw2,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw2.port}", timeout=10) as http2,
+        ):
             _, auth = await create_tenant(s.http)
             _, other = await create_tenant(s.http)
             await _fresh_window()
-            statuses = [(await client.get("/v1/balance", headers=auth)).status_code
-                        for client in (s.http, http2, s.http, http2, s.http)]
+            statuses = [
+                (await client.get("/v1/balance", headers=auth)).status_code
+                for client in (s.http, http2, s.http, http2, s.http)
+            ]
             assert statuses == [200] * 5
             for client in (http2, s.http):
                 limited = await client.get("/v1/balance", headers=auth)
@@ -40,8 +44,10 @@ async def test_limit_per_key_holds_across_two_replicas(stack, nats_url, database
 async def test_unauthenticated_callers_are_limited_per_ip(stack):
     async with stack(rate_limit_per_minute=5) as s:
         await _fresh_window()
-        statuses = [(await s.http.get("/v1/balance", headers={"Authorization": "Bearer ppk_wrong_key_0000000000"})
-                     ).status_code for _ in range(6)]
+        statuses = [
+            (await s.http.get("/v1/balance", headers={"Authorization": "Bearer ppk_wrong_key_0000000000"})).status_code
+            for _ in range(6)
+        ]
         assert statuses == [401] * 5 + [429]
         page = await s.http.get("/login")
         login = await s.http.post("/login", data={"email": "a@b.example", "password": "x", "csrf_token": "x"})

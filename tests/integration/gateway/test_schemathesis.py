@@ -23,12 +23,36 @@ async def test_openapi_fuzzing_finds_no_server_error_and_no_schema_violation(sta
         _, auth = await create_tenant(s.http)
         base = str(s.http.base_url).rstrip("/")
         process = await asyncio.create_subprocess_exec(
-            str(CLI), "run", f"{base}/openapi.json", "--header", f"Authorization:{auth['Authorization']}",
-            "--checks", CHECKS, "--max-examples", os.environ.get("SCHEMATHESIS_EXAMPLES", "8"),
-            "--phases", "examples,coverage,fuzzing", "--max-time", "45", "--seed", "1",
-            "--request-timeout", "20", "--exclude-path-regex", "^/v1/stream$", "--no-shrink", "--workers", "1",
-            "--report-dir", str(tmp_path), "--output-truncate", "true",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+            str(CLI),
+            "run",
+            f"{base}/openapi.json",
+            "--header",
+            f"Authorization:{auth['Authorization']}",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            os.environ.get("SCHEMATHESIS_EXAMPLES", "8"),
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-time",
+            "45",
+            "--seed",
+            "1",
+            "--request-timeout",
+            "20",
+            "--exclude-path-regex",
+            "^/v1/stream$",
+            "--no-shrink",
+            "--workers",
+            "1",
+            "--report-dir",
+            str(tmp_path),
+            "--output-truncate",
+            "true",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
         output, _ = await asyncio.wait_for(process.communicate(), 150)
         text = output.decode(errors="replace")
         assert process.returncode == 0, text[-6000:]

@@ -38,8 +38,11 @@ async def _heartbeats(lines, wanted: int) -> None:
 
 async def _stream_ids(js, tenant_id: str, after: int) -> list[int]:
     """What the PORTAL stream holds for the tenant after `after`: the truth a resume must match."""
-    sub = await js.pull_subscribe("portal.>", stream="PORTAL", config=ConsumerConfig(
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1))
+    sub = await js.pull_subscribe(
+        "portal.>",
+        stream="PORTAL",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after + 1),
+    )
     ids = []
     try:
         while True:
@@ -98,8 +101,10 @@ async def test_a_client_that_does_not_read_is_disconnected(stack):
         sock.connect(("127.0.0.1", s.gateway.port))
         sock.sendall(f"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: {auth['Authorization']}\r\n\r\n".encode())
         await eventually(lambda: tenant_id in hub.clients)
-        async with httpx.AsyncClient(base_url=str(s.http.base_url), timeout=10) as reader_http, \
-                reader_http.stream("GET", "/v1/stream", headers=auth) as response:
+        async with (
+            httpx.AsyncClient(base_url=str(s.http.base_url), timeout=10) as reader_http,
+            reader_http.stream("GET", "/v1/stream", headers=auth) as response,
+        ):
             reader = SseReader(response)
             await reader.next()
 
@@ -113,8 +118,11 @@ async def test_a_client_that_does_not_read_is_disconnected(stack):
             await eventually(lambda: len(hub.clients.get(tenant_id, ())) == 2)
             big = "x" * 20_000
             for n in range(300):  # ~6 MB: more than any socket buffer holds
-                event = PortalEvent(type="balance.updated", tenant_id=tenant_id,
-                                    data={"balance_cents": n, "transaction_id": f"{n}{big}"})
+                event = PortalEvent(
+                    type="balance.updated",
+                    tenant_id=tenant_id,
+                    data={"balance_cents": n, "transaction_id": f"{n}{big}"},
+                )
                 await s.js.publish(event.subject_for(), event.model_dump_json().encode())
             await eventually(lambda: len(hub.clients.get(tenant_id, ())) == 1, timeout=15)
             assert await reading == 299  # the reading client got everything
@@ -129,11 +137,15 @@ async def test_a_client_that_does_not_read_is_disconnected(stack):
 async def test_two_replicas_each_deliver_to_their_own_clients(stack, nats_url, database_url):
     async with stack() as s:
         second = gateway(nats_url, database_url, s.gateway.settings.db_schema)
-        async with running(second, serve_http=True) as gw2, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw2.port}", timeout=10) as http2:
+        async with (
+            running(second, serve_http=True) as gw2,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw2.port}", timeout=10) as http2,
+        ):
             tenant_id, auth = await create_tenant(s.http)
-            async with s.http.stream("GET", "/v1/stream", headers=auth) as r1, \
-                    http2.stream("GET", "/v1/stream", headers=auth) as r2:
+            async with (
+                s.http.stream("GET", "/v1/stream", headers=auth) as r1,
+                http2.stream("GET", "/v1/stream", headers=auth) as r2,
+            ):
                 one, two = SseReader(r1), SseReader(r2)
                 await one.next()
                 await two.next()

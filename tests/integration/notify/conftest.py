@@ -56,15 +56,24 @@ class Stack:
         return self.nc.jetstream()
 
     async def publish(self, event: PortalEvent, *, msg_id: str | None = None) -> None:
-        await self.js.publish(event.subject_for(), event.model_dump_json().encode(),
-                              headers={"Nats-Msg-Id": msg_id or event.id})
+        await self.js.publish(
+            event.subject_for(), event.model_dump_json().encode(), headers={"Nats-Msg-Id": msg_id or event.id}
+        )
 
-    async def profile(self, tenant_id: str, *, email: str = "kunde@example.com", phone: str | None = "+4915112345678",
-                      locale: str = "de", name: str = "Beispiel GmbH") -> None:
-        event = AccountUpdated(tenant_id=tenant_id, profile=AccountProfile(
-            tenant_id=tenant_id, name=name, email=email, phone=phone, locale=locale))
-        await self.js.publish(event.subject, event.model_dump_json().encode(),
-                              headers={"Nats-Msg-Id": event.event_id})
+    async def profile(
+        self,
+        tenant_id: str,
+        *,
+        email: str = "kunde@example.com",
+        phone: str | None = "+4915112345678",
+        locale: str = "de",
+        name: str = "Beispiel GmbH",
+    ) -> None:
+        event = AccountUpdated(
+            tenant_id=tenant_id,
+            profile=AccountProfile(tenant_id=tenant_id, name=name, email=email, phone=phone, locale=locale),
+        )
+        await self.js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.event_id})
 
     async def ask(self, req):
         return await request(self.nc, req, timeout=5)
@@ -88,11 +97,19 @@ def notify_stack(nats_url, database_url, new_schema, smtp, twilio, tmp_path):
     @asynccontextmanager
     async def start(**overrides):
         settings = NotifySettings(
-            **service_nats_settings(nats_url, "notify"), database_url=database_url, db_schema=new_schema("notify"),
+            **service_nats_settings(nats_url, "notify"),
+            database_url=database_url,
+            db_schema=new_schema("notify"),
             app_env="test",
-            port=0, var_dir=str(tmp_path), smtp_host=smtp.host, smtp_port=smtp.port,
-            twilio_account_sid=twilio.account_sid, twilio_auth_token=twilio.auth_token,
-            twilio_api_base=twilio.url, **overrides)
+            port=0,
+            var_dir=str(tmp_path),
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            twilio_account_sid=twilio.account_sid,
+            twilio_auth_token=twilio.auth_token,
+            twilio_api_base=twilio.url,
+            **overrides,
+        )
         async with running(build(settings)) as service, nats_client(nats_url) as nc:
             yield Stack(service, nc)
 
@@ -121,7 +138,14 @@ async def serve_documents(nc, pdf: bytes, *, asked: list | None = None):
         req = json.loads(msg.data)
         if asked is not None:
             asked.append(req)
-        await msg.respond(json.dumps({"content_b64": base64.b64encode(pdf).decode(), "media_type": "application/pdf",
-                                      "filename": f"{req['document_id']}.pdf"}).encode())
+        await msg.respond(
+            json.dumps(
+                {
+                    "content_b64": base64.b64encode(pdf).decode(),
+                    "media_type": "application/pdf",
+                    "filename": f"{req['document_id']}.pdf",
+                }
+            ).encode()
+        )
 
     return await nc.subscribe("rpc.documents.file.v1", cb=answer)

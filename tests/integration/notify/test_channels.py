@@ -15,8 +15,9 @@ async def test_issued_invoice_is_emailed_with_its_pdf(notify_stack, smtp, tenant
         await serve_documents(stack.nc, PDF, asked=asked)
         await stack.profile(tenant_id, email="buchhaltung@example.com", locale="en")
         await contact_known(stack, tenant_id)
-        await stack.publish(portal_event(tenant_id, "document.issued", id="doc_1", kind="invoice",
-                                         number="RE-2026-000042"))
+        await stack.publish(
+            portal_event(tenant_id, "document.issued", id="doc_1", kind="invoice", number="RE-2026-000042")
+        )
         [mail] = await smtp.wait_for(1)
         message = mail.message
         assert mail.rcpt_tos == ["buchhaltung@example.com"]
@@ -77,8 +78,9 @@ async def test_a_push_subscription_the_push_service_calls_gone_is_removed(notify
         subscription = push_service.subscribe()
         sub_id = (await stack.ask(AddPushSubscription(tenant_id=tenant_id, **subscription))).id
         push_service.answer_status = 410
-        await stack.publish(portal_event(tenant_id, "topup.succeeded", topup_id="tp_1", amount_cents=5000,
-                                         bonus_cents=0))
+        await stack.publish(
+            portal_event(tenant_id, "topup.succeeded", topup_id="tp_1", amount_cents=5000, bonus_cents=0)
+        )
 
         async def removed():
             async with stack.service.db.sessions() as session:
@@ -97,21 +99,24 @@ async def test_an_email_for_a_tenant_whose_profile_arrives_later_is_still_sent(n
 
 
 async def test_the_monthly_statement_is_emailed_with_its_pdf_unless_documents_are_switched_off(
-        notify_stack, smtp, tenant_id):
+    notify_stack, smtp, tenant_id
+):
     """A statement is a `document.issued` like an invoice: mailed by default with its PDF; the tenant's
     `document.issued: []` stops it (and every other document mail)."""
     async with notify_stack() as stack:
         await serve_documents(stack.nc, PDF)
         await stack.profile(tenant_id, email="buchhaltung@example.com")
         await contact_known(stack, tenant_id)
-        await stack.publish(portal_event(tenant_id, "document.issued", id="doc_s1", kind="statement",
-                                         number="KA-2026-000011"))
+        await stack.publish(
+            portal_event(tenant_id, "document.issued", id="doc_s1", kind="statement", number="KA-2026-000011")
+        )
         [mail] = await smtp.wait_for(1)
         assert "KA-2026-000011" in mail.message["Subject"]
         assert [a.get_content() for a in mail.message.iter_attachments()] == [PDF]
 
         await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences={"document.issued": []}))
-        await stack.publish(portal_event(tenant_id, "document.issued", id="doc_s2", kind="statement",
-                                         number="KA-2026-000012"))
+        await stack.publish(
+            portal_event(tenant_id, "document.issued", id="doc_s2", kind="statement", number="KA-2026-000012")
+        )
         await asyncio.sleep(1.5)
     assert len(smtp.messages) == 1

@@ -35,8 +35,9 @@ async def publish(stack, event: PasswordResetIssued, msg_id: str) -> None:
 async def test_reset_link_is_fetched_and_mailed_once_per_event_and_not_logged(notify_stack, smtp, tenant_id, capfd):
     async with notify_stack() as stack:
         asked: list[str] = []
-        link = PasswordResetLink(email="anna@muster.example", reset_url=URL, locale="en",
-                                 expires_at=utcnow() + timedelta(hours=1))
+        link = PasswordResetLink(
+            email="anna@muster.example", reset_url=URL, locale="en", expires_at=utcnow() + timedelta(hours=1)
+        )
         await serve_links(stack.nc, {"rst_known": link}, asked)
         event = PasswordResetIssued(tenant_id=tenant_id, reset_id="rst_known")
         await publish(stack, event, event.event_id)

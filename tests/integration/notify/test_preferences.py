@@ -14,20 +14,29 @@ async def test_defaults_are_the_documented_ones(notify_stack, tenant_id):
     async with notify_stack() as stack:
         prefs = (await stack.ask(GetPreferences(tenant_id=tenant_id))).preferences
     assert prefs == {
-        "document.issued": ["email"], "topup.succeeded": ["push"], "topup.failed": ["email", "push"],
-        "balance.low": ["email", "push"], "balance.depleted": ["email", "sms", "push"],
-        "autotopup.failed": ["email"], "autotopup.paused": ["email", "sms"],
-        "autotopup.disabled": ["email", "sms"], "webhook_endpoint.disabled": ["email"],
+        "document.issued": ["email"],
+        "topup.succeeded": ["push"],
+        "topup.failed": ["email", "push"],
+        "balance.low": ["email", "push"],
+        "balance.depleted": ["email", "sms", "push"],
+        "autotopup.failed": ["email"],
+        "autotopup.paused": ["email", "sms"],
+        "autotopup.disabled": ["email", "sms"],
+        "webhook_endpoint.disabled": ["email"],
         # every other SSE event type is a key too, switched off unless the customer chooses a channel
-        "balance.updated": [], "transaction.created": [], "autotopup.triggered": [], "autotopup.succeeded": [],
+        "balance.updated": [],
+        "transaction.created": [],
+        "autotopup.triggered": [],
+        "autotopup.succeeded": [],
     }
 
 
 async def test_every_sse_event_type_is_a_valid_key_and_an_empty_list_switches_it_off(notify_stack, tenant_id):
     every_type = {event_type: [] for event_type in EVENT_TYPES}
     async with notify_stack() as stack:
-        answer = await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences={
-            "transaction.created": [], "balance.updated": []}))
+        answer = await stack.ask(
+            UpdatePreferences(tenant_id=tenant_id, preferences={"transaction.created": [], "balance.updated": []})
+        )
         assert answer.preferences["transaction.created"] == answer.preferences["balance.updated"] == []
         switched_off = await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences=every_type))
     assert {t: switched_off.preferences[t] for t in every_type} == every_type
@@ -35,8 +44,12 @@ async def test_every_sse_event_type_is_a_valid_key_and_an_empty_list_switches_it
 
 async def test_the_auto_top_up_progress_events_can_be_chosen_for_any_channel(notify_stack, tenant_id):
     async with notify_stack() as stack:
-        answer = await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences={
-            "autotopup.triggered": ["push"], "autotopup.succeeded": ["email", "sms", "push"]}))
+        answer = await stack.ask(
+            UpdatePreferences(
+                tenant_id=tenant_id,
+                preferences={"autotopup.triggered": ["push"], "autotopup.succeeded": ["email", "sms", "push"]},
+            )
+        )
     assert answer.preferences["autotopup.triggered"] == ["push"]
     assert answer.preferences["autotopup.succeeded"] == ["email", "sms", "push"]
 
@@ -58,13 +71,15 @@ CRITICAL_EVENTS = {
 
 
 @pytest.mark.parametrize("event_type", sorted(CRITICAL_EVENTS))
-async def test_a_critical_type_can_be_switched_off_and_then_sends_nothing(notify_stack, smtp, twilio, tenant_id,
-                                                                          event_type):
+async def test_a_critical_type_can_be_switched_off_and_then_sends_nothing(
+    notify_stack, smtp, twilio, tenant_id, event_type
+):
     """API.md: every SSE event type is a valid key and `[]` switches it off, the critical ones too
     (the portal marks them as recommended)."""
     async with notify_stack() as stack:
-        answer = await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences={
-            event_type: [], "document.issued": ["sms"]}))
+        answer = await stack.ask(
+            UpdatePreferences(tenant_id=tenant_id, preferences={event_type: [], "document.issued": ["sms"]})
+        )
         assert answer.preferences[event_type] == []
         await stack.profile(tenant_id, phone="+4915100000002")
         await contact_known(stack, tenant_id)
@@ -80,11 +95,14 @@ async def test_a_critical_type_can_be_switched_off_and_then_sends_nothing(notify
     assert smtp.messages == []
 
 
-@pytest.mark.parametrize("change", [
-    {"balance.exploded": ["email"]},  # unknown event type
-    {"balance.low": ["pigeon"]},  # unknown channel
-    {"balance.updated": ["email"]},  # per-transaction types: no channels (docs/architecture.md)
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"balance.exploded": ["email"]},  # unknown event type
+        {"balance.low": ["pigeon"]},  # unknown channel
+        {"balance.updated": ["email"]},  # per-transaction types: no channels (docs/architecture.md)
+    ],
+)
 async def test_invalid_changes_are_refused_and_change_nothing(notify_stack, tenant_id, change):
     async with notify_stack() as stack:
         with pytest.raises(ServiceError) as refused:
@@ -99,7 +117,9 @@ async def test_a_channel_switched_off_is_not_used(notify_stack, smtp, twilio, te
         await stack.ask(UpdatePreferences(tenant_id=tenant_id, preferences={"autotopup.paused": ["sms"]}))
         await stack.profile(tenant_id, phone="+4915100000001")
         await contact_known(stack, tenant_id)
-        await stack.publish(portal_event(tenant_id, "autotopup.paused", trigger_id="atp_1", action_url="https://example.com/auth"))
+        await stack.publish(
+            portal_event(tenant_id, "autotopup.paused", trigger_id="atp_1", action_url="https://example.com/auth")
+        )
         for _ in range(100):
             if twilio.messages:
                 break

@@ -31,12 +31,24 @@ async def portal_stack(nats_url, database_url, new_schema, tmp_path, vapid_priva
     """Billing (tenants), notify with `vapid_private_key`, and a gateway serving HTTP."""
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(running(billing(nats_url, database_url, new_schema("bil"))))
-        await stack.enter_async_context(running(build_notify(NotifySettings(
-            **service_nats_settings(nats_url, "notify"), database_url=database_url, db_schema=new_schema("notify"),
-            app_env="test", port=0,
-            var_dir=str(tmp_path), vapid_private_key=vapid_private_key))))
+        await stack.enter_async_context(
+            running(
+                build_notify(
+                    NotifySettings(
+                        **service_nats_settings(nats_url, "notify"),
+                        database_url=database_url,
+                        db_schema=new_schema("notify"),
+                        app_env="test",
+                        port=0,
+                        var_dir=str(tmp_path),
+                        vapid_private_key=vapid_private_key,
+                    )
+                )
+            )
+        )
         gw = await stack.enter_async_context(
-            running(gateway(nats_url, database_url, new_schema("gw")), serve_http=True))
+            running(gateway(nats_url, database_url, new_schema("gw")), serve_http=True)
+        )
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10))
         yield http
 
@@ -50,8 +62,7 @@ async def test_notify_answers_the_public_key_of_its_configured_vapid_key(notify_
     assert len(point) == 65 and point[0] == 0x04 and "=" not in reply.vapid_public_key
 
 
-async def test_a_browser_subscribed_with_the_gateways_key_receives_pushes(
-        nats_url, database_url, new_schema, tmp_path):
+async def test_a_browser_subscribed_with_the_gateways_key_receives_pushes(nats_url, database_url, new_schema, tmp_path):
     private_key = generate_vapid_private_key()
     async with portal_stack(nats_url, database_url, new_schema, tmp_path, private_key) as http:
         tenant_id, auth = await create_tenant(http)
@@ -66,18 +77,20 @@ async def test_a_browser_subscribed_with_the_gateways_key_receives_pushes(
             subscribed = await http.post("/v1/push-subscriptions", json=push.subscribe(), headers=auth)
             assert subscribed.status_code == 201, subscribed.text
             event = portal_event(tenant_id, "topup.succeeded", topup_id="top_1", amount_cents=5000, bonus_cents=0)
-            await nc.jetstream().publish(event.subject_for(), event.model_dump_json().encode(),
-                                         headers={"Nats-Msg-Id": event.id})
+            await nc.jetstream().publish(
+                event.subject_for(), event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
+            )
             await eventually(lambda: push.received or push.refused, timeout=20)
             assert push.refused == []
             assert [p.json["type"] for p in push.received] == ["topup.succeeded"]
 
 
 async def test_the_key_route_answers_503_while_notify_is_not_reachable(nats_url, database_url, new_schema):
-    async with running(billing(nats_url, database_url, new_schema("bil"))), \
-            running(gateway(nats_url, database_url, new_schema("gw"), request_timeout_s=0.5),
-                    serve_http=True) as gw, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http:
+    async with (
+        running(billing(nats_url, database_url, new_schema("bil"))),
+        running(gateway(nats_url, database_url, new_schema("gw"), request_timeout_s=0.5), serve_http=True) as gw,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.port}", timeout=10) as http,
+    ):
         _, auth = await create_tenant(http)
         response = await http.get("/v1/push/vapid-public-key", headers=auth)
     assert response.status_code == 503 and response.json()["error"]["code"] == "unavailable"

@@ -19,8 +19,10 @@ from tests.support.stack import eventually
 
 
 async def test_an_event_reaches_a_subscribed_endpoint_signed_per_standard_webhooks(notify_stack, tenant_id):
-    async with notify_stack() as stack, stack.receiver(tenant_id, ["balance.low", "topup.succeeded"]) as (
-            receiver, endpoint):
+    async with (
+        notify_stack() as stack,
+        stack.receiver(tenant_id, ["balance.low", "topup.succeeded"]) as (receiver, endpoint),
+    ):
         assert endpoint.secret.startswith("whsec_")
         await stack.publish(portal_event(tenant_id, "balance.low", balance_cents=900, threshold_cents=1000))
         await stack.publish(portal_event(tenant_id, "balance.updated", balance_cents=900))
@@ -35,8 +37,10 @@ async def test_an_event_reaches_a_subscribed_endpoint_signed_per_standard_webhoo
 
 
 async def test_a_failing_endpoint_is_retried_with_one_webhook_id_and_each_attempt_logged(notify_stack, tenant_id):
-    async with notify_stack(webhook_retry_schedule="0.2,0.2,0.2") as stack, stack.receiver(
-            tenant_id, ["topup.failed"]) as (receiver, endpoint):
+    async with (
+        notify_stack(webhook_retry_schedule="0.2,0.2,0.2") as stack,
+        stack.receiver(tenant_id, ["topup.failed"]) as (receiver, endpoint),
+    ):
         receiver.respond(503, body="try later")
         await stack.publish(portal_event(tenant_id, "topup.failed", topup_id="tp_9", amount_cents=5000))
         await eventually(lambda: len(receiver.received) == 4, timeout=10)
@@ -50,8 +54,10 @@ async def test_a_failing_endpoint_is_retried_with_one_webhook_id_and_each_attemp
 
 
 async def test_replay_sends_the_same_webhook_id_as_the_next_attempt(notify_stack, tenant_id):
-    async with notify_stack(webhook_retry_schedule="0.1") as stack, stack.receiver(
-            tenant_id, ["balance.low"]) as (receiver, endpoint):
+    async with (
+        notify_stack(webhook_retry_schedule="0.1") as stack,
+        stack.receiver(tenant_id, ["balance.low"]) as (receiver, endpoint),
+    ):
         receiver.respond(500)
         await stack.publish(portal_event(tenant_id, "balance.low", balance_cents=1, threshold_cents=2))
         await eventually(lambda: len(receiver.received) == 2)
@@ -98,8 +104,9 @@ async def test_410_disables_the_endpoint_and_tells_the_customer(notify_stack, sm
         assert len(receiver.received) == 1  # a disabled endpoint receives nothing more
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://10.0.0.7/hook", "http://localhost/x",
-                                 "ftp://example.com/hook"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/hook", "http://10.0.0.7/hook", "http://localhost/x", "ftp://example.com/hook"]
+)
 async def test_private_addresses_are_refused_unless_allowed(notify_stack, tenant_id, url):
     async with notify_stack(webhook_allow_private=False) as stack:
         with pytest.raises(ServiceError) as refused:
@@ -109,8 +116,11 @@ async def test_private_addresses_are_refused_unless_allowed(notify_stack, tenant
 
 
 async def test_a_slow_endpoint_does_not_delay_another(notify_stack, tenant_id):
-    async with notify_stack(notify_concurrency_per_endpoint=2) as stack, stack.receiver(
-            tenant_id, ["balance.updated"]) as (slow, _), stack.receiver(tenant_id, ["balance.updated"]) as (fast, _):
+    async with (
+        notify_stack(notify_concurrency_per_endpoint=2) as stack,
+        stack.receiver(tenant_id, ["balance.updated"]) as (slow, _),
+        stack.receiver(tenant_id, ["balance.updated"]) as (fast, _),
+    ):
         slow.respond(200, delay_s=5)
         for i in range(10):  # more than the slow endpoint may have in flight
             await stack.publish(portal_event(tenant_id, "balance.updated", balance_cents=i))
@@ -124,8 +134,10 @@ async def test_a_slow_endpoint_does_not_delay_another(notify_stack, tenant_id):
 async def test_another_tenants_endpoint_is_not_found(notify_stack, tenant_id):
     async with notify_stack() as stack:
         endpoint = await stack.endpoint(tenant_id, "http://127.0.0.1:9/hook", ["balance.low"])
-        for req in (DeleteWebhookEndpoint(tenant_id="ten_other", endpoint_id=endpoint.id),
-                    ListDeliveries(tenant_id="ten_other", endpoint_id=endpoint.id)):
+        for req in (
+            DeleteWebhookEndpoint(tenant_id="ten_other", endpoint_id=endpoint.id),
+            ListDeliveries(tenant_id="ten_other", endpoint_id=endpoint.id),
+        ):
             with pytest.raises(ServiceError) as refused:
                 await stack.ask(req)
             assert refused.value.code == "not_found"

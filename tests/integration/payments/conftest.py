@@ -31,13 +31,22 @@ async def stripe_gateway(stripe_emulator: Emulator) -> AsyncIterator[StripeGatew
         yield gateway
 
 
-def payments_settings(nats_url: str, database_url: str, schema: str, emulator: Emulator,
-                      **overrides) -> PaymentsSettings:
-    return PaymentsSettings(**service_nats_settings(nats_url, "payments"), database_url=database_url, db_schema=schema,
-                            app_env="test", port=0,
-                            stripe_api_key=emulator.api_key, stripe_api_base=emulator.base_url,
-                            stripe_webhook_secret=WEBHOOK_SECRET, webhook_poll_s=0.2,
-                            portal_base_url="http://portal.test", **overrides)
+def payments_settings(
+    nats_url: str, database_url: str, schema: str, emulator: Emulator, **overrides
+) -> PaymentsSettings:
+    return PaymentsSettings(
+        **service_nats_settings(nats_url, "payments"),
+        database_url=database_url,
+        db_schema=schema,
+        app_env="test",
+        port=0,
+        stripe_api_key=emulator.api_key,
+        stripe_api_base=emulator.base_url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        webhook_poll_s=0.2,
+        portal_base_url="http://portal.test",
+        **overrides,
+    )
 
 
 @pytest.fixture

@@ -17,8 +17,11 @@ from tests.support.stack import eventually
 
 
 async def create_topup(nc, tenant_id: str, amount_cents: int = 10000, key: str | None = None):
-    return await request(nc, CreateTopup(tenant_id=tenant_id, amount_cents=amount_cents,
-                                         idempotency_key=key or uuid.uuid4().hex), timeout=15)
+    return await request(
+        nc,
+        CreateTopup(tenant_id=tenant_id, amount_cents=amount_cents, idempotency_key=key or uuid.uuid4().hex),
+        timeout=15,
+    )
 
 
 async def topup(nc, tenant_id: str, topup_id: str) -> TopupView:

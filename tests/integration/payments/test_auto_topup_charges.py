@@ -83,8 +83,9 @@ async def test_charge_without_a_saved_card_fails_at_once(payments, nc, tenant_id
     assert failed.reason_code == "no_payment_method"
 
 
-async def test_crash_after_the_charge_reuses_the_same_payment_intent(payments, nc, stripe, stripe_emulator,
-                                                                     stripe_gateway, tenant_id):
+async def test_crash_after_the_charge_reuses_the_same_payment_intent(
+    payments, nc, stripe, stripe_emulator, stripe_gateway, tenant_id
+):
     await saved_card(nc, tenant_id, stripe_emulator)
     stripe_gateway.record_only = True  # only the command path may settle this charge
     trigger = f"trg_{uuid.uuid4().hex}"

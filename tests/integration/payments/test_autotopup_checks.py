@@ -11,8 +11,12 @@ from tests.support.stack import billing, eventually, publish_usage, running
 from .helpers import customer_of, intents_of
 from .test_auto_topup_charges import saved_card
 
-CHECKED_AFTER = {"autotopup_monitor_s": 0.2, "autotopup_inflight_timeout_s": 1.0, "autotopup_cooldown_s": 0,
-                 "autotopup_retry_s": "3600,3600"}  # no second charge of its own during a test
+CHECKED_AFTER = {
+    "autotopup_monitor_s": 0.2,
+    "autotopup_inflight_timeout_s": 1.0,
+    "autotopup_cooldown_s": 0,
+    "autotopup_retry_s": "3600,3600",
+}  # no second charge of its own during a test
 
 
 @pytest.fixture
@@ -29,7 +33,8 @@ async def below_threshold(nc, tenant_id: str, emulator) -> None:
 
 
 async def test_a_charge_processing_past_its_deadline_whose_failure_webhook_is_lost_is_settled_by_the_check(
-        billing_service, payments, nc, faulty_stripe, tenant_id):
+    billing_service, payments, nc, faulty_stripe, tenant_id
+):
     faulty_stripe.processing_charges(True)
     faulty_stripe.inject_faults(drop_webhooks=1.0)  # whatever Stripe says later, no webhook tells us
     await below_threshold(nc, tenant_id, faulty_stripe)
@@ -45,8 +50,9 @@ async def test_a_charge_processing_past_its_deadline_whose_failure_webhook_is_lo
     assert len(await intents_of(faulty_stripe, customer)) == 1
 
 
-async def test_a_charge_that_never_reached_stripe_fails_without_ever_charging(billing_service, payments, nc,
-                                                                             faulty_stripe, tenant_id):
+async def test_a_charge_that_never_reached_stripe_fails_without_ever_charging(
+    billing_service, payments, nc, faulty_stripe, tenant_id
+):
     faulty_stripe.inject_faults(api_status=500, for_s=600, path_prefix="/v1/payment_intents", method="POST")
     await below_threshold(nc, tenant_id, faulty_stripe)
 

@@ -49,7 +49,8 @@ async def test_checkout_saves_the_card_as_default(payments, nc, stripe_emulator,
 
 
 async def test_concurrent_requests_with_one_key_make_one_topup_and_one_session(
-        payments, nc, stripe_emulator, tenant_id):
+    payments, nc, stripe_emulator, tenant_id
+):
     key = uuid.uuid4().hex
     replies = await asyncio.gather(*[create_topup(nc, tenant_id, 5000, key=key) for _ in range(10)])
 

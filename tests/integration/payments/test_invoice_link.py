@@ -18,15 +18,26 @@ from .helpers import create_topup, pay, topup, wait_status
 
 
 async def publish(js, event, *, msg_id: str | None = None) -> None:
-    await js.publish(event.subject, event.model_dump_json().encode(),
-                     headers={"Nats-Msg-Id": msg_id or event.event_id})
+    await js.publish(event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": msg_id or event.event_id})
 
 
-def issued(tenant_id: str, *, topup_id: str | None, kind: str = "invoice", document_id: str | None = None,
-           number: str = "RE-2026-000001") -> DocumentIssued:
-    return DocumentIssued(tenant_id=tenant_id, document_id=document_id or f"doc_{uuid.uuid4().hex}",
-                          kind=kind, number=number, total_cents=10_000, topup_id=topup_id,
-                          issued_at=datetime.now(UTC))
+def issued(
+    tenant_id: str,
+    *,
+    topup_id: str | None,
+    kind: str = "invoice",
+    document_id: str | None = None,
+    number: str = "RE-2026-000001",
+) -> DocumentIssued:
+    return DocumentIssued(
+        tenant_id=tenant_id,
+        document_id=document_id or f"doc_{uuid.uuid4().hex}",
+        kind=kind,
+        number=number,
+        total_cents=10_000,
+        topup_id=topup_id,
+        issued_at=datetime.now(UTC),
+    )
 
 
 async def invoice_of(nc, tenant_id: str, topup_id: str) -> str | None:
@@ -34,16 +45,33 @@ async def invoice_of(nc, tenant_id: str, topup_id: str) -> str | None:
 
 
 async def test_paid_topup_reports_the_invoice_documents_issued_for_it(
-        payments, nc, stripe_emulator, nats_url, database_url, new_schema, tenant_id, tmp_path):
-    documents = build_documents(DocumentsSettings(
-        **service_nats_settings(nats_url, "documents"), database_url=database_url, db_schema=new_schema("doc"),
-        app_env="test", port=0,
-        documents_store=str(tmp_path / "documents")))
+    payments, nc, stripe_emulator, nats_url, database_url, new_schema, tenant_id, tmp_path
+):
+    documents = build_documents(
+        DocumentsSettings(
+            **service_nats_settings(nats_url, "documents"),
+            database_url=database_url,
+            db_schema=new_schema("doc"),
+            app_env="test",
+            port=0,
+            documents_store=str(tmp_path / "documents"),
+        )
+    )
     async with running(billing(nats_url, database_url, new_schema("bil"))), running(documents):
         js = nc.jetstream()
-        await publish(js, AccountUpdated(tenant_id=tenant_id, profile=AccountProfile(
-            tenant_id=tenant_id, name="Muster Telefonie GmbH", email="buchhaltung@muster.example", country="DE",
-            address=Address(line1="Hauptstraße 1", postal_code="10115", city="Berlin"))))
+        await publish(
+            js,
+            AccountUpdated(
+                tenant_id=tenant_id,
+                profile=AccountProfile(
+                    tenant_id=tenant_id,
+                    name="Muster Telefonie GmbH",
+                    email="buchhaltung@muster.example",
+                    country="DE",
+                    address=Address(line1="Hauptstraße 1", postal_code="10115", city="Berlin"),
+                ),
+            ),
+        )
         view = (await create_topup(nc, tenant_id, amount_cents=10_000)).topup
         assert view.invoice_id is None
 

@@ -25,31 +25,46 @@ async def paid_topup(service, nc, emulator, tenant_id: str, amount_cents: int = 
 
 
 async def test_a_refund_whose_stripe_lookups_fail_longer_than_the_old_budget_is_recorded_once_stripe_answers(
-        nats_url, database_url, new_schema, faulty_stripe, stripe_gateway, stripe, tenant_id):
+    nats_url, database_url, new_schema, faulty_stripe, stripe_gateway, stripe, tenant_id
+):
     # Two attempts used to park an event for good (eight by default, about five minutes of backoff).
-    service = build(payments_settings(nats_url, database_url, new_schema("pay"), faulty_stripe,
-                                      webhook_max_attempts=2, webhook_retry_max_s=1.0))
+    service = build(
+        payments_settings(
+            nats_url, database_url, new_schema("pay"), faulty_stripe, webhook_max_attempts=2, webhook_retry_max_s=1.0
+        )
+    )
     async with running(service), nats_client(nats_url) as nc:
         stripe_gateway.reset(nc)
         try:
             intent_id = await paid_topup(service, nc, faulty_stripe, tenant_id)
             faulty_stripe.inject_faults(api_status=500, for_s=8, path_prefix="/v1/charges")
-            refund = await stripe.refund(payment_intent_id=intent_id, idempotency_key=uuid.uuid4().hex,
-                                         amount_cents=3_000)
+            refund = await stripe.refund(
+                payment_intent_id=intent_id, idempotency_key=uuid.uuid4().hex, amount_cents=3_000
+            )
 
-            refunded = await eventually(lambda: published(nc.jetstream(), PaymentRefunded.subject, PaymentRefunded,
-                                                          refund_id=refund["id"]), timeout=30)
+            refunded = await eventually(
+                lambda: published(nc.jetstream(), PaymentRefunded.subject, PaymentRefunded, refund_id=refund["id"]),
+                timeout=30,
+            )
             assert [r.amount_cents for r in refunded] == [3_000]
             async with service.db.sessions() as session:
-                attempts = (await session.execute(sa.select(StripeEvent.attempts).where(
-                    StripeEvent.type == "charge.refunded", StripeEvent.processed_at.is_not(None)))).scalars().all()
+                attempts = (
+                    (
+                        await session.execute(
+                            sa.select(StripeEvent.attempts).where(
+                                StripeEvent.type == "charge.refunded", StripeEvent.processed_at.is_not(None)
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
             assert max(attempts) > 2  # retried past the budget for unexpected errors
         finally:
             stripe_gateway.reset(None)
 
 
-async def test_a_refund_pending_at_stripe_is_recorded_once_it_succeeds(payments, nc, faulty_stripe, stripe,
-                                                                       tenant_id):
+async def test_a_refund_pending_at_stripe_is_recorded_once_it_succeeds(payments, nc, faulty_stripe, stripe, tenant_id):
     intent_id = await paid_topup(payments, nc, faulty_stripe, tenant_id)
     faulty_stripe.pending_refunds(True)
     refund = await stripe.refund(payment_intent_id=intent_id, idempotency_key=uuid.uuid4().hex, amount_cents=2_500)
@@ -60,14 +75,16 @@ async def test_a_refund_pending_at_stripe_is_recorded_once_it_succeeds(payments,
 
     faulty_stripe.settle_refund(refund["id"])  # charge.refund.updated and refund.updated
 
-    await eventually(lambda: published(js, PaymentRefunded.subject, PaymentRefunded, refund_id=refund["id"]),
-                     timeout=15)
+    await eventually(
+        lambda: published(js, PaymentRefunded.subject, PaymentRefunded, refund_id=refund["id"]), timeout=15
+    )
     await asyncio.sleep(0.5)
     assert len(await published(js, PaymentRefunded.subject, PaymentRefunded, refund_id=refund["id"])) == 1
 
 
-async def test_an_off_session_charge_that_went_processing_and_then_failed_is_settled(payments, nc, faulty_stripe,
-                                                                                     tenant_id):
+async def test_an_off_session_charge_that_went_processing_and_then_failed_is_settled(
+    payments, nc, faulty_stripe, tenant_id
+):
     await saved_card(nc, tenant_id, faulty_stripe)
     faulty_stripe.processing_charges(True)
     trigger = f"trg_{uuid.uuid4().hex}"

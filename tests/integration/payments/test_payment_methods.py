@@ -18,8 +18,9 @@ from .helpers import published
 
 async def attach(nc, tenant_id, emulator, number="4242424242424242", make_default=False):
     pm = await asyncio.to_thread(emulator.create_card, number)
-    reply = await request(nc, AttachPaymentMethod(tenant_id=tenant_id, payment_method_id=pm,
-                                                  make_default=make_default), timeout=15)
+    reply = await request(
+        nc, AttachPaymentMethod(tenant_id=tenant_id, payment_method_id=pm, make_default=make_default), timeout=15
+    )
     return reply.item
 
 
@@ -39,7 +40,10 @@ async def test_first_card_becomes_default_and_the_customer_can_change_it(payment
     await asyncio.sleep(0.3)
     changes = await published(nc.jetstream(), PaymentMethodChanged.subject, PaymentMethodChanged, tenant_id=tenant_id)
     assert [(c.change, c.default_payment_method_id) for c in changes] == [
-        ("attached", visa.id), ("attached", visa.id), ("default_changed", master.id)]
+        ("attached", visa.id),
+        ("attached", visa.id),
+        ("default_changed", master.id),
+    ]
 
 
 async def test_removing_the_default_card_leaves_no_default(payments, nc, stripe_emulator, tenant_id):
@@ -60,9 +64,11 @@ async def test_a_tenant_cannot_touch_another_tenants_card(payments, nc, stripe_e
     card = await attach(nc, tenant_id, stripe_emulator)
     intruder = f"{tenant_id}-intruder"
 
-    for req in (SetDefaultPaymentMethod(tenant_id=intruder, payment_method_id=card.id),
-                DetachPaymentMethod(tenant_id=intruder, payment_method_id=card.id),
-                AttachPaymentMethod(tenant_id=intruder, payment_method_id=card.id)):
+    for req in (
+        SetDefaultPaymentMethod(tenant_id=intruder, payment_method_id=card.id),
+        DetachPaymentMethod(tenant_id=intruder, payment_method_id=card.id),
+        AttachPaymentMethod(tenant_id=intruder, payment_method_id=card.id),
+    ):
         with pytest.raises(ServiceError) as refused:
             await request(nc, req, timeout=15)
         assert refused.value.code == "not_found"
@@ -83,8 +89,9 @@ async def test_card_confirmed_through_a_setup_intent_is_saved(payments, nc, stri
     assert intent.setup_intent_id.startswith("seti_") and intent.client_secret
     pm = await asyncio.to_thread(stripe_emulator.create_card, "4000002760000016")
 
-    await asyncio.to_thread(stripe_emulator._post, f"/v1/setup_intents/{intent.setup_intent_id}/confirm",
-                            {"payment_method": pm})
+    await asyncio.to_thread(
+        stripe_emulator._post, f"/v1/setup_intents/{intent.setup_intent_id}/confirm", {"payment_method": pm}
+    )
 
     saved = await eventually(lambda: cards(nc, tenant_id))
     assert [(c.id, c.last4, c.is_default) for c in saved] == [(pm, "0016", True)]

@@ -23,8 +23,9 @@ async def recorded_payment(gateway, emulator, nc, tenant_id, amount_cents=10000)
     return view, ours
 
 
-async def test_duplicate_webhooks_ten_times_concurrently_credit_once(payments, nc, stripe_gateway, stripe_emulator,
-                                                                      tenant_id):
+async def test_duplicate_webhooks_ten_times_concurrently_credit_once(
+    payments, nc, stripe_gateway, stripe_emulator, tenant_id
+):
     view, deliveries = await recorded_payment(stripe_gateway, stripe_emulator, nc, tenant_id)
 
     replies = await asyncio.gather(*[forward(nc, *stripe_gateway.signed(d)) for d in deliveries for _ in range(10)])
@@ -66,12 +67,16 @@ async def test_stale_event_data_is_read_again_from_stripe(payments, nc, stripe_g
 
 
 @pytest.mark.parametrize("tamper", ["other_secret", "stale_timestamp", "changed_body"])
-async def test_forged_or_stale_webhook_is_refused_and_changes_nothing(payments, nc, stripe_gateway, stripe_emulator,
-                                                                      tenant_id, tamper):
+async def test_forged_or_stale_webhook_is_refused_and_changes_nothing(
+    payments, nc, stripe_gateway, stripe_emulator, tenant_id, tamper
+):
     view, deliveries = await recorded_payment(stripe_gateway, stripe_emulator, nc, tenant_id)
     succeeded = next(d for d in deliveries if d.type == "payment_intent.succeeded")
-    payload, signature = stripe_gateway.signed(succeeded, secret="whsec_forged" if tamper == "other_secret" else None,
-                                               age_s=301 if tamper == "stale_timestamp" else 0)
+    payload, signature = stripe_gateway.signed(
+        succeeded,
+        secret="whsec_forged" if tamper == "other_secret" else None,
+        age_s=301 if tamper == "stale_timestamp" else 0,
+    )
     if tamper == "changed_body":
         payload = payload.replace('"amount": 10000', '"amount": 99999')
 
@@ -86,8 +91,9 @@ async def test_forged_or_stale_webhook_is_refused_and_changes_nothing(payments, 
     await wait_status(nc, tenant_id, view.id, "succeeded")
 
 
-async def test_refunds_publish_payment_refunded_once_each(payments, nc, stripe, stripe_emulator, stripe_gateway,
-                                                          tenant_id):
+async def test_refunds_publish_payment_refunded_once_each(
+    payments, nc, stripe, stripe_emulator, stripe_gateway, tenant_id
+):
     view = (await create_topup(nc, tenant_id, 10000)).topup
     await pay(stripe_emulator, view, payment_method="pm_card_visa")
     await wait_status(nc, tenant_id, view.id, "succeeded")
@@ -106,8 +112,9 @@ async def test_refunds_publish_payment_refunded_once_each(payments, nc, stripe, 
     assert len({r.refund_id for r in refunds}) == 2
 
 
-async def test_event_about_an_unknown_payment_is_accepted_and_ignored(payments, nc, stripe_gateway, stripe_emulator,
-                                                                      tenant_id):
+async def test_event_about_an_unknown_payment_is_accepted_and_ignored(
+    payments, nc, stripe_gateway, stripe_emulator, tenant_id
+):
     _, deliveries = await recorded_payment(stripe_gateway, stripe_emulator, nc, tenant_id)
     succeeded = next(d for d in deliveries if d.type == "payment_intent.succeeded")
     foreign = json.loads(succeeded.payload)
@@ -125,8 +132,7 @@ async def test_event_about_an_unknown_payment_is_accepted_and_ignored(payments, 
     await eventually(processed)
 
 
-async def test_two_replicas_given_the_same_events_credit_once(payments, nc, stripe_gateway, stripe_emulator,
-                                                              tenant_id):
+async def test_two_replicas_given_the_same_events_credit_once(payments, nc, stripe_gateway, stripe_emulator, tenant_id):
     settings = payments.settings.model_copy()
     async with running(build(settings)):  # a second replica on the same schema and queue group
         view, deliveries = await recorded_payment(stripe_gateway, stripe_emulator, nc, tenant_id)
@@ -139,7 +145,8 @@ async def test_two_replicas_given_the_same_events_credit_once(payments, nc, stri
 
 
 async def test_payment_failed_racing_succeeded_on_two_replicas_ends_succeeded_and_tells_no_failure(
-        payments, nc, stripe_gateway, stripe_emulator, tenant_id):
+    payments, nc, stripe_gateway, stripe_emulator, tenant_id
+):
     """A `payment_intent.payment_failed` (an earlier decline of the same PaymentIntent, delivered late)
     processed at the same time as `succeeded`: each worker locks the top-up row before reading its
     status, so whichever runs second sees the other's outcome; Stripe's answer is `succeeded`."""
@@ -149,12 +156,12 @@ async def test_payment_failed_racing_succeeded_on_two_replicas_ends_succeeded_an
         succeeded = next(d for d in deliveries if d.type == "payment_intent.succeeded")
         failed = json.loads(succeeded.payload)
         failed.update(id=failed["id"] + "_declined", type="payment_intent.payment_failed")
-        failed["data"]["object"].update(status="requires_payment_method",
-                                        last_payment_error={"code": "card_declined", "message": "declined"})
+        failed["data"]["object"].update(
+            status="requires_payment_method", last_payment_error={"code": "card_declined", "message": "declined"}
+        )
         declined = succeeded.__class__(json.dumps(failed).encode(), "", failed)
 
-        await asyncio.gather(*[forward(nc, *stripe_gateway.signed(d)) for _ in range(5)
-                               for d in (declined, succeeded)])
+        await asyncio.gather(*[forward(nc, *stripe_gateway.signed(d)) for _ in range(5) for d in (declined, succeeded)])
 
         await wait_status(nc, tenant_id, view.id, "succeeded")
         await asyncio.sleep(0.5)

@@ -14,12 +14,16 @@ SERVICES = ("payments", "billing", "documents", "notify", "gateway")
 
 def settings_class(service: str):
     module = importlib.import_module(f"services.{service}.config")
-    return next(getattr(module, name) for name in dir(module)
-                if name.endswith("Settings") and getattr(module, name).__module__ == module.__name__)
+    return next(
+        getattr(module, name)
+        for name in dir(module)
+        if name.endswith("Settings") and getattr(module, name).__module__ == module.__name__
+    )
 
 
-@pytest.mark.parametrize("url", ["sqlite+aiosqlite:///var/billing.db", "sqlite:///:memory:",
-                                 "mysql://root@127.0.0.1/test", "not a url"])
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///var/billing.db", "sqlite:///:memory:", "mysql://root@127.0.0.1/test", "not a url"]
+)
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_database_url_that_is_not_postgresql_is_refused_at_start_up(service, url):
     with pytest.raises(ValueError, match=r"PostgreSQL|database URL"):
@@ -44,8 +48,10 @@ async def test_every_timestamp_column_is_timestamptz(service, database_url, new_
     db = Database(database_url, new_schema(service[:3]))
     try:
         await upgrade(db, f"services/{service}/migrations")
-        query = sa.text("SELECT table_name || '.' || column_name FROM information_schema.columns "
-                        "WHERE table_schema = :s AND data_type = 'timestamp without time zone'")
+        query = sa.text(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns "
+            "WHERE table_schema = :s AND data_type = 'timestamp without time zone'"
+        )
         async with db.sessions() as session:
             naive = list((await session.execute(query, {"s": db.schema})).scalars())
     finally:

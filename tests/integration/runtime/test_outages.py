@@ -44,16 +44,25 @@ async def dead_letters(js) -> list[dict]:
 
 
 def topup_paid(tenant_id: str, topup_id: str, cents: int) -> TopupPaid:
-    return TopupPaid(tenant_id=tenant_id, topup_id=topup_id, amount_cents=cents,
-                     bonus_cents=bonus_for(cents, parse_tiers("10000:5,25000:10,50000:15")),  # payments' defaults
-                     payment_intent_id=f"pi_{topup_id}", paid_at=utcnow())
+    return TopupPaid(
+        tenant_id=tenant_id,
+        topup_id=topup_id,
+        amount_cents=cents,
+        bonus_cents=bonus_for(cents, parse_tiers("10000:5,25000:10,50000:15")),  # payments' defaults
+        payment_intent_id=f"pi_{topup_id}",
+        paid_at=utcnow(),
+    )
 
 
 async def test_a_database_outage_longer_than_the_old_retry_budget_loses_no_debit_credit_or_refund(
-        nats_url, private_postgres, tenant_id):
+    nats_url, private_postgres, tenant_id
+):
     service = billing(nats_url, private_postgres.url(), "billing")
-    async with running(service, serve_http=True), nats_client(nats_url) as nc, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.port}") as http:
+    async with (
+        running(service, serve_http=True),
+        nats_client(nats_url) as nc,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.port}") as http,
+    ):
         js = nc.jetstream()
         first = f"top_a_{tenant_id}"
         await publish(js, topup_paid(tenant_id, first, 10_000))  # +5 % bonus
@@ -62,9 +71,18 @@ async def test_a_database_outage_longer_than_the_old_retry_budget_loses_no_debit
         private_postgres.stop()
         for i in range(50):
             await publish_usage(js, usage_id=f"{tenant_id}-u{i}", tenant_id=tenant_id, amount_cents=10)
-        await publish(js, PaymentRefunded(tenant_id=tenant_id, refund_id=f"re_{tenant_id}", topup_id=first,
-                                          payment_intent_id=f"pi_{first}", amount_cents=2_000,
-                                          topup_amount_cents=10_000, refunded_at=utcnow()))
+        await publish(
+            js,
+            PaymentRefunded(
+                tenant_id=tenant_id,
+                refund_id=f"re_{tenant_id}",
+                topup_id=first,
+                payment_intent_id=f"pi_{first}",
+                amount_cents=2_000,
+                topup_amount_cents=10_000,
+                refunded_at=utcnow(),
+            ),
+        )
         await publish(js, topup_paid(tenant_id, f"top_b_{tenant_id}", 5_000))
         await asyncio.sleep(OUTAGE_S / 2)
         ready = await http.get("/readyz")
@@ -84,18 +102,29 @@ async def test_a_database_outage_longer_than_the_old_retry_budget_loses_no_debit
 
 
 async def test_a_refund_that_overtakes_its_credit_waits_for_it_instead_of_the_dead_letter_queue(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     async with running(billing(nats_url, database_url, new_schema())), nats_client(nats_url) as nc:
         js = nc.jetstream()
         retried_before = sample("messages_retried_total", consumer="billing-payment-refunded", kind="transient")
         topup_id = f"top_{tenant_id}"
-        await publish(js, PaymentRefunded(tenant_id=tenant_id, refund_id=f"re_{tenant_id}", topup_id=topup_id,
-                                          payment_intent_id=f"pi_{topup_id}", amount_cents=10_000,
-                                          topup_amount_cents=10_000, refunded_at=utcnow()))
+        await publish(
+            js,
+            PaymentRefunded(
+                tenant_id=tenant_id,
+                refund_id=f"re_{tenant_id}",
+                topup_id=topup_id,
+                payment_intent_id=f"pi_{topup_id}",
+                amount_cents=10_000,
+                topup_amount_cents=10_000,
+                refunded_at=utcnow(),
+            ),
+        )
 
         def retried() -> float:
-            return sample("messages_retried_total", consumer="billing-payment-refunded", kind="transient") \
-                - retried_before
+            return (
+                sample("messages_retried_total", consumer="billing-payment-refunded", kind="transient") - retried_before
+            )
 
         await eventually(lambda: retried() >= 5, timeout=30)  # the old budget dead-lettered at the 5th delivery
         assert await dead_letters(js) == []
@@ -105,7 +134,8 @@ async def test_a_refund_that_overtakes_its_credit_waits_for_it_instead_of_the_de
 
 
 async def test_a_consumer_whose_dead_letter_queue_is_away_goes_on_and_dead_letters_later(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     """Dead-lettering needs the DLQ stream: while it is unavailable (deleted here; a leader election or
     a restart look the same) the poison message is handed back, and the consumer carries on."""
     async with running(billing(nats_url, database_url, new_schema())), nats_client(nats_url) as nc:
@@ -124,10 +154,14 @@ async def test_a_consumer_whose_dead_letter_queue_is_away_goes_on_and_dead_lette
 
 
 async def test_readiness_says_which_consumer_is_down_and_a_consumer_comes_back_by_itself(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     service = billing(nats_url, database_url, new_schema())
-    async with running(service, serve_http=True), nats_client(nats_url) as nc, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.port}") as http:
+    async with (
+        running(service, serve_http=True),
+        nats_client(nats_url) as nc,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.port}") as http,
+    ):
         js = nc.jetstream()
         await eventually(lambda: _status(http, 200))
         restarts = sample("consumer_restarts_total", consumer="billing-topup-paid")
@@ -144,7 +178,8 @@ async def test_readiness_says_which_consumer_is_down_and_a_consumer_comes_back_b
 
 
 async def test_a_dead_letter_is_replayed_once_its_cause_is_fixed_and_only_to_its_consumer(
-        nats_url, database_url, new_schema, tenant_id, monkeypatch):
+    nats_url, database_url, new_schema, tenant_id, monkeypatch
+):
     service = billing(nats_url, database_url, new_schema())
     bad_id = f"{tenant_id}-bad"
     record_usage = use_cases.record_usage

@@ -35,7 +35,8 @@ async def stream_messages(js, stream: str, subject: str) -> list:
 
 
 async def test_events_committed_before_a_crash_are_published_after_restart_exactly_once(
-        nats_url, database_url, new_schema, tenant_id):
+    nats_url, database_url, new_schema, tenant_id
+):
     schema = new_schema()
     db = Database(database_url, schema)
     await upgrade(db, MIGRATIONS)
@@ -63,8 +64,9 @@ async def _outbox_empty(svc) -> bool:
     return await svc.relay.backlog() == 0
 
 
-async def test_malformed_message_is_dead_lettered_and_consumption_goes_on(nats_url, database_url, new_schema,
-                                                                           tenant_id):
+async def test_malformed_message_is_dead_lettered_and_consumption_goes_on(
+    nats_url, database_url, new_schema, tenant_id
+):
     async with running(billing(nats_url, database_url, new_schema())), nats_client(nats_url) as nc:
         js = nc.jetstream()
         await js.publish("usage.recorded.v1", b'{"id": 42, "not": "a usage record"')
@@ -119,5 +121,7 @@ async def _published(js, tenant_id, cents) -> bool:
         msgs = await stream_messages(js, "PORTAL", "portal.balance.updated.v1")
     except Exception:
         return False
-    return any(json.loads(m.data)["tenant_id"] == tenant_id and json.loads(m.data)["data"]["balance_cents"] == cents
-               for m in msgs)
+    return any(
+        json.loads(m.data)["tenant_id"] == tenant_id and json.loads(m.data)["data"]["balance_cents"] == cents
+        for m in msgs
+    )

@@ -16,8 +16,15 @@ def billing_replicas(nats_url, database_url, new_schema, tmp_path):
     started: list[ServiceProcess] = []
 
     async def start(count: int = 2, **env: str) -> list[ServiceProcess]:
-        procs = [ServiceProcess("billing", billing_env(nats_url, database_url, schema, **env), tmp_path,
-                                name=f"billing-{len(started) + i}").start() for i in range(count)]
+        procs = [
+            ServiceProcess(
+                "billing",
+                billing_env(nats_url, database_url, schema, **env),
+                tmp_path,
+                name=f"billing-{len(started) + i}",
+            ).start()
+            for i in range(count)
+        ]
         started.extend(procs)
         await asyncio.gather(*(p.ready() for p in procs))
         return procs

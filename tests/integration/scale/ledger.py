@@ -59,8 +59,9 @@ class DebitSampler:
         await asyncio.gather(self._task, return_exceptions=True)
 
     async def _run(self) -> None:
-        query = (f'SELECT count(*) FROM "{self.schema}".ledger_transactions '
-                 "WHERE kind = 'usage' AND tenant_id = ANY(%s)")
+        query = (
+            f"SELECT count(*) FROM \"{self.schema}\".ledger_transactions WHERE kind = 'usage' AND tenant_id = ANY(%s)"
+        )
         async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
             while True:
                 count = (await (await conn.execute(query, [self.tenants])).fetchone())[0]
@@ -81,8 +82,17 @@ class DebitSampler:
 
 
 def usage_body(usage_id: str, tenant_id: str, cents: int) -> bytes:
-    return json.dumps({"id": usage_id, "tenant_id": tenant_id, "amount_cents": cents, "quantity": 1,
-                       "unit": "minute", "description": "call", "occurred_at": "2026-11-26T10:00:00Z"}).encode()
+    return json.dumps(
+        {
+            "id": usage_id,
+            "tenant_id": tenant_id,
+            "amount_cents": cents,
+            "quantity": 1,
+            "unit": "minute",
+            "description": "call",
+            "occurred_at": "2026-11-26T10:00:00Z",
+        }
+    ).encode()
 
 
 def tenants(n: int) -> list[str]:

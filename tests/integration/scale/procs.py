@@ -39,11 +39,22 @@ class ServiceProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> ServiceProcess:
-        env = {**os.environ, **self.env, "PORT": str(self.port), "HOST": "127.0.0.1", "APP_ENV": "test",
-               "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            **self.env,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "APP_ENV": "test",
+            "PYTHONPATH": str(ROOT),
+        }
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.service}", "run"], cwd=ROOT,
-                                         env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.service}", "run"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     async def ready(self, timeout: float = 60.0) -> ServiceProcess:
@@ -113,5 +124,4 @@ def parse_sample(text: str, metric: str, labels: dict[str, str]) -> float:
 
 
 def billing_env(nats_url: str, database_url: str, schema: str, **extra: str) -> dict[str, str]:
-    return {**service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": database_url, "DB_SCHEMA": schema,
-            **extra}
+    return {**service_nats_env(nats_url, "billing"), "BILLING_DATABASE_URL": database_url, "DB_SCHEMA": schema, **extra}

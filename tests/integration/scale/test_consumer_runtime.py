@@ -53,8 +53,9 @@ async def test_drain_finishes_the_batch_in_hand_and_returns_the_rest(nats_url):
     async with nats_client(nats_url) as nc:
         js = nc.jetstream()
         await ensure_streams(js)
-        await asyncio.gather(*(js.publish("usage.recorded.v1", usage_body(f"d-{i}", "ten_drain", 1))
-                               for i in range(400)))
+        await asyncio.gather(
+            *(js.publish("usage.recorded.v1", usage_body(f"d-{i}", "ten_drain", 1)) for i in range(400))
+        )
         task = asyncio.create_task(consumer.run(js))
         await asyncio.wait_for(in_batch.wait(), 10)
         started = time.monotonic()
@@ -85,8 +86,7 @@ async def test_a_batch_slower_than_ack_wait_is_not_handed_to_a_second_replica(na
     async with nats_client(nats_url) as nc:
         js = nc.jetstream()
         await ensure_streams(js)
-        await asyncio.gather(*(js.publish("usage.recorded.v1", usage_body(f"s-{i}", "ten_slow", 1))
-                               for i in range(20)))
+        await asyncio.gather(*(js.publish("usage.recorded.v1", usage_body(f"s-{i}", "ten_slow", 1)) for i in range(20)))
         tasks = [asyncio.create_task(replica.run(js)) for replica in replicas]
         await eventually(lambda: len(handled) >= 20, timeout=20)
         await asyncio.sleep(1.5)  # a redelivery would have been handled by now

@@ -34,10 +34,12 @@ async def cluster():
 
 @pytest.mark.slow
 async def test_killing_the_usage_stream_leader_mid_burst_loses_and_doubles_nothing(
-        cluster, database_url, new_schema, tmp_path, tenant_id):
+    cluster, database_url, new_schema, tmp_path, tenant_id
+):
     schema = new_schema("bil")
-    billing = ServiceProcess("billing", billing_env(cluster.url, database_url, schema, NATS_STREAM_REPLICAS="3"),
-                             tmp_path, name="billing").start()
+    billing = ServiceProcess(
+        "billing", billing_env(cluster.url, database_url, schema, NATS_STREAM_REPLICAS="3"), tmp_path, name="billing"
+    ).start()
     try:
         await billing.ready()
         tenant_ids = [tenant_id, f"{tenant_id}-b", f"{tenant_id}-c"]
@@ -58,8 +60,9 @@ async def test_killing_the_usage_stream_leader_mid_burst_loses_and_doubles_nothi
                 started = time.monotonic()
                 await burst.run()
                 published = time.monotonic()
-                final = await eventually(lambda: _all_debited(database_url, schema, tenant_ids, RECORDS),
-                                         timeout=90, interval=0.1)
+                final = await eventually(
+                    lambda: _all_debited(database_url, schema, tenant_ids, RECORDS), timeout=90, interval=0.1
+                )
                 debited = time.monotonic()
             new_leader = await cluster.stream_leader(nc, "USAGE")
             await asyncio.sleep(1.0)
@@ -80,7 +83,7 @@ async def test_killing_the_usage_stream_leader_mid_burst_loses_and_doubles_nothi
             "all debited after": f"{debited - started:.2f}s",
             "records": f"{RECORDS} distinct + {len(records) - RECORDS} re-sent; stream holds {stored}",
             "debited": f"{final.rows} (distinct {final.distinct}), lost {RECORDS - final.distinct}, "
-                       f"doubled {final.doubled}",
+            f"doubled {final.doubled}",
             "replicas after restart": [r["name"] for r in caught_up["replicas"]] + [caught_up["leader"]],
         }
         print("\nNATS failover figures:\n" + "\n".join(f"  {k}: {v}" for k, v in figures.items()))

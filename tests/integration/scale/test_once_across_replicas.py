@@ -20,11 +20,18 @@ async def test_claim_period_is_won_once_per_job_and_period_by_concurrent_replica
         async with db.transaction() as session:
             return await claim_period(session, job=job, period=period, holder=holder)
 
-    jobs = [(job, period) for job in ("autotopup-monitor", "monthly-statements") for period in
-            ("2026-10", "2026-11", "2026-11-26T10:05")]
+    jobs = [
+        (job, period)
+        for job in ("autotopup-monitor", "monthly-statements")
+        for period in ("2026-10", "2026-11", "2026-11-26T10:05")
+    ]
     try:
-        attempts = [(job, period, attempt(db, job, period, f"replica-{r}-worker-{w}"))
-                    for job, period in jobs for r, db in enumerate(replicas) for w in range(15)]
+        attempts = [
+            (job, period, attempt(db, job, period, f"replica-{r}-worker-{w}"))
+            for job, period in jobs
+            for r, db in enumerate(replicas)
+            for w in range(15)
+        ]
         results = await asyncio.gather(*(coro for *_, coro in attempts))
     finally:
         for db in replicas:

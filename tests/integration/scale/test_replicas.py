@@ -39,26 +39,35 @@ def usage_plan(tenant_ids: list[str], count: int, *, seed: int) -> tuple[list, d
     return mixed, ids, totals
 
 
-async def test_two_billing_replicas_and_two_gateways_share_the_work(billing_replicas, nats_url, database_url,
-                                                                    new_schema):
+async def test_two_billing_replicas_and_two_gateways_share_the_work(
+    billing_replicas, nats_url, database_url, new_schema
+):
     replicas = await billing_replicas(2)
     gw_schema = new_schema("gw")
     async with AsyncExitStack() as stack:
         nc = await stack.enter_async_context(nats_client(nats_url))
-        gateways = [await stack.enter_async_context(running(
-            gateway(nats_url, database_url, gw_schema, sse_queue_size=20_000), serve_http=True)) for _ in range(2)]
-        https = [await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{g.port}",
-                                                                   timeout=10)) for g in gateways]
+        gateways = [
+            await stack.enter_async_context(
+                running(gateway(nats_url, database_url, gw_schema, sse_queue_size=20_000), serve_http=True)
+            )
+            for _ in range(2)
+        ]
+        https = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{g.port}", timeout=10))
+            for g in gateways
+        ]
         tenants = [await create_tenant(https[i % 2]) for i in range(3)]  # created through either gateway
         tenant_ids = [t for t, _ in tenants]
-        streams = {(t, g): await stack.enter_async_context(collecting(https[g], auth))
-                   for t, auth in tenants for g in (0, 1)}
+        streams = {
+            (t, g): await stack.enter_async_context(collecting(https[g], auth)) for t, auth in tenants for g in (0, 1)
+        }
 
         records, ids, totals = usage_plan(tenant_ids, 1500, seed=9)
         await Burst(nc.jetstream(), records).run()
 
-        result = await eventually(lambda: _all_debited(database_url, billing_replicas.schema, tenant_ids, 1500),
-                                  timeout=60)
+        result = await eventually(
+            lambda: _all_debited(database_url, billing_replicas.schema, tenant_ids, 1500), timeout=60
+        )
         await asyncio.sleep(1.0)  # a late duplicate would show now
         after = await debits(database_url, billing_replicas.schema, tenant_ids)
         assert after == result
@@ -83,22 +92,29 @@ async def _all_debited(database_url, schema, tenant_ids, count):
 
 
 @pytest.mark.slow
-async def test_a_billing_replica_killed_mid_burst_loses_and_doubles_nothing(billing_replicas, nats_url,
-                                                                            database_url, tenant_id):
+async def test_a_billing_replica_killed_mid_burst_loses_and_doubles_nothing(
+    billing_replicas, nats_url, database_url, tenant_id
+):
     victim, survivor = await billing_replicas(2)
     tenant_ids = [tenant_id, f"{tenant_id}-b"]
     records, _, totals = usage_plan(tenant_ids, 3000, seed=13)
     async with nats_client(nats_url) as nc:
         burst = asyncio.create_task(Burst(nc.jetstream(), records).run())
-        killed_at = await eventually(lambda: _kill_when_busy(victim, database_url, billing_replicas.schema,
-                                                             tenant_ids), timeout=30, interval=0.01)
+        killed_at = await eventually(
+            lambda: _kill_when_busy(victim, database_url, billing_replicas.schema, tenant_ids),
+            timeout=30,
+            interval=0.01,
+        )
         await burst
-        final = await eventually(lambda: _all_debited(database_url, billing_replicas.schema, tenant_ids, 3000),
-                                 timeout=60)
+        final = await eventually(
+            lambda: _all_debited(database_url, billing_replicas.schema, tenant_ids, 3000), timeout=60
+        )
         await asyncio.sleep(1.0)
         assert await debits(database_url, billing_replicas.schema, tenant_ids) == final
-    print(f"\nkilled one replica after {killed_at} of 3000 debits; survivor consumed "
-          f"{await survivor.counter(CONSUMED, consumer='billing-usage'):.0f} messages")
+    print(
+        f"\nkilled one replica after {killed_at} of 3000 debits; survivor consumed "
+        f"{await survivor.counter(CONSUMED, consumer='billing-usage'):.0f} messages"
+    )
     assert (final.rows, final.distinct, final.doubled) == (3000, 3000, 0)
     assert final.balances == totals
     assert final.entries_sum == 0

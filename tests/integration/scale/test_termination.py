@@ -21,14 +21,16 @@ RECORDS = 10_000  # a burst long enough (≈ 2 s at 6,000 debits/s) that the SIG
 
 @pytest.mark.slow
 async def test_sigterm_mid_burst_finishes_the_batch_and_exits_0_then_restart_loses_nothing(
-        billing_replicas, nats_url, database_url, tenant_id):
+    billing_replicas, nats_url, database_url, tenant_id
+):
     (replica,) = await billing_replicas(1)
     records = [(f"{tenant_id}-t{i}", usage_body(f"{tenant_id}-t{i}", tenant_id, 3)) for i in range(RECORDS)]
     async with nats_client(nats_url) as nc:
         js = nc.jetstream()
         await Burst(js, records).run()
-        await eventually(lambda: _debited_at_least(database_url, billing_replicas.schema, tenant_id, 200),
-                         interval=0.01)
+        await eventually(
+            lambda: _debited_at_least(database_url, billing_replicas.schema, tenant_id, 200), interval=0.01
+        )
         replica.terminate()
         sent = time.monotonic()
         code = await replica.exited(timeout=GRACE_S)
@@ -37,21 +39,25 @@ async def test_sigterm_mid_burst_finishes_the_batch_and_exits_0_then_restart_los
         at_exit = await debits(database_url, billing_replicas.schema, [tenant_id])
         consumer = await js.consumer_info("USAGE", "billing-usage")
         outbox = await _outbox_rows(database_url, billing_replicas.schema)
-        print(f"\nSIGTERM after {at_exit.rows} of {RECORDS} debits: exit {code} in {took:.2f}s; ack floor "
-              f"{consumer.ack_floor.stream_seq}, ack pending {consumer.num_ack_pending}, outbox left {outbox}")
+        print(
+            f"\nSIGTERM after {at_exit.rows} of {RECORDS} debits: exit {code} in {took:.2f}s; ack floor "
+            f"{consumer.ack_floor.stream_seq}, ack pending {consumer.num_ack_pending}, outbox left {outbox}"
+        )
         assert code == 0 and took < GRACE_S
         assert 0 < at_exit.rows < RECORDS, "SIGTERM was not mid-burst"
         assert at_exit.rows == consumer.ack_floor.stream_seq  # committed ⇔ acknowledged
         assert outbox == 0  # the last batches' events were published before exit
         # Every message delivered to the replica was either acknowledged or handed back (nak'ed,
         # counted in its log): none is left to wait for ack_wait before another replica may take it.
-        handed_back = sum(int(n) for n in re.findall(r"durable=billing-usage handed_back=(\d+)",
-                                                         replica.log.read_text()))
+        handed_back = sum(
+            int(n) for n in re.findall(r"durable=billing-usage handed_back=(\d+)", replica.log.read_text())
+        )
         assert consumer.delivered.stream_seq - consumer.ack_floor.stream_seq == handed_back
 
         await billing_replicas(1)
-        final = await eventually(lambda: _all_debited(database_url, billing_replicas.schema, [tenant_id], RECORDS),
-                                 timeout=60)
+        final = await eventually(
+            lambda: _all_debited(database_url, billing_replicas.schema, [tenant_id], RECORDS), timeout=60
+        )
         caught_up = time.monotonic() - sent
         print(f"restarted replica debited the rest {caught_up:.1f}s after the SIGTERM")
         await asyncio.sleep(0.5)

@@ -28,12 +28,19 @@ def test_malformed_tiers_are_refused(spec):
         parse_tiers(spec)
 
 
-@pytest.mark.parametrize(("amount", "bonus"), [
-    (1000, 0), (9999, 0),              # below the first tier
-    (10000, 500), (24999, 1249),        # +5 % from 100 €, fractions of a cent dropped
-    (25000, 2500), (49999, 4999),       # +10 % from 250 €
-    (50000, 7500), (1_000_000, 150_000),  # +15 % from 500 €
-])
+@pytest.mark.parametrize(
+    ("amount", "bonus"),
+    [
+        (1000, 0),
+        (9999, 0),  # below the first tier
+        (10000, 500),
+        (24999, 1249),  # +5 % from 100 €, fractions of a cent dropped
+        (25000, 2500),
+        (49999, 4999),  # +10 % from 250 €
+        (50000, 7500),
+        (1_000_000, 150_000),  # +15 % from 500 €
+    ],
+)
 def test_the_highest_reached_tier_applies_to_the_whole_amount(amount, bonus):
     assert bonus_for(amount, DEFAULT) == bonus
 
@@ -47,6 +54,7 @@ def test_bonus_is_monotonic_in_the_tier_percent_and_never_exceeds_it(a, b):
 
 def refund_plan():
     """A top-up A with bonus B, and partial refunds (sizes ≥ 1) that add up to exactly A."""
+
     @st.composite
     def build(draw):
         amount = draw(st.integers(1, 1_000_000))
@@ -54,6 +62,7 @@ def refund_plan():
         cuts = sorted(draw(st.sets(st.integers(1, amount - 1), max_size=min(amount - 1, 12))) if amount > 1 else [])
         bounds = [0, *cuts, amount]
         return amount, bonus, [b - a for a, b in itertools.pairwise(bounds)]
+
     return build()
 
 
@@ -63,8 +72,13 @@ def reverse_all(amount: int, bonus: int, refunds: list[int]) -> list[int]:
     out = []
     for r in refunds:
         r = min(r, amount - refunded)
-        rev = bonus_to_reverse(topup_cents=amount, bonus_cents=bonus, refunded_before=refunded, refund_cents=r,
-                               reversed_before=reversed_total)
+        rev = bonus_to_reverse(
+            topup_cents=amount,
+            bonus_cents=bonus,
+            refunded_before=refunded,
+            refund_cents=r,
+            reversed_before=reversed_total,
+        )
         refunded, reversed_total = refunded + r, reversed_total + rev
         out.append(rev)
     return out

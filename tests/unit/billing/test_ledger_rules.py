@@ -22,8 +22,12 @@ def postings():
     def valid(kind, amount):
         return {"topup": abs(amount) or 1, "usage": -abs(amount), "refund": -(abs(amount) or 1)}.get(kind, amount)
 
-    return st.builds(lambda k, a, i: Posting(k, valid(k, a), f"src:{i}"),
-                     st.sampled_from(KINDS), st.integers(-10**6, 10**6), st.integers())
+    return st.builds(
+        lambda k, a, i: Posting(k, valid(k, a), f"src:{i}"),
+        st.sampled_from(KINDS),
+        st.integers(-(10**6), 10**6),
+        st.integers(),
+    )
 
 
 @pytest.mark.parametrize(("kind", "amount"), [("topup", 0), ("topup", -1), ("usage", 1), ("refund", 0), ("refund", 5)])
@@ -36,7 +40,7 @@ def test_usage_of_zero_and_negative_bonus_and_adjustments_either_way_are_allowed
     Posting("usage", 0, "a"), Posting("bonus", -5, "b"), Posting("adjustment", 7, "c"), Posting("adjustment", -7, "d")
 
 
-@given(st.lists(postings(), max_size=40), st.integers(-10**6, 10**6), st.integers(0, 10**5))
+@given(st.lists(postings(), max_size=40), st.integers(-(10**6), 10**6), st.integers(0, 10**5))
 def test_balance_is_the_sum_of_the_tenant_entries_and_every_posting_balances_to_zero(ps, start, threshold):
     state = AccountState("t", start, threshold_cents=threshold)
     tenant_sum, all_sum = start, 0
@@ -58,20 +62,23 @@ def test_usage_is_never_rejected_and_the_balance_goes_below_zero():
     assert applied.alerts == ["balance.low", "balance.depleted"]
 
 
-@pytest.mark.parametrize(("before", "after", "alerts"), [
-    (1000, 999, ["balance.low"]),            # from at the threshold to below it
-    (1001, 1000, []),                         # still at the threshold
-    (999, 500, []),                           # already below: no second alert
-    (1, 0, ["balance.depleted"]),             # from above zero to zero
-    (0, -1, []),                              # already depleted
-    (5000, -5, ["balance.low", "balance.depleted"]),
-    (500, 2000, []),                          # credits never alert
-])
+@pytest.mark.parametrize(
+    ("before", "after", "alerts"),
+    [
+        (1000, 999, ["balance.low"]),  # from at the threshold to below it
+        (1001, 1000, []),  # still at the threshold
+        (999, 500, []),  # already below: no second alert
+        (1, 0, ["balance.depleted"]),  # from above zero to zero
+        (0, -1, []),  # already depleted
+        (5000, -5, ["balance.low", "balance.depleted"]),
+        (500, 2000, []),  # credits never alert
+    ],
+)
 def test_crossings(before, after, alerts):
     assert crossings(before=before, after=after, threshold=1000) == alerts
 
 
-@given(st.integers(-10**5, 10**5), st.integers(0, 10**4), st.lists(st.integers(-5000, 5000), max_size=60))
+@given(st.integers(-(10**5), 10**5), st.integers(0, 10**4), st.lists(st.integers(-5000, 5000), max_size=60))
 def test_alerts_fire_once_per_crossing_never_once_per_debit(start, threshold, moves):
     """Between two `balance.low` alerts the balance must have come back to or above the threshold."""
     balance, armed_low, armed_depleted = start, start >= threshold, start > 0
@@ -88,18 +95,21 @@ def test_available_is_balance_minus_holds():
     assert AccountState("t", -50, held_cents=0).available_cents == -50
 
 
-@pytest.mark.parametrize(("available", "days", "expected"), [
-    (7000, [0] * 6 + [700], 70),          # 700 in 7 days = 100/day → 70 days
-    (1000, [100] * 7, 10),
-    (1050, [100] * 7, 10),                # floored
-    (999, [100] * 7, 9),
-    (5000, [0] * 30, None),               # no usage: no projection
-    (5000, [], None),
-    (0, [100] * 7, 0),                    # nothing available
-    (-300, [100] * 7, 0),
-    (-300, [0] * 7, 0),
-    (700, [10_000] * 23 + [0] * 6 + [100], 49),  # only the last 7 days count
-])
+@pytest.mark.parametrize(
+    ("available", "days", "expected"),
+    [
+        (7000, [0] * 6 + [700], 70),  # 700 in 7 days = 100/day → 70 days
+        (1000, [100] * 7, 10),
+        (1050, [100] * 7, 10),  # floored
+        (999, [100] * 7, 9),
+        (5000, [0] * 30, None),  # no usage: no projection
+        (5000, [], None),
+        (0, [100] * 7, 0),  # nothing available
+        (-300, [100] * 7, 0),
+        (-300, [0] * 7, 0),
+        (700, [10_000] * 23 + [0] * 6 + [100], 49),  # only the last 7 days count
+    ],
+)
 def test_runway(available, days, expected):
     assert projected_days_left(available_cents=available, usage_last_days=days) == expected
 

@@ -55,7 +55,8 @@ class SchematronValidator:
             raise AssertionError("no Schematron rule fired: the validator did not check anything")
         return [
             SchematronFailure(
-                rule=element.get("id", "?"), flag=element.get("flag"),
+                rule=element.get("id", "?"),
+                flag=element.get("flag"),
                 text=" ".join(element.findtext(f"{{{SVRL}}}text", "").split()),
             )
             for element in report.iter(f"{{{SVRL}}}failed-assert")

@@ -53,5 +53,6 @@ def test_english_credit_note_is_a_credit_note_not_a_gutschrift():
 
 def test_credit_note_cannot_predate_its_invoice():
     from datetime import date
+
     with pytest.raises(InvalidDocumentData):
         samples.credit_note(issue_date=date(2026, 3, 1))

@@ -21,8 +21,8 @@ def test_xml_passes_every_en16931_business_rule(einvoice_xml, schematron):
 
 def test_xml_declares_the_en16931_profile(einvoice_xml):
     profile = etree.fromstring(einvoice_xml).xpath(
-        "//rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID/text()",
-        namespaces=NS)
+        "//rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID/text()", namespaces=NS
+    )
     assert profile == ["urn:cen.eu:en16931:2017"]
 
 
@@ -48,8 +48,9 @@ def test_schematron_rejects_a_wrong_grand_total(domestic_invoice, schematron):
 
 
 def test_schematron_rejects_a_vat_breakdown_without_taxable_amount(domestic_invoice, schematron):
-    broken = _without(domestic_invoice.xml,
-                      "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:BasisAmount")
+    broken = _without(
+        domestic_invoice.xml, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:BasisAmount"
+    )
     rules = {failure.rule for failure in schematron.blocking_failures(broken)}
     assert "BR-45" in rules
 

@@ -15,9 +15,20 @@ TOTALS = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 
 def test_invoice_prints_the_legally_required_figures(domestic_invoice):
     text = pdf_text(domestic_invoice.pdf)
-    for expected in ("Rechnung", "RE-2026-000042", "14.03.2026", "Leistungsdatum", "Guthabenaufladung",
-                     "210,08 €", "Umsatzsteuer 19 %", "39,92 €", "250,00 €", "Steuernummer: 37/123/45678",
-                     "USt-IdNr.: DE123456789", "DE89 3704 0044 0532 0130 00"):
+    for expected in (
+        "Rechnung",
+        "RE-2026-000042",
+        "14.03.2026",
+        "Leistungsdatum",
+        "Guthabenaufladung",
+        "210,08 €",
+        "Umsatzsteuer 19 %",
+        "39,92 €",
+        "250,00 €",
+        "Steuernummer: 37/123/45678",
+        "USt-IdNr.: DE123456789",
+        "DE89 3704 0044 0532 0130 00",
+    ):
         assert expected in text, expected
 
 
@@ -69,7 +80,10 @@ def test_long_german_words_stay_inside_the_page():
     buyer = samples.Party(
         name="Grundstücksverkehrsgenehmigungszuständigkeitsübertragungsverordnungsgesellschaft mbH",
         street="Rinderkennzeichnungsfleischetikettierungsüberwachungsstraße 123",
-        postal_code="01234", city="Hohenmölsen-Großgrimma", country="DE")
+        postal_code="01234",
+        city="Hohenmölsen-Großgrimma",
+        country="DE",
+    )
     document = render_invoice(samples.invoice(buyer=buyer))
     text = pdf_text(document.pdf).replace("\u2010 ", "")  # WeasyPrint hyphenates with U+2010
     assert "Grundstücksverkehrsgenehmigungszuständigkeitsübertragungsverordnungsgesellschaft" in text

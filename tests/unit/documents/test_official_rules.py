@@ -26,8 +26,14 @@ LEITWEG_ID = "04011000-1234512345-06"
 SELLER = replace(samples.SELLER, phone="+49 30 1234567", contact="Buchhaltung")
 CARD = PaymentCard(last4="4242", brand="visa")
 XRECHNUNG = EInvoice(profile="xrechnung", buyer_reference=LEITWEG_ID)
-BUYER_PUBLIC = Party(name="Bezirksamt Musterstadt", street="Rathausplatz 1", postal_code="10178", city="Berlin",
-                     country="DE", email="rechnungseingang@musterstadt.example")
+BUYER_PUBLIC = Party(
+    name="Bezirksamt Musterstadt",
+    street="Rathausplatz 1",
+    postal_code="10178",
+    city="Berlin",
+    country="DE",
+    email="rechnungseingang@musterstadt.example",
+)
 
 
 def rules_dir() -> Path:
@@ -38,15 +44,18 @@ class Rules:
     def __init__(self, directory: Path) -> None:
         self.processor = PySaxonProcessor(license=False)
         compiler = self.processor.new_xslt30_processor()
-        self.stylesheets = {name: compiler.compile_stylesheet(stylesheet_file=str(directory / name))
-                            for name in (CEN, KOSIT)}
+        self.stylesheets = {
+            name: compiler.compile_stylesheet(stylesheet_file=str(directory / name)) for name in (CEN, KOSIT)
+        }
 
     def failed(self, xml: bytes, stylesheet: str) -> list[tuple[str, str, str]]:
         node = self.processor.parse_xml(xml_text=xml.decode("utf-8"))
         report = etree.fromstring(self.stylesheets[stylesheet].transform_to_string(xdm_node=node).encode())
         assert report.find(f"{{{SVRL}}}fired-rule") is not None, f"{stylesheet} checked nothing"
-        return [(e.get("id") or "?", e.get("flag") or "error", " ".join(e.findtext(f"{{{SVRL}}}text", "").split()))
-                for e in report.iter(f"{{{SVRL}}}failed-assert")]
+        return [
+            (e.get("id") or "?", e.get("flag") or "error", " ".join(e.findtext(f"{{{SVRL}}}text", "").split()))
+            for e in report.iter(f"{{{SVRL}}}failed-assert")
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +71,13 @@ def rules() -> Rules:
 
 DOCUMENTS = {
     "invoice": lambda e, card: render_invoice(samples.invoice(seller=SELLER, einvoice=e, card=card)),
-    "reverse-charge invoice": lambda e, card: render_invoice(samples.invoice(
-        seller=SELLER, buyer=samples.BUYER_EU_B2B, locale="en", einvoice=e, card=card)),
+    "reverse-charge invoice": lambda e, card: render_invoice(
+        samples.invoice(seller=SELLER, buyer=samples.BUYER_EU_B2B, locale="en", einvoice=e, card=card)
+    ),
     "credit note": lambda e, card: render_credit_note(samples.credit_note(seller=SELLER, einvoice=e, card=card)),
-    "public buyer's invoice": lambda e, card: render_invoice(samples.invoice(
-        seller=SELLER, buyer=BUYER_PUBLIC, einvoice=e, card=card)),
+    "public buyer's invoice": lambda e, card: render_invoice(
+        samples.invoice(seller=SELLER, buyer=BUYER_PUBLIC, einvoice=e, card=card)
+    ),
 }
 PROFILES = {"en16931": EInvoice(), "xrechnung": XRECHNUNG}
 
@@ -97,8 +108,11 @@ def test_the_rules_do_reject_an_xrechnung_without_its_buyer_reference(rules):
 
 def test_an_xrechnung_declares_its_specification_and_carries_the_leitweg_id():
     xml = etree.fromstring(render_invoice(samples.invoice(seller=SELLER, einvoice=XRECHNUNG, card=CARD)).xml)
-    assert xml.xpath("string(//*[local-name()='GuidelineSpecifiedDocumentContextParameter']/*[local-name()='ID'])") \
+    assert (
+        xml.xpath("string(//*[local-name()='GuidelineSpecifiedDocumentContextParameter']/*[local-name()='ID'])")
         == "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+    )
     assert xml.xpath("string(//*[local-name()='BuyerReference'])") == LEITWEG_ID
-    assert xml.xpath("string(//*[local-name()='ApplicableTradeSettlementFinancialCard']/*[local-name()='ID'])") \
-        == "4242"
+    assert (
+        xml.xpath("string(//*[local-name()='ApplicableTradeSettlementFinancialCard']/*[local-name()='ID'])") == "4242"
+    )

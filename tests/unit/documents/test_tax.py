@@ -47,12 +47,17 @@ def test_eu_business_with_vat_id_gets_reverse_charge():
 
 
 def test_eu_consumer_without_vat_id_pays_german_vat():
-    consumer = samples.Party(name="Jan de Vries", street="Dam 1", postal_code="1012 JS",
-                             city="Amsterdam", country="NL")
+    consumer = samples.Party(name="Jan de Vries", street="Dam 1", postal_code="1012 JS", city="Amsterdam", country="NL")
     assert not is_reverse_charge(seller=samples.SELLER, buyer=consumer)
 
 
 def test_german_business_with_vat_id_pays_german_vat():
-    buyer = samples.Party(name="Berliner Firma GmbH", street="Unter den Linden 1", postal_code="10117",
-                          city="Berlin", country="DE", vat_id="DE987654321")
+    buyer = samples.Party(
+        name="Berliner Firma GmbH",
+        street="Unter den Linden 1",
+        postal_code="10117",
+        city="Berlin",
+        country="DE",
+        vat_id="DE987654321",
+    )
     assert split_gross(11_900, seller=samples.SELLER, buyer=buyer).tax_cents == 1_900

@@ -23,4 +23,7 @@ def test_a_channel_plans_no_job_for_a_tenant_it_cannot_reach():
     contact = Contact(tenant_id="t1", email="a@example.com", phone=None, locale=normalize_locale("de"))
     audience = Audience(contact=contact, overrides={}, subscriptions=["ps_1", "ps_2"], endpoints=[])
     assert {name: REGISTRY[name].targets(audience) for name in ("email", "sms", "push")} == {
-        "email": [""], "sms": [], "push": ["ps_1", "ps_2"]}
+        "email": [""],
+        "sms": [],
+        "push": ["ps_1", "ps_2"],
+    }

@@ -115,9 +115,7 @@ async def test_untrusted_certificate_is_not_accepted(tls_cert: SelfSignedCert) -
 @pytest.mark.asyncio
 async def test_unreachable_smtp_server_is_retried_later() -> None:
     settings = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="b@example.test", timeout_s=2)
-    result = await send_event_email(
-        settings, to="t@example.test", event_type="balance.low", locale="en", data={}
-    )
+    result = await send_event_email(settings, to="t@example.test", event_type="balance.low", locale="en", data={})
 
     assert result.outcome is Outcome.RETRY
     assert result.error

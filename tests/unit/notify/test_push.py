@@ -38,9 +38,7 @@ async def push_service(vapid_key: str):
 
 
 @pytest.mark.asyncio
-async def test_push_arrives_encrypted_and_decrypts_to_the_message(
-    push_service: PushEndpoint, vapid_key: str
-) -> None:
+async def test_push_arrives_encrypted_and_decrypts_to_the_message(push_service: PushEndpoint, vapid_key: str) -> None:
     subscription = PushSubscription.from_json(push_service.subscribe())
     payload = push_payload("topup.succeeded", "de", {"amount_cents": 5000, "balance_cents": 12_345})
 
@@ -61,9 +59,7 @@ async def test_vapid_key_from_a_pem_file_works(push_service: PushEndpoint, tmp_p
     key = ec.generate_private_key(ec.SECP256R1())
     pem = tmp_path / "vapid.pem"
     pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     push_service.vapid_public_key = application_server_key(load_vapid_key(str(pem)))
     subscription = PushSubscription.from_json(push_service.subscribe())
@@ -75,9 +71,7 @@ async def test_vapid_key_from_a_pem_file_works(push_service: PushEndpoint, tmp_p
 
 
 @pytest.mark.asyncio
-async def test_expired_subscription_tells_the_caller_to_delete_it(
-    push_service: PushEndpoint, vapid_key: str
-) -> None:
+async def test_expired_subscription_tells_the_caller_to_delete_it(push_service: PushEndpoint, vapid_key: str) -> None:
     subscription = PushSubscription.from_json(push_service.subscribe())
     push_service.answer_status = 410
 

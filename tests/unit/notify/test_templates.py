@@ -15,8 +15,12 @@ SAMPLE_DATA = {
     "balance.depleted": {"balance_cents": -120},
     "topup.succeeded": {"amount_cents": 10_000, "balance_cents": 15_500},
     "topup.failed": {"amount_cents": 10_000, "reason": "card_declined"},
-    "autotopup.triggered": {"trigger_id": "atp_1", "amount_cents": 5_000, "balance_cents": 900,
-                            "threshold_cents": 1_000},
+    "autotopup.triggered": {
+        "trigger_id": "atp_1",
+        "amount_cents": 5_000,
+        "balance_cents": 900,
+        "threshold_cents": 1_000,
+    },
     "autotopup.succeeded": {"trigger_id": "atp_1", "topup_id": "top_1", "amount_cents": 5_000},
     "autotopup.failed": {"reason": "insufficient_funds"},
     "autotopup.paused": {"action_url": "https://pay.example.test/authenticate/pi_1"},
@@ -73,12 +77,9 @@ def test_tenant_text_is_escaped_in_html_but_kept_in_plain_text() -> None:
 
 
 def test_known_reasons_are_translated_and_others_pass_through() -> None:
+    assert "Die Karte wurde abgelehnt." in render_email("topup.failed", "de", SAMPLE_DATA["topup.failed"]).text
     assert (
-        "Die Karte wurde abgelehnt." in render_email("topup.failed", "de", SAMPLE_DATA["topup.failed"]).text
-    )
-    assert (
-        "three consecutive failures"
-        in render_email("autotopup.disabled", "en", SAMPLE_DATA["autotopup.disabled"]).text
+        "three consecutive failures" in render_email("autotopup.disabled", "en", SAMPLE_DATA["autotopup.disabled"]).text
     )
 
 

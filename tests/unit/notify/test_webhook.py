@@ -175,9 +175,7 @@ async def test_unreachable_endpoint_is_retried(sender, secret) -> None:
 @pytest.mark.asyncio
 async def test_hostname_resolving_to_loopback_is_refused_at_send_time(receiver, secret) -> None:
     async with WebhookSender(timeout_s=2) as sender:
-        result = await sender.send(
-            url=f"http://localhost:{receiver.port}/hooks", secret=secret, message=balance_low()
-        )
+        result = await sender.send(url=f"http://localhost:{receiver.port}/hooks", secret=secret, message=balance_low())
 
     assert result.outcome is Outcome.FAILED and receiver.received == []
 

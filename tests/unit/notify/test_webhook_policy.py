@@ -29,9 +29,7 @@ def test_malformed_schedule_is_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize(("failed_attempt", "delay"), [(1, 5), (2, 300), (7, 36000), (8, None), (20, None)])
-def test_each_failed_attempt_waits_its_scheduled_delay_until_exhausted(
-    failed_attempt: int, delay: int | None
-) -> None:
+def test_each_failed_attempt_waits_its_scheduled_delay_until_exhausted(failed_attempt: int, delay: int | None) -> None:
     assert next_attempt_delay(SCHEDULE, failed_attempt) == delay
 
 
@@ -56,17 +54,13 @@ def test_failing_since_starts_at_the_first_failure_and_clears_on_success() -> No
 
 
 def test_gone_disables_at_once() -> None:
-    assert (
-        disable_reason(Outcome.GONE, failing_since=None, now=NOW, disable_after_s=FIVE_DAYS)
-        is DisableReason.GONE
-    )
+    assert disable_reason(Outcome.GONE, failing_since=None, now=NOW, disable_after_s=FIVE_DAYS) is DisableReason.GONE
 
 
 def test_endpoint_failing_for_the_whole_period_is_disabled() -> None:
     since = NOW - timedelta(seconds=FIVE_DAYS)
     assert (
-        disable_reason(Outcome.RETRY, failing_since=since, now=NOW, disable_after_s=FIVE_DAYS)
-        is DisableReason.FAILING
+        disable_reason(Outcome.RETRY, failing_since=since, now=NOW, disable_after_s=FIVE_DAYS) is DisableReason.FAILING
     )
 
 
@@ -74,8 +68,6 @@ def test_endpoint_failing_for_the_whole_period_is_disabled() -> None:
     ("outcome", "failing_for"),
     [(Outcome.RETRY, timedelta(days=4)), (Outcome.DELIVERED, timedelta(days=9)), (Outcome.RETRY, None)],
 )
-def test_endpoint_is_kept_while_it_has_succeeded_recently(
-    outcome: Outcome, failing_for: timedelta | None
-) -> None:
+def test_endpoint_is_kept_while_it_has_succeeded_recently(outcome: Outcome, failing_for: timedelta | None) -> None:
     since = None if failing_for is None else NOW - failing_for
     assert disable_reason(outcome, failing_since=since, now=NOW, disable_after_s=FIVE_DAYS) is None

@@ -39,6 +39,4 @@ def tenant_id() -> str:
 
 @pytest.fixture
 async def customer_id(stripe_adapter: StripeAdapter, tenant_id: str) -> str:
-    return await stripe_adapter.ensure_customer(
-        tenant_id=tenant_id, email="kasse@example.de", name="Beispiel GmbH"
-    )
+    return await stripe_adapter.ensure_customer(tenant_id=tenant_id, email="kasse@example.de", name="Beispiel GmbH")

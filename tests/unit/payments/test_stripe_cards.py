@@ -8,12 +8,8 @@ from services.payments.stripe.client import StripeAdapter
 from services.payments.stripe.errors import CardDeclined, StripeNotFound
 
 
-async def test_attached_visa_is_listed_with_brand_and_last4(
-    stripe_adapter: StripeAdapter, customer_id: str
-) -> None:
-    card = await stripe_adapter.attach_payment_method(
-        customer_id=customer_id, payment_method_id="pm_card_visa"
-    )
+async def test_attached_visa_is_listed_with_brand_and_last4(stripe_adapter: StripeAdapter, customer_id: str) -> None:
+    card = await stripe_adapter.attach_payment_method(customer_id=customer_id, payment_method_id="pm_card_visa")
 
     listed = await stripe_adapter.list_payment_methods(customer_id=customer_id)
 
@@ -42,9 +38,7 @@ async def test_default_card_is_set_and_cleared_when_detached(
     stripe_webhooks: WebhookReceiver,
     customer_id: str,
 ) -> None:
-    card = await stripe_adapter.attach_payment_method(
-        customer_id=customer_id, payment_method_id="pm_card_mastercard"
-    )
+    card = await stripe_adapter.attach_payment_method(customer_id=customer_id, payment_method_id="pm_card_mastercard")
     await stripe_adapter.set_default_payment_method(customer_id=customer_id, payment_method_id=card.id)
     assert await stripe_adapter.default_payment_method(customer_id=customer_id) == card.id
 
@@ -62,9 +56,7 @@ async def test_setup_intent_saves_the_card_and_reports_it(
     stripe_webhooks: WebhookReceiver,
     customer_id: str,
 ) -> None:
-    setup = await stripe_adapter.create_setup_intent(
-        customer_id=customer_id, metadata={"purpose": "autotopup"}
-    )
+    setup = await stripe_adapter.create_setup_intent(customer_id=customer_id, metadata={"purpose": "autotopup"})
     assert setup.id.startswith("seti_") and setup.client_secret.startswith(setup.id)
 
     stripe_emulator._post(f"/v1/setup_intents/{setup.id}/confirm", {"payment_method": "pm_card_visa"})

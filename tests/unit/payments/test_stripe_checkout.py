@@ -46,11 +46,7 @@ async def test_new_checkout_session_is_open_and_unpaid(
     stored = await stripe_adapter.retrieve_checkout_session(session.id)
     assert session.id.startswith("cs_test_") and session.url and session.status == "open"
     assert session.payment_status == "unpaid" and session.payment_intent_id is None
-    assert (
-        stored["object"] == "checkout.session"
-        and stored["amount_total"] == 2500
-        and stored["currency"] == "eur"
-    )
+    assert stored["object"] == "checkout.session" and stored["amount_total"] == 2500 and stored["currency"] == "eur"
     assert stored["metadata"] == {"tenant_id": tenant_id, "topup_id": topup_id}
     assert stored["customer"] == customer_id and stored["mode"] == "payment"
 
@@ -66,9 +62,7 @@ async def test_paid_checkout_sends_signed_webhooks_and_saves_the_card(
 
     stripe_emulator.pay_checkout_session(session.id, payment_method="pm_card_visa")
 
-    completed = await stripe_webhooks.wait_for(
-        "checkout.session.completed", lambda d: d.object["id"] == session.id
-    )
+    completed = await stripe_webhooks.wait_for("checkout.session.completed", lambda d: d.object["id"] == session.id)
     intent_id = completed.object["payment_intent"]
     ours = stripe_webhooks.matching(
         lambda d: (
@@ -84,15 +78,11 @@ async def test_paid_checkout_sends_signed_webhooks_and_saves_the_card(
         "checkout.session.completed",
     ]
     for delivery in ours:
-        assert (
-            verify_webhook(delivery.payload, delivery.signature, WEBHOOK_SECRET)["id"] == delivery.event["id"]
-        )
+        assert verify_webhook(delivery.payload, delivery.signature, WEBHOOK_SECRET)["id"] == delivery.event["id"]
     succeeded = next(d.object for d in ours if d.type == "payment_intent.succeeded")
     assert succeeded["metadata"] == {"tenant_id": tenant_id, "topup_id": topup_id}
     assert succeeded["amount"] == 2500 and succeeded["setup_future_usage"] == "off_session"
-    assert (
-        completed.object["payment_status"] == "paid" and completed.object["metadata"]["topup_id"] == topup_id
-    )
+    assert completed.object["payment_status"] == "paid" and completed.object["metadata"]["topup_id"] == topup_id
     cards = await stripe_adapter.list_payment_methods(customer_id=customer_id)
     assert [(card.brand, card.last4) for card in cards] == [("visa", "4242")]
 
@@ -127,15 +117,10 @@ async def test_expired_checkout_session_sends_checkout_session_expired(
 
     expired = await stripe_adapter.expire_checkout_session(session.id)
 
-    delivery = await stripe_webhooks.wait_for(
-        "checkout.session.expired", lambda d: d.object["id"] == session.id
-    )
+    delivery = await stripe_webhooks.wait_for("checkout.session.expired", lambda d: d.object["id"] == session.id)
     assert expired.status == "expired" and expired.url is None
     assert delivery.object["metadata"]["topup_id"] == topup_id
-    assert (
-        verify_webhook(delivery.payload, delivery.signature, WEBHOOK_SECRET)["type"]
-        == "checkout.session.expired"
-    )
+    assert verify_webhook(delivery.payload, delivery.signature, WEBHOOK_SECRET)["type"] == "checkout.session.expired"
 
 
 async def test_same_checkout_idempotency_key_gives_the_same_session(

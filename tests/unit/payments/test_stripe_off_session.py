@@ -13,9 +13,7 @@ from services.payments.stripe.models import ChargeFailed, ChargeRequiresAuthenti
 
 
 async def saved_card(adapter: StripeAdapter, emulator: Emulator, customer_id: str, number: str) -> str:
-    card = await adapter.attach_payment_method(
-        customer_id=customer_id, payment_method_id=emulator.create_card(number)
-    )
+    card = await adapter.attach_payment_method(customer_id=customer_id, payment_method_id=emulator.create_card(number))
     return card.id
 
 
@@ -75,9 +73,7 @@ async def test_card_that_attaches_but_declines_charges_fails_with_card_declined(
         "payment_intent.payment_failed", lambda d: d.object["id"] == outcome.payment_intent_id
     )
     assert failed.object["last_payment_error"]["code"] == "card_declined"
-    await stripe_webhooks.wait_for(
-        "charge.failed", lambda d: d.object["payment_intent"] == outcome.payment_intent_id
-    )
+    await stripe_webhooks.wait_for("charge.failed", lambda d: d.object["payment_intent"] == outcome.payment_intent_id)
 
 
 async def test_card_that_needs_authentication_pauses_instead_of_failing(
@@ -111,9 +107,7 @@ async def test_refund_sends_charge_refunded(
 
     stripe_emulator._post("/v1/refunds", {"payment_intent": outcome.payment_intent_id, "amount": 1000})
 
-    refunded = await stripe_webhooks.wait_for(
-        "charge.refunded", lambda d: d.object["id"] == outcome.charge_id
-    )
+    refunded = await stripe_webhooks.wait_for("charge.refunded", lambda d: d.object["id"] == outcome.charge_id)
     assert refunded.object["amount_refunded"] == 1000 and refunded.object["refunded"] is False
     assert refunded.object["payment_intent"] == outcome.payment_intent_id
     assert (await stripe_adapter.retrieve_charge(outcome.charge_id))["amount_refunded"] == 1000
@@ -136,9 +130,7 @@ async def test_same_idempotency_key_twice_makes_one_payment_intent(
     third = await charge(stripe_adapter, customer_id, card, key=key, tenant_id=tenant_id)
 
     assert isinstance(first, ChargeSucceeded) and first == second == third
-    await stripe_webhooks.wait_for(
-        "payment_intent.succeeded", lambda d: d.object["id"] == first.payment_intent_id
-    )
+    await stripe_webhooks.wait_for("payment_intent.succeeded", lambda d: d.object["id"] == first.payment_intent_id)
     await asyncio.sleep(0.3)
     created = stripe_webhooks.matching(
         lambda d: d.type == "payment_intent.created" and d.object["metadata"].get("tenant_id") == tenant_id

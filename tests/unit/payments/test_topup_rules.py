@@ -26,8 +26,9 @@ def test_same_key_with_another_amount_is_a_conflict():
     assert refused.value.code == "idempotency_conflict"
 
 
-@pytest.mark.parametrize(("amount", "bonus"), [(9999, 0), (10000, 500), (24999, 1249), (25000, 2500),
-                                               (50000, 7500), (33333, 3333)])
+@pytest.mark.parametrize(
+    ("amount", "bonus"), [(9999, 0), (10000, 500), (24999, 1249), (25000, 2500), (50000, 7500), (33333, 3333)]
+)
 def test_highest_reached_tier_applies_to_the_whole_amount_rounded_down(amount, bonus):
     assert bonus_for(amount, TIERS) == bonus
 
@@ -37,13 +38,16 @@ def test_bad_tier_spec_is_refused():
         parse_tiers("10000:5,oops")
 
 
-@pytest.mark.parametrize(("status", "succeeds", "fails", "expires"), [
-    ("pending", True, True, True),
-    ("failed", True, False, True),
-    ("expired", True, False, False),
-    ("succeeded", False, False, False),
-    ("refunded", False, False, False),
-])
+@pytest.mark.parametrize(
+    ("status", "succeeds", "fails", "expires"),
+    [
+        ("pending", True, True, True),
+        ("failed", True, False, True),
+        ("expired", True, False, False),
+        ("succeeded", False, False, False),
+        ("refunded", False, False, False),
+    ],
+)
 def test_state_machine_lets_paid_money_win_and_never_settles_twice(status, succeeds, fails, expires):
     assert (rules.can_succeed(status), rules.can_fail(status), rules.can_expire(status)) == (succeeds, fails, expires)
 

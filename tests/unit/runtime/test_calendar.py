@@ -35,13 +35,16 @@ def test_instants_around_the_switches_belong_to_their_local_day():
     assert BERLIN.date_of(utc(2026, 10, 25, 23)) == date(2026, 10, 26)
 
 
-@pytest.mark.parametrize(("month", "start", "end"), [
-    ("2026-03", utc(2026, 2, 28, 23), utc(2026, 3, 31, 22)),  # begins in CET, ends in CEST
-    ("2026-04", utc(2026, 3, 31, 22), utc(2026, 4, 30, 22)),
-    ("2026-10", utc(2026, 9, 30, 22), utc(2026, 10, 31, 23)),  # begins in CEST, ends in CET
-    ("2026-11", utc(2026, 10, 31, 23), utc(2026, 11, 30, 23)),
-    ("2026-12", utc(2026, 11, 30, 23), utc(2026, 12, 31, 23)),
-])
+@pytest.mark.parametrize(
+    ("month", "start", "end"),
+    [
+        ("2026-03", utc(2026, 2, 28, 23), utc(2026, 3, 31, 22)),  # begins in CET, ends in CEST
+        ("2026-04", utc(2026, 3, 31, 22), utc(2026, 4, 30, 22)),
+        ("2026-10", utc(2026, 9, 30, 22), utc(2026, 10, 31, 23)),  # begins in CEST, ends in CET
+        ("2026-11", utc(2026, 10, 31, 23), utc(2026, 11, 30, 23)),
+        ("2026-12", utc(2026, 11, 30, 23), utc(2026, 12, 31, 23)),
+    ],
+)
 def test_month_bounds_are_local_midnights_in_utc(month, start, end):
     assert BERLIN.month_bounds(month) == (start, end)
     assert BERLIN.month_of(start) == month

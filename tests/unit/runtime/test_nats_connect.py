@@ -50,8 +50,12 @@ def test_a_credentials_file_and_tls_are_passed(tmp_path):
     from devtools.tls import make_self_signed_cert
 
     cert = make_self_signed_cert(tmp_path)
-    settings = ServiceSettings(nats_creds="/run/nats/billing.creds", nats_tls_ca=str(cert.cert_file),
-                               nats_tls_cert=str(cert.cert_file), nats_tls_key=str(cert.key_file))
+    settings = ServiceSettings(
+        nats_creds="/run/nats/billing.creds",
+        nats_tls_ca=str(cert.cert_file),
+        nats_tls_cert=str(cert.cert_file),
+        nats_tls_key=str(cert.key_file),
+    )
     options = connect_options(settings, name="billing")
     assert options["user_credentials"] == "/run/nats/billing.creds"
     assert isinstance(options["tls"], ssl.SSLContext) and options["tls"].verify_mode == ssl.CERT_REQUIRED

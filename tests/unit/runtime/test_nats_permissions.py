@@ -28,8 +28,13 @@ from runtime.nats_permissions import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-SETTINGS = {"payments": "PaymentsSettings", "billing": "BillingSettings", "documents": "DocumentsSettings",
-            "notify": "NotifySettings", "gateway": "GatewaySettings"}
+SETTINGS = {
+    "payments": "PaymentsSettings",
+    "billing": "BillingSettings",
+    "documents": "DocumentsSettings",
+    "notify": "NotifySettings",
+    "gateway": "GatewaySettings",
+}
 
 
 def built(service: str, tmp_path):
@@ -37,8 +42,9 @@ def built(service: str, tmp_path):
     settings_cls = getattr(importlib.import_module(f"services.{service}.config"), SETTINGS[service])
     extra = {"documents_store": str(tmp_path / "docs")} if service == "documents" else {}
     # building connects to nothing: the URL only has to be PostgreSQL's
-    return app.build(settings_cls(app_env="test", var_dir=str(tmp_path), database_url="postgresql://build@127.0.0.1:1/x",
-                                  **extra))
+    return app.build(
+        settings_cls(app_env="test", var_dir=str(tmp_path), database_url="postgresql://build@127.0.0.1:1/x", **extra)
+    )
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -46,11 +52,14 @@ def test_every_consumer_a_service_registers_is_in_its_permissions(service, tmp_p
     declared = {d.name: d for d in durables() if d.service == service}
     perms = matrix()[service]
     for consumer in built(service, tmp_path).consumers:
-        assert consumer.durable in declared, \
+        assert consumer.durable in declared, (
             f"{service} consumes {consumer.message_cls.__name__} as {consumer.durable!r}: add it to its `durables`"
+        )
         d = declared[consumer.durable]
-        assert (d.stream, d.filter_subject) == (consumer.message_cls.stream,
-                                                consumer.subject or consumer.message_cls.subject)
+        assert (d.stream, d.filter_subject) == (
+            consumer.message_cls.stream,
+            consumer.subject or consumer.message_cls.subject,
+        )
         assert perms.may_publish(f"$JS.API.CONSUMER.MSG.NEXT.{d.stream}.{d.name}")
         assert perms.may_publish(f"$JS.ACK.{d.stream}.{d.name}.1.1.1.1.1")
         assert perms.may_publish(f"dlq.{d.name}")
@@ -148,8 +157,13 @@ def test_the_platform_may_send_usage_and_reservations_and_nothing_else():
     assert platform.may_publish("usage.recorded.v1")
     for subject in ("billing.reserve.v1", "billing.settle.v1", "billing.release.v1"):
         assert platform.may_publish(subject)
-    for subject in ("payments.topup.paid.v1", "rpc.billing.balance.v1", "$JS.API.STREAM.INFO.USAGE",
-                    "portal.balance.updated.v1", "dlq.billing-usage"):
+    for subject in (
+        "payments.topup.paid.v1",
+        "rpc.billing.balance.v1",
+        "$JS.API.STREAM.INFO.USAGE",
+        "portal.balance.updated.v1",
+        "dlq.billing-usage",
+    ):
         assert not platform.may_publish(subject)
     for subject in ("portal.>", "gateway.>", "rpc.>", "_INBOX_billing.>", "$JS.>"):
         assert not platform.may_subscribe(subject)

@@ -60,8 +60,11 @@ async def get_dashboard(tenant_id: CurrentTenant, request: Request) -> Dashboard
     return Dashboard(**(await ask(request, GetDashboard(tenant_id=tenant_id))).model_dump())
 
 
-@router.get("/transactions.csv", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM, `;`-separated"}})
+@router.get(
+    "/transactions.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM, `;`-separated"}},
+)
 async def transactions_as_csv(
     tenant_id: CurrentTenant,
     request: Request,
@@ -75,6 +78,7 @@ async def transactions_as_csv(
     locale = locale or (await ask(request, GetAccount(tenant_id=tenant_id))).profile.locale
     since, until = transactions_csv.days(calendar, first_day, last_day)
     first = transactions_csv.query(tenant_id, since=since, until=until)
-    body = transactions_csv.rows(lambda q: ask(request, q), first, await ask(request, first), locale=locale,
-                                 calendar=calendar)
+    body = transactions_csv.rows(
+        lambda q: ask(request, q), first, await ask(request, first), locale=locale, calendar=calendar
+    )
     return transactions_csv.response(body, f"transactions-{first_day or 'start'}-{last_day or 'today'}.csv")

@@ -30,10 +30,17 @@ router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin], res
 async def create_tenant(body: TenantIn, request: Request) -> TenantCreated:
     gw = state(request)
     tenant_id = new_id("ten_")[:24]
-    profile = AccountProfile(tenant_id=tenant_id, name=body.name, email=body.email, country=body.country.upper(),
-                             vat_id=body.vat_id, phone=body.phone, locale=body.locale,
-                             address=Address(**body.address.model_dump()),
-                             low_balance_threshold_cents=gw.settings.low_balance_threshold_cents)
+    profile = AccountProfile(
+        tenant_id=tenant_id,
+        name=body.name,
+        email=body.email,
+        country=body.country.upper(),
+        vat_id=body.vat_id,
+        phone=body.phone,
+        locale=body.locale,
+        address=Address(**body.address.model_dump()),
+        low_balance_threshold_cents=gw.settings.low_balance_threshold_cents,
+    )
     await ask(request, CreateAccount(profile=profile))
     async with gw.db.transaction() as session:
         session.add(Tenant(id=tenant_id, name=body.name, created_at=utcnow()))
@@ -62,11 +69,20 @@ async def list_api_keys(tenant_id: str, request: Request) -> ApiKeyList:
     await gw.key_usage.flush()
     async with gw.db.sessions() as session:
         await _existing_tenant(session, tenant_id)
-        rows = (await session.execute(
-            sa.select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
-            .order_by(ApiKey.created_at))).scalars().all()
-    return ApiKeyList(items=[ApiKeyItem(prefix=r.prefix, created_at=r.created_at, last_used_at=r.last_used_at)
-                             for r in rows])
+        rows = (
+            (
+                await session.execute(
+                    sa.select(ApiKey)
+                    .where(ApiKey.tenant_id == tenant_id, ApiKey.revoked_at.is_(None))
+                    .order_by(ApiKey.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return ApiKeyList(
+        items=[ApiKeyItem(prefix=r.prefix, created_at=r.created_at, last_used_at=r.last_used_at) for r in rows]
+    )
 
 
 @router.delete("/api-keys/{prefix}", status_code=204)

@@ -17,8 +17,11 @@ router = APIRouter(prefix="/v1", tags=["documents"], responses=COMMON_RESPONSES)
 
 
 @router.get("/documents", response_model=DocumentList)
-async def list_documents(tenant_id: CurrentTenant, request: Request,
-                         kind: Literal["invoice", "credit_note", "statement"] | None = Query(None)) -> DocumentList:
+async def list_documents(
+    tenant_id: CurrentTenant,
+    request: Request,
+    kind: Literal["invoice", "credit_note", "statement"] | None = Query(None),
+) -> DocumentList:
     reply = await ask(request, ListDocuments(tenant_id=tenant_id, kind=kind))
     return DocumentList(items=[Document(**d.model_dump()) for d in reply.items])
 
@@ -31,20 +34,27 @@ async def _file(request: Request, tenant_id: str, document_id: str, fmt: str) ->
     return Response(base64.b64decode(reply.content_b64 or ""), media_type=reply.media_type, headers=headers)
 
 
-@router.get("/documents/{document_id}/pdf", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}, 409: {"description": "still rendering"}})
+@router.get(
+    "/documents/{document_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 409: {"description": "still rendering"}},
+)
 async def document_pdf(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
     return await _file(request, tenant_id, document_id, "pdf")
 
 
-@router.get("/documents/{document_id}/xml", response_class=Response,
-            responses={200: {"content": {"application/xml": {}}}})
+@router.get(
+    "/documents/{document_id}/xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}}
+)
 async def document_xml(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
     return await _file(request, tenant_id, document_id, "xml")
 
 
-@router.get("/documents/{document_id}/csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}, "description": "a statement's entries, UTF-8 with BOM"}})
+@router.get(
+    "/documents/{document_id}/csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "a statement's entries, UTF-8 with BOM"}},
+)
 async def document_csv(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
     return await _file(request, tenant_id, document_id, "csv")
 

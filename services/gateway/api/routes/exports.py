@@ -19,8 +19,11 @@ CSV = {200: {"content": {"text/csv": {}}, "description": "DATEV EXTF, Windows-12
 
 async def _export(request: Request, month: str, kind: Literal["bookings", "debtors"]) -> Response:
     reply = await ask(request, ExportDatev(month=month, kind=kind), timeout=60)
-    return Response(base64.b64decode(reply.content_b64 or ""), media_type=reply.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{reply.filename}"'})
+    return Response(
+        base64.b64decode(reply.content_b64 or ""),
+        media_type=reply.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{reply.filename}"'},
+    )
 
 
 @router.get("/datev", response_class=Response, responses=CSV)

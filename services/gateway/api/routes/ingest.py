@@ -20,8 +20,9 @@ from services.gateway.usage_publisher import UsageUnavailable
 router = APIRouter(prefix="/ingest/v1", tags=["ingest"], responses=COMMON_RESPONSES)
 
 
-@router.post("/events", status_code=202, response_model=EventsAccepted,
-             openapi_extra={"requestBody": events_request_body()})
+@router.post(
+    "/events", status_code=202, response_model=EventsAccepted, openapi_extra={"requestBody": events_request_body()}
+)
 async def ingest_events(request: Request, _platform: CurrentPlatform) -> EventsAccepted:
     """Usage as CloudEvents: answered once JetStream holds every event; any invalid one refuses them all."""
     body = await capped_body(request, limit=cloudevents.MAX_BODY_BYTES)
@@ -33,8 +34,9 @@ async def ingest_events(request: Request, _platform: CurrentPlatform) -> EventsA
     except cloudevents.InvalidEvents as exc:
         raise ApiError(400, "validation_error", str(exc)) from None
     except UsageUnavailable:
-        raise ApiError(503, "unavailable", "usage could not be stored now; send the same events again",
-                       {"Retry-After": "1"}) from None
+        raise ApiError(
+            503, "unavailable", "usage could not be stored now; send the same events again", {"Retry-After": "1"}
+        ) from None
     return EventsAccepted(accepted=len(records))
 
 
@@ -45,8 +47,9 @@ async def reserve(body: ReserveIn, request: Request, _platform: CurrentPlatform)
 
 
 @router.post("/reservations/{reservation_id}/settle", response_model=SettleReply)
-async def settle(reservation_id: ReservationId, body: SettleIn, request: Request,
-                 _platform: CurrentPlatform) -> SettleReply:
+async def settle(
+    reservation_id: ReservationId, body: SettleIn, request: Request, _platform: CurrentPlatform
+) -> SettleReply:
     """`billing.settle.v1` over HTTP: debits the usage, releases the rest of the hold."""
     return await ask_as_on_nats(request, Settle(reservation_id=reservation_id, usage=body.usage))
 

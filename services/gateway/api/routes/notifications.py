@@ -37,8 +37,11 @@ async def get_preferences(tenant_id: CurrentTenant, request: Request) -> dict[st
 
 
 @router.put("/notification-preferences", response_model=dict[str, list[str]])
-async def put_preferences(tenant_id: CurrentTenant, request: Request,
-                          body: dict[str, list[str]] = Body(..., examples=[{"balance.low": ["email", "push"]}])):
+async def put_preferences(
+    tenant_id: CurrentTenant,
+    request: Request,
+    body: dict[str, list[str]] = Body(..., examples=[{"balance.low": ["email", "push"]}]),
+):
     if len(body) > 50:
         raise ApiError(400, "validation_error", "too many event types")
     return (await ask(request, UpdatePreferences(tenant_id=tenant_id, preferences=body))).preferences
@@ -46,15 +49,18 @@ async def put_preferences(tenant_id: CurrentTenant, request: Request,
 
 @router.post("/push-subscriptions", status_code=201, response_model=Accepted)
 async def add_push_subscription(body: PushSubscriptionIn, tenant_id: CurrentTenant, request: Request) -> Accepted:
-    reply = await ask(request, AddPushSubscription(tenant_id=tenant_id, endpoint=body.endpoint,
-                                                   keys=PushSubscriptionKeys(**body.keys.model_dump())))
+    reply = await ask(
+        request,
+        AddPushSubscription(
+            tenant_id=tenant_id, endpoint=body.endpoint, keys=PushSubscriptionKeys(**body.keys.model_dump())
+        ),
+    )
     return Accepted(id=reply.id)
 
 
 @router.post("/webhook-endpoints", status_code=201, response_model=WebhookEndpoint)
 async def create_endpoint(body: WebhookEndpointIn, tenant_id: CurrentTenant, request: Request) -> WebhookEndpoint:
-    reply = await ask(request, CreateWebhookEndpoint(tenant_id=tenant_id, url=body.url, events=body.events),
-                      timeout=15)
+    reply = await ask(request, CreateWebhookEndpoint(tenant_id=tenant_id, url=body.url, events=body.events), timeout=15)
     return WebhookEndpoint(**reply.item.model_dump())
 
 
@@ -76,8 +82,9 @@ async def list_deliveries(endpoint_id: str, tenant_id: CurrentTenant, request: R
     return DeliveryList(items=[Delivery(**d.model_dump()) for d in reply.items])
 
 
-@router.post("/webhook-endpoints/{endpoint_id}/deliveries/{webhook_id}/replay", status_code=202,
-             response_model=Accepted)
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/deliveries/{webhook_id}/replay", status_code=202, response_model=Accepted
+)
 async def replay(endpoint_id: str, webhook_id: str, tenant_id: CurrentTenant, request: Request) -> Accepted:
     reply = await ask(request, ReplayDelivery(tenant_id=tenant_id, endpoint_id=endpoint_id, webhook_id=webhook_id))
     return Accepted(id=reply.id or webhook_id)

@@ -26,24 +26,26 @@ NEW_PASSWORD = password_reset.NEW_PASSWORD_PATH
 CSRF_COOKIE = "pp_reset_csrf"
 
 
-def _page(request: Request, template: str, *, status: int = 200, headers: dict | None = None,
-          **context) -> HTMLResponse:
+def _page(
+    request: Request, template: str, *, status: int = 200, headers: dict | None = None, **context
+) -> HTMLResponse:
     """A reset page with a fresh signed form token and its cookie."""
     lang = _lang(request)
     nonce = login_csrf.new_nonce()
     token = login_csrf.token_for(login_csrf.signing_key(state(request).settings), nonce)
     body = env.get_template(template).render(lang=lang, t=Translator(lang), form_token=token, **context)
-    response = HTMLResponse(body, status_code=status,
-                            headers={**HEADERS, "Referrer-Policy": "no-referrer", **(headers or {})})
-    response.set_cookie(CSRF_COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path=PATH, httponly=True,
-                        samesite="lax")
+    response = HTMLResponse(
+        body, status_code=status, headers={**HEADERS, "Referrer-Policy": "no-referrer", **(headers or {})}
+    )
+    response.set_cookie(CSRF_COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path=PATH, httponly=True, samesite="lax")
     return response
 
 
 def _form_ok(request: Request, form) -> bool:
     key = login_csrf.signing_key(state(request).settings)
-    return not cross_site(request) and login_csrf.valid(key, request.cookies.get(CSRF_COOKIE),
-                                                        str(form.get("csrf_token") or ""))
+    return not cross_site(request) and login_csrf.valid(
+        key, request.cookies.get(CSRF_COOKIE), str(form.get("csrf_token") or "")
+    )
 
 
 async def _limited(request: Request) -> dict | None:
@@ -73,10 +75,19 @@ async def post_request_form(request: Request) -> Response:
     return _page(request, "password_reset.html", sent=True)  # the same answer for any address
 
 
-def _new_password_page(request: Request, token: str = "", *, status: int = 200, error: str | None = None,
-                       headers: dict | None = None) -> HTMLResponse:
-    return _page(request, "password_reset_new.html", status=status, headers=headers, error=error,
-                 invalid=error == "reset.invalid", action=NEW_PASSWORD, token=token)
+def _new_password_page(
+    request: Request, token: str = "", *, status: int = 200, error: str | None = None, headers: dict | None = None
+) -> HTMLResponse:
+    return _page(
+        request,
+        "password_reset_new.html",
+        status=status,
+        headers=headers,
+        error=error,
+        invalid=error == "reset.invalid",
+        action=NEW_PASSWORD,
+        token=token,
+    )
 
 
 @router.get(NEW_PASSWORD)
@@ -104,17 +115,18 @@ async def post_new_password(request: Request) -> Response:
     try:
         hashed = await gw.password_checks.hash(password)
     except PasswordChecksBusy as exc:
-        return _new_password_page(request, token, status=503, error="reset.busy",
-                                  headers={"Retry-After": str(exc.retry_after_s)})
+        return _new_password_page(
+            request, token, status=503, error="reset.busy", headers={"Retry-After": str(exc.retry_after_s)}
+        )
     async with gw.db.transaction() as session:
         ended = await password_reset.complete_reset(session, token, password_hash=hashed)
     if ended is None:  # spent by a concurrent submission meanwhile
         return _new_password_page(request, status=400, error="reset.invalid")
     await gw.revocations.announce(revocations.session(token_hash) for token_hash in ended)
-    response = RedirectResponse("/login", status_code=303,
-                                headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
-    response.set_cookie(NOTICE_COOKIE, "password_changed", max_age=120, path="/login", httponly=True,
-                        samesite="lax")
+    response = RedirectResponse(
+        "/login", status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
+    response.set_cookie(NOTICE_COOKIE, "password_changed", max_age=120, path="/login", httponly=True, samesite="lax")
     response.delete_cookie(CSRF_COOKIE, path=PATH)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

@@ -23,16 +23,27 @@ from services.gateway.api.schemas import PaymentMethod, PaymentMethodIn, Payment
 router = APIRouter(tags=["payments"], responses=COMMON_RESPONSES)
 
 
-@router.post("/v1/topups", status_code=201, response_model=Topup,
-             responses={200: {"model": Topup, "description": "the same key and body again"}})
-async def create_topup(body: TopupIn, tenant_id: CurrentTenant, request: Request,
-                       idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+@router.post(
+    "/v1/topups",
+    status_code=201,
+    response_model=Topup,
+    responses={200: {"model": Topup, "description": "the same key and body again"}},
+)
+async def create_topup(
+    body: TopupIn,
+    tenant_id: CurrentTenant,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
     if not idempotency_key or not idempotency_key.strip():
         raise ApiError(400, "validation_error", "the Idempotency-Key header is required")
     if len(idempotency_key) > 255:
         raise ApiError(400, "validation_error", "Idempotency-Key is longer than 255 characters")
-    reply = await ask(request, CreateTopup(tenant_id=tenant_id, amount_cents=body.amount_cents,
-                                           idempotency_key=idempotency_key), timeout=30)
+    reply = await ask(
+        request,
+        CreateTopup(tenant_id=tenant_id, amount_cents=body.amount_cents, idempotency_key=idempotency_key),
+        timeout=30,
+    )
     topup = Topup(**reply.topup.model_dump())
     return JSONResponse(topup.model_dump(mode="json"), status_code=201 if reply.created else 200)
 
@@ -51,8 +62,13 @@ async def list_payment_methods(tenant_id: CurrentTenant, request: Request) -> Pa
 
 @router.post("/v1/payment-methods", status_code=201, response_model=PaymentMethod)
 async def attach_payment_method(body: PaymentMethodIn, tenant_id: CurrentTenant, request: Request) -> PaymentMethod:
-    reply = await ask(request, AttachPaymentMethod(tenant_id=tenant_id, payment_method_id=body.payment_method_id,
-                                                   make_default=body.make_default), timeout=30)
+    reply = await ask(
+        request,
+        AttachPaymentMethod(
+            tenant_id=tenant_id, payment_method_id=body.payment_method_id, make_default=body.make_default
+        ),
+        timeout=30,
+    )
     return PaymentMethod(**reply.item.model_dump())
 
 
@@ -64,8 +80,9 @@ async def create_setup_intent(tenant_id: CurrentTenant, request: Request) -> Set
 
 @router.post("/v1/payment-methods/{payment_method_id}/default", response_model=PaymentMethod)
 async def set_default(payment_method_id: str, tenant_id: CurrentTenant, request: Request) -> PaymentMethod:
-    reply = await ask(request, SetDefaultPaymentMethod(tenant_id=tenant_id, payment_method_id=payment_method_id),
-                      timeout=30)
+    reply = await ask(
+        request, SetDefaultPaymentMethod(tenant_id=tenant_id, payment_method_id=payment_method_id), timeout=30
+    )
     return PaymentMethod(**reply.item.model_dump())
 
 
@@ -75,8 +92,9 @@ async def detach(payment_method_id: str, tenant_id: CurrentTenant, request: Requ
     return Response(status_code=204)
 
 
-@router.post("/webhooks/stripe", include_in_schema=True, tags=["stripe"],
-             responses={400: {"description": "bad signature"}})
+@router.post(
+    "/webhooks/stripe", include_in_schema=True, tags=["stripe"], responses={400: {"description": "bad signature"}}
+)
 async def stripe_webhook(request: Request, stripe_signature: str | None = Header(None, alias="Stripe-Signature")):
     """Raw Stripe event; answered 2xx once payments has durably accepted it."""
     payload = (await request.body()).decode("utf-8", errors="replace")

@@ -9,8 +9,7 @@ from services.gateway.api.deps import Admin, state
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.ingest_schemas import PlatformKeyCreated, PlatformKeyIn, PlatformKeyItem, PlatformKeyList
 
-router = APIRouter(prefix="/admin/v1/platform-keys", tags=["admin"], dependencies=[Admin],
-                   responses=COMMON_RESPONSES)
+router = APIRouter(prefix="/admin/v1/platform-keys", tags=["admin"], dependencies=[Admin], responses=COMMON_RESPONSES)
 
 
 @router.post("", status_code=201, response_model=PlatformKeyCreated)

@@ -22,19 +22,37 @@ from services.gateway.password_checks import PasswordChecksBusy
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
 TEXT = {
-    "de": {"title": "Anmelden", "email": "E-Mail", "password": "Passwort", "submit": "Anmelden",
-           "wrong": "E-Mail oder Passwort ist falsch.", "csrf": "Das Formular ist abgelaufen. Bitte erneut senden.",
-           "limited": "Zu viele Versuche. Bitte kurz warten.", "forgot": "Passwort vergessen?",
-           "busy": "Gerade melden sich sehr viele an. Bitte in einem Moment erneut versuchen.",
-           "password_changed": "Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an."},
-    "en": {"title": "Log in", "email": "Email", "password": "Password", "submit": "Log in",
-           "wrong": "Wrong email or password.", "csrf": "The form has expired. Please submit it again.",
-           "limited": "Too many attempts. Please wait a moment.", "forgot": "Forgot password?",
-           "busy": "Very many people are logging in right now. Please try again in a moment.",
-           "password_changed": "Your password has been changed. Please log in with the new password."},
+    "de": {
+        "title": "Anmelden",
+        "email": "E-Mail",
+        "password": "Passwort",
+        "submit": "Anmelden",
+        "wrong": "E-Mail oder Passwort ist falsch.",
+        "csrf": "Das Formular ist abgelaufen. Bitte erneut senden.",
+        "limited": "Zu viele Versuche. Bitte kurz warten.",
+        "forgot": "Passwort vergessen?",
+        "busy": "Gerade melden sich sehr viele an. Bitte in einem Moment erneut versuchen.",
+        "password_changed": "Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an.",
+    },
+    "en": {
+        "title": "Log in",
+        "email": "Email",
+        "password": "Password",
+        "submit": "Log in",
+        "wrong": "Wrong email or password.",
+        "csrf": "The form has expired. Please submit it again.",
+        "limited": "Too many attempts. Please wait a moment.",
+        "forgot": "Forgot password?",
+        "busy": "Very many people are logging in right now. Please try again in a moment.",
+        "password_changed": "Your password has been changed. Please log in with the new password.",
+    },
 }
-HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-           "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+}
 NOTICE_COOKIE = "pp_login_notice"  # a one-time notice on the login page, e.g. after a password reset
 NOTICES = ("password_changed",)
 
@@ -49,21 +67,28 @@ def _lang(request: Request) -> str:
     return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "de"
 
 
-def login_page(request: Request, *, status: int = 200, error: str | None = None, email: str = "",
-               headers: dict | None = None) -> HTMLResponse:
+def login_page(
+    request: Request, *, status: int = 200, error: str | None = None, email: str = "", headers: dict | None = None
+) -> HTMLResponse:
     """The form with a fresh signed token and its cookie."""
     lang = _lang(request)
     nonce = login_csrf.new_nonce()
     token = login_csrf.token_for(login_csrf.signing_key(state(request).settings), nonce)
     notice = request.cookies.get(NOTICE_COOKIE)
-    body = env.get_template("login.html").render(lang=lang, text=TEXT[lang], error=TEXT[lang].get(error or ""),
-                                                 notice=TEXT[lang][notice] if notice in NOTICES else None,
-                                                 email=email, form_token=token)
+    body = env.get_template("login.html").render(
+        lang=lang,
+        text=TEXT[lang],
+        error=TEXT[lang].get(error or ""),
+        notice=TEXT[lang][notice] if notice in NOTICES else None,
+        email=email,
+        form_token=token,
+    )
     response = HTMLResponse(body, status_code=status, headers={**HEADERS, **(headers or {})})
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/login")
-    response.set_cookie(login_csrf.COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path="/login", httponly=True,
-                        samesite="lax")
+    response.set_cookie(
+        login_csrf.COOKIE, nonce, max_age=login_csrf.MAX_AGE_S, path="/login", httponly=True, samesite="lax"
+    )
     return response
 
 
@@ -86,23 +111,26 @@ async def post_login(request: Request) -> Response:
     email = str(form.get("email") or "")[:320]
     password = str(form.get("password") or "")[:1024]
     key = login_csrf.signing_key(gw.settings)
-    if cross_site(request) or not login_csrf.valid(key, request.cookies.get(login_csrf.COOKIE),
-                                                   str(form.get("csrf_token") or "")):
+    if cross_site(request) or not login_csrf.valid(
+        key, request.cookies.get(login_csrf.COOKIE), str(form.get("csrf_token") or "")
+    ):
         return login_page(request, status=403, error="csrf", email=email)
     async with gw.db.sessions() as session:
         user = await credentials.find_user(session, email) if email else None
     try:
         matches = await gw.password_checks.verify(user.password_hash if user else None, password)
     except PasswordChecksBusy as exc:
-        return login_page(request, status=503, error="busy", email=email,
-                          headers={"Retry-After": str(exc.retry_after_s)})
+        return login_page(
+            request, status=503, error="busy", email=email, headers={"Retry-After": str(exc.retry_after_s)}
+        )
     if user is None or not password or not matches:
         return login_page(request, status=401, error="wrong", email=email)
     async with gw.db.transaction() as session:
         token, _ = await credentials.open_session(session, user=user, ttl_s=gw.settings.session_ttl_s)
     response = RedirectResponse("/", status_code=303, headers={"Cache-Control": "no-store"})
-    response.set_cookie(SESSION_COOKIE, token, max_age=gw.settings.session_ttl_s, path="/", httponly=True,
-                        samesite="lax")
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=gw.settings.session_ttl_s, path="/", httponly=True, samesite="lax"
+    )
     response.delete_cookie(login_csrf.COOKIE, path="/login")
     return response
 
@@ -113,8 +141,11 @@ async def post_logout(request: Request) -> Response:
     if principal is None or principal.via != "session":
         return RedirectResponse("/login", status_code=303)
     if cross_site(request) or not await csrf_matches(request, principal.csrf_token):
-        return HTMLResponse("<!doctype html><title>403</title><p>Forbidden: missing or invalid CSRF token.</p>",
-                            status_code=403, headers=HEADERS)
+        return HTMLResponse(
+            "<!doctype html><title>403</title><p>Forbidden: missing or invalid CSRF token.</p>",
+            status_code=403,
+            headers=HEADERS,
+        )
     gw = state(request)
     async with gw.db.transaction() as session:
         await credentials.close_session(session, request.cookies[SESSION_COOKIE])
@@ -133,5 +164,6 @@ async def home(request: Request) -> Response:
         '<!doctype html><html><head><meta charset="utf-8"><meta name="csrf-token" content="{{ csrf }}">'
         "<title>Portal</title></head><body><main><h1>Portal</h1>"
         '<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{ csrf }}">'
-        '<button type="submit">Logout</button></form></main></body></html>').render(csrf=principal.csrf_token)
+        '<button type="submit">Logout</button></form></main></body></html>'
+    ).render(csrf=principal.csrf_token)
     return HTMLResponse(body, headers=HEADERS)

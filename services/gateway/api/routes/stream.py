@@ -17,28 +17,43 @@ from services.gateway.sse_clients import Client, Item
 
 router = APIRouter(prefix="/v1", tags=["stream"], responses=COMMON_RESPONSES)
 RAW_SEND = "gateway.raw_send"  # the server's own `send`, put in the scope by GatewayApp
-HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
-           (b"x-accel-buffering", b"no")]
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
-@router.get("/stream", response_class=Response,
-            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                             "description": "Server-Sent Events: `id:`, `event:`, JSON `data:`; `: heartbeat`"}})
-async def stream(principal: CurrentPrincipal, request: Request,
-                 last_event_id: str | None = Header(None, alias="Last-Event-ID")) -> Response:
+@router.get(
+    "/stream",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "Server-Sent Events: `id:`, `event:`, JSON `data:`; `: heartbeat`",
+        }
+    },
+)
+async def stream(
+    principal: CurrentPrincipal, request: Request, last_event_id: str | None = Header(None, alias="Last-Event-ID")
+) -> Response:
     resume_from = _parse_last_event_id(last_event_id)
     gw, tenant_id = state(request), principal.tenant_id
     if gw.hub.open_streams(tenant_id) >= gw.settings.sse_max_streams_per_tenant:
-        raise ApiError(429, "rate_limited", f"at most {gw.settings.sse_max_streams_per_tenant} open streams",
-                       {"Retry-After": "30"})
+        raise ApiError(
+            429, "rate_limited", f"at most {gw.settings.sse_max_streams_per_tenant} open streams", {"Retry-After": "30"}
+        )
     # Buffering from here: nothing published after `upto` is missed.
     client = gw.hub.register(tenant_id, credential=principal.credential, ends_at=principal.ends_at)
     try:
         if gw.revocations.ended(principal.credential):  # ended while this request was authenticated
             raise ApiError(401, "unauthenticated", "missing or invalid credentials", {"WWW-Authenticate": "Bearer"})
         upto = await gw.hub.last_seq()
-        first = (await gw.hub.replay(tenant_id, after=resume_from, upto=upto) if resume_from is not None
-                 else [await _current_balance(request, tenant_id, upto)])
+        first = (
+            await gw.hub.replay(tenant_id, after=resume_from, upto=upto)
+            if resume_from is not None
+            else [await _current_balance(request, tenant_id, upto)]
+        )
     except ReplayBusy:
         gw.hub.unregister(client)
         raise ApiError(503, "unavailable", "too many replays at once", {"Retry-After": "5"}) from None
@@ -76,8 +91,13 @@ class EventStream(Response):
     async def __call__(self, scope, receive, send) -> None:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            await send({"type": "http.response.body", "body": b"".join(i.frame for i in self.first) or b": open\n\n",
-                        "more_body": True})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b"".join(i.frame for i in self.first) or b": open\n\n",
+                    "more_body": True,
+                }
+            )
             transport = _raw_transport(scope)
             self.client.activate(floor=self.floor, transport=transport)
             if transport is not None:

@@ -24,8 +24,16 @@ async def account_page(request: Request, principal: Principal = Depends(logged_i
     account = await fetch(request, GetAccount(tenant_id=principal.tenant_id))
     profile = account.profile if account else None
     t = translator(request, profile.locale if profile else None)
-    return render(request, "portal/account.html", principal=principal, t=t, account=profile,
-                  values=_values(profile), profiles=PROFILES, error=None)
+    return render(
+        request,
+        "portal/account.html",
+        principal=principal,
+        t=t,
+        account=profile,
+        values=_values(profile),
+        profiles=PROFILES,
+        error=None,
+    )
 
 
 @router.post(PAGE)
@@ -34,8 +42,12 @@ async def save(request: Request, principal: Principal = Depends(logged_in)):
     values = {name: str(form.get(name, "")).strip()[:200] for name in (*TEXT_FIELDS, *ADDRESS_FIELDS)}
     values["einvoice_profile"] = form.get("einvoice_profile") if form.get("einvoice_profile") in PROFILES else "en16931"
     changes = {name: values[name] or None for name in ("phone", "vat_id", "buyer_reference")}
-    changes.update(name=values["name"], email=values["email"], einvoice_profile=values["einvoice_profile"],
-                   address={name: values[name] for name in ADDRESS_FIELDS})
+    changes.update(
+        name=values["name"],
+        email=values["email"],
+        einvoice_profile=values["einvoice_profile"],
+        address={name: values[name] for name in ADDRESS_FIELDS},
+    )
     try:
         await ask(request, UpdateAccount(tenant_id=principal.tenant_id, changes=changes))
         return redirect(PAGE, flash="flash.saved")
@@ -44,9 +56,17 @@ async def save(request: Request, principal: Principal = Depends(logged_in)):
             raise
         account = await fetch(request, GetAccount(tenant_id=principal.tenant_id))
         t = translator(request, account.profile.locale if account else None)
-        return render(request, "portal/account.html", principal=principal, t=t,
-                      account=account.profile if account else None, values=values, profiles=PROFILES,
-                      error=exc.message, status=400)
+        return render(
+            request,
+            "portal/account.html",
+            principal=principal,
+            t=t,
+            account=account.profile if account else None,
+            values=values,
+            profiles=PROFILES,
+            error=exc.message,
+            status=400,
+        )
 
 
 def _values(profile) -> dict[str, str]:

@@ -22,8 +22,17 @@ async def settings_page(request: Request, principal: Principal = Depends(logged_
     account, rule = await with_account(request, principal, fetch(request, GetAutoTopup(tenant_id=principal.tenant_id)))
     t = translator(request, account.locale if account else None)
     values = {f: t.euros_input(getattr(rule, f + "_cents")) for f in FIELDS} if rule else {}
-    return render(request, "portal/auto_topup.html", principal=principal, t=t, account=account, rule=rule,
-                  values=values, enabled=bool(rule and rule.enabled), errors={})
+    return render(
+        request,
+        "portal/auto_topup.html",
+        principal=principal,
+        t=t,
+        account=account,
+        rule=rule,
+        values=values,
+        enabled=bool(rule and rule.enabled),
+        errors={},
+    )
 
 
 @router.post(PAGE)
@@ -36,9 +45,16 @@ async def save(request: Request, principal: Principal = Depends(logged_in)):
     cents, errors = _validate(request, values, t)
     if not errors:
         try:
-            await ask(request, UpdateAutoTopup(tenant_id=principal.tenant_id, enabled=enabled,
-                                               threshold_cents=cents["threshold"], amount_cents=cents["amount"],
-                                               monthly_limit_cents=cents["monthly_limit"]))
+            await ask(
+                request,
+                UpdateAutoTopup(
+                    tenant_id=principal.tenant_id,
+                    enabled=enabled,
+                    threshold_cents=cents["threshold"],
+                    amount_cents=cents["amount"],
+                    monthly_limit_cents=cents["monthly_limit"],
+                ),
+            )
             return redirect(PAGE, flash="flash.saved")
         except ServiceError as exc:
             if exc.code == "conflict":
@@ -47,8 +63,18 @@ async def save(request: Request, principal: Principal = Depends(logged_in)):
                 errors["form"] = exc.message
             else:
                 raise
-    return render(request, "portal/auto_topup.html", principal=principal, t=t, account=account, rule=rule,
-                  values=values, enabled=enabled, errors=errors, status=400)
+    return render(
+        request,
+        "portal/auto_topup.html",
+        principal=principal,
+        t=t,
+        account=account,
+        rule=rule,
+        values=values,
+        enabled=enabled,
+        errors=errors,
+        status=400,
+    )
 
 
 def _validate(request: Request, values: dict[str, str], t) -> tuple[dict[str, int], dict[str, str]]:

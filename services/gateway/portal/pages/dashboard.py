@@ -18,30 +18,45 @@ router = APIRouter(route_class=PortalRoute, include_in_schema=False)
 async def dashboard(request: Request, principal: Principal = Depends(logged_in)):
     tenant_id = principal.tenant_id
     account, board, recent, auto = await with_account(
-        request, principal,
+        request,
+        principal,
         fetch(request, GetDashboard(tenant_id=tenant_id, days=30)),
         fetch(request, ListTransactions(tenant_id=tenant_id, limit=10)),
-        fetch(request, GetAutoTopup(tenant_id=tenant_id), timeout=2))
+        fetch(request, GetAutoTopup(tenant_id=tenant_id), timeout=2),
+    )
     t = translator(request, account.locale if account else None)
     threshold = account.low_balance_threshold_cents if account else None
-    return render(request, "portal/dashboard.html", principal=principal, t=t, account=account, board=board,
-                  bars=usage_bars(board.usage_by_day) if board else [], recent=recent,
-                  alerts=_alerts(board, auto, threshold, t), threshold=threshold, alert_types=DASHBOARD_ALERTS)
+    return render(
+        request,
+        "portal/dashboard.html",
+        principal=principal,
+        t=t,
+        account=account,
+        board=board,
+        bars=usage_bars(board.usage_by_day) if board else [],
+        recent=recent,
+        alerts=_alerts(board, auto, threshold, t),
+        threshold=threshold,
+        alert_types=DASHBOARD_ALERTS,
+    )
 
 
 def _alerts(board, auto, threshold: int | None, t) -> list[dict]:
     alerts = []
     if board and board.balance_cents <= 0 and (board.balance_cents < 0 or board.usage_30d_cents > 0):
-        alerts.append({"type": "balance.depleted", "text": t("alert.balance.depleted",
-                                                             balance=t.money(board.balance_cents))})
+        alerts.append(
+            {"type": "balance.depleted", "text": t("alert.balance.depleted", balance=t.money(board.balance_cents))}
+        )
     elif board and threshold is not None and board.balance_cents < threshold and board.usage_30d_cents > 0:
         alerts.append({"type": "balance.low", "text": t("alert.balance.low", balance=t.money(board.balance_cents))})
     if auto and auto.state == "paused" and auto.action_url:
         alerts.append({"type": "autotopup.paused", "text": t("alert.autotopup.paused"), "url": auto.action_url})
     elif auto and auto.disabled_reason and not auto.enabled:
-        alerts.append({"type": "autotopup.disabled",
-                       "text": t("alert.autotopup.disabled", reason=auto.disabled_reason)})
+        alerts.append(
+            {"type": "autotopup.disabled", "text": t("alert.autotopup.disabled", reason=auto.disabled_reason)}
+        )
     elif auto and auto.consecutive_failures:
-        alerts.append({"type": "autotopup.failed", "text": t("alert.autotopup.failed",
-                                                             reason=auto.disabled_reason or "–")})
+        alerts.append(
+            {"type": "autotopup.failed", "text": t("alert.autotopup.failed", reason=auto.disabled_reason or "–")}
+        )
     return alerts

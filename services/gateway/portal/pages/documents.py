@@ -23,11 +23,20 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 async def documents(request: Request, principal: Principal = Depends(logged_in)):
     kind = request.query_params.get("kind")
     kind = kind if kind in KINDS else None
-    account, listing = await with_account(request, principal,
-                                          fetch(request, ListDocuments(tenant_id=principal.tenant_id, kind=kind)))
+    account, listing = await with_account(
+        request, principal, fetch(request, ListDocuments(tenant_id=principal.tenant_id, kind=kind))
+    )
     t = translator(request, account.locale if account else None)
-    return render(request, "portal/documents.html", principal=principal, t=t, account=account, listing=listing,
-                  kind=kind, kinds=KINDS)
+    return render(
+        request,
+        "portal/documents.html",
+        principal=principal,
+        t=t,
+        account=account,
+        listing=listing,
+        kind=kind,
+        kinds=KINDS,
+    )
 
 
 @router.post(PAGE + "/statements")

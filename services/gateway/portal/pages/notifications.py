@@ -35,14 +35,27 @@ SECRET_COOKIE = "pp_new_secret"
 async def notifications(request: Request, principal: Principal = Depends(logged_in)):
     tenant_id = principal.tenant_id
     account, prefs, endpoints = await with_account(
-        request, principal, fetch(request, GetPreferences(tenant_id=tenant_id)),
-        fetch(request, ListWebhookEndpoints(tenant_id=tenant_id)))
+        request,
+        principal,
+        fetch(request, GetPreferences(tenant_id=tenant_id)),
+        fetch(request, ListWebhookEndpoints(tenant_id=tenant_id)),
+    )
     t = translator(request, account.locale if account else None)
     secret = unquote(request.cookies.get(SECRET_COOKIE, ""))
-    response = render(request, "portal/notifications.html", principal=principal, t=t, account=account,
-                      prefs=prefs, endpoints=endpoints, events=NOTIFIABLE, critical=CRITICAL,
-                      webhook_events=EVENT_TYPES, channels=CHANNELS,
-                      new_secret=secret if secret.startswith("whsec_") else None)
+    response = render(
+        request,
+        "portal/notifications.html",
+        principal=principal,
+        t=t,
+        account=account,
+        prefs=prefs,
+        endpoints=endpoints,
+        events=NOTIFIABLE,
+        critical=CRITICAL,
+        webhook_events=EVENT_TYPES,
+        channels=CHANNELS,
+        new_secret=secret if secret.startswith("whsec_") else None,
+    )
     if secret:
         response.delete_cookie(SECRET_COOKIE, path=PAGE)
     return response
@@ -81,16 +94,18 @@ async def create_endpoint(request: Request, principal: Principal = Depends(logge
     if not events:
         return redirect(PAGE, flash="nt.no_events", kind="error")
     try:
-        reply = await ask(request, CreateWebhookEndpoint(tenant_id=principal.tenant_id, url=url, events=events),
-                          timeout=15)
+        reply = await ask(
+            request, CreateWebhookEndpoint(tenant_id=principal.tenant_id, url=url, events=events), timeout=15
+        )
     except ServiceError as exc:
         if exc.code == "unavailable":
             raise
         return redirect(PAGE, flash="flash.error", kind="error", detail=exc.message)
     response = redirect(PAGE, flash="flash.saved")
     if reply.item and reply.item.secret:  # shown once on the next page, then forgotten
-        response.set_cookie(SECRET_COOKIE, quote(reply.item.secret), max_age=120, httponly=True, samesite="strict",
-                            path=PAGE)
+        response.set_cookie(
+            SECRET_COOKIE, quote(reply.item.secret), max_age=120, httponly=True, samesite="strict", path=PAGE
+        )
     return response
 
 
@@ -105,12 +120,23 @@ async def delete_endpoint(endpoint_id: str, request: Request, principal: Princip
 async def deliveries(endpoint_id: str, request: Request, principal: Principal = Depends(logged_in)):
     tenant_id = principal.tenant_id
     account, endpoints, log = await with_account(
-        request, principal, fetch(request, ListWebhookEndpoints(tenant_id=tenant_id)),
-        fetch(request, ListDeliveries(tenant_id=tenant_id, endpoint_id=endpoint_id)))
+        request,
+        principal,
+        fetch(request, ListWebhookEndpoints(tenant_id=tenant_id)),
+        fetch(request, ListDeliveries(tenant_id=tenant_id, endpoint_id=endpoint_id)),
+    )
     t = translator(request, account.locale if account else None)
     endpoint = next((e for e in endpoints.items if e.id == endpoint_id), None) if endpoints else None
-    return render(request, "portal/deliveries.html", principal=principal, t=t, account=account, endpoint=endpoint,
-                  endpoint_id=endpoint_id, log=log)
+    return render(
+        request,
+        "portal/deliveries.html",
+        principal=principal,
+        t=t,
+        account=account,
+        endpoint=endpoint,
+        endpoint_id=endpoint_id,
+        log=log,
+    )
 
 
 @router.post(PAGE + "/webhooks/{endpoint_id}/replay/{webhook_id}")

@@ -27,21 +27,23 @@ PM_ID = re.compile(r"^pm_[A-Za-z0-9_]{1,200}$")
 @router.get(PAGE)
 async def payment_methods(request: Request, principal: Principal = Depends(logged_in)):
     account, methods = await with_account(
-        request, principal, fetch(request, ListPaymentMethods(tenant_id=principal.tenant_id), timeout=15))
+        request, principal, fetch(request, ListPaymentMethods(tenant_id=principal.tenant_id), timeout=15)
+    )
     t = translator(request, account.locale if account else None)
-    return render(request, "portal/payment_methods.html", principal=principal, t=t, account=account,
-                  methods=methods)
+    return render(request, "portal/payment_methods.html", principal=principal, t=t, account=account, methods=methods)
 
 
 @router.post(PAGE + "/setup")
 async def start_setup(request: Request, principal: Principal = Depends(logged_in)):
     """Opens a SetupIntent; the page then confirms a card against it and attaches the result."""
     await checked_form(request, principal)
-    account, intent = await with_account(request, principal,
-                                         ask(request, CreateSetupIntent(tenant_id=principal.tenant_id), timeout=30))
+    account, intent = await with_account(
+        request, principal, ask(request, CreateSetupIntent(tenant_id=principal.tenant_id), timeout=30)
+    )
     t = translator(request, account.locale if account else None)
-    return render(request, "portal/payment_method_add.html", principal=principal, t=t, account=account,
-                  intent=intent, error=None)
+    return render(
+        request, "portal/payment_method_add.html", principal=principal, t=t, account=account, intent=intent, error=None
+    )
 
 
 @router.post(PAGE)
@@ -51,8 +53,13 @@ async def attach(request: Request, principal: Principal = Depends(logged_in)):
     if not PM_ID.match(pm_id):
         return redirect(PAGE, flash="flash.error", kind="error", detail="payment_method_id")
     try:
-        await ask(request, AttachPaymentMethod(tenant_id=principal.tenant_id, payment_method_id=pm_id,
-                                               make_default=form.get("make_default") == "on"), timeout=30)
+        await ask(
+            request,
+            AttachPaymentMethod(
+                tenant_id=principal.tenant_id, payment_method_id=pm_id, make_default=form.get("make_default") == "on"
+            ),
+            timeout=30,
+        )
     except ServiceError as exc:
         if exc.code == "unavailable":
             raise

@@ -24,15 +24,35 @@ async def _quote(request: Request, amount: int | None) -> TopupQuote:
     return await ask(request, QuoteTopup(amount_cents=amount))
 
 
-async def _form(request: Request, principal: Principal, account, *, amount_text: str = "",
-                error: str | None = None, status: int = 200):
+async def _form(
+    request: Request,
+    principal: Principal,
+    account,
+    *,
+    amount_text: str = "",
+    error: str | None = None,
+    status: int = 200,
+):
     t = translator(request, account.locale if account else None)
     amount = parse_euros(amount_text) if amount_text else None
     quote = await _quote(request, amount)
     preview = (amount, quote.bonus_cents or 0) if amount else None
-    return render(request, "portal/topup.html", principal=principal, t=t, account=account, status=status,
-                  low=quote.min_cents, high=quote.max_cents, tiers=quote.tiers, presets=PRESETS,
-                  amount_text=amount_text, preview=preview, error=error, idempotency_key=str(uuid.uuid4()))
+    return render(
+        request,
+        "portal/topup.html",
+        principal=principal,
+        t=t,
+        account=account,
+        status=status,
+        low=quote.min_cents,
+        high=quote.max_cents,
+        tiers=quote.tiers,
+        presets=PRESETS,
+        amount_text=amount_text,
+        preview=preview,
+        error=error,
+        idempotency_key=str(uuid.uuid4()),
+    )
 
 
 @router.get("/portal/topup")
@@ -51,11 +71,20 @@ async def topup_start(request: Request, principal: Principal = Depends(logged_in
     if amount is None or not quote.min_cents <= amount <= quote.max_cents:
         (account,) = await with_account(request, principal)
         t = translator(request, account.locale if account else None)
-        return await _form(request, principal, account, amount_text=amount_text, status=400,
-                           error=t("topup.bad_amount", min=t.money(quote.min_cents), max=t.money(quote.max_cents)))
+        return await _form(
+            request,
+            principal,
+            account,
+            amount_text=amount_text,
+            status=400,
+            error=t("topup.bad_amount", min=t.money(quote.min_cents), max=t.money(quote.max_cents)),
+        )
     try:
-        reply = await ask(request, CreateTopup(tenant_id=principal.tenant_id, amount_cents=amount,
-                                               idempotency_key=f"portal:{key}"), timeout=30)
+        reply = await ask(
+            request,
+            CreateTopup(tenant_id=principal.tenant_id, amount_cents=amount, idempotency_key=f"portal:{key}"),
+            timeout=30,
+        )
     except ServiceError as exc:
         if exc.code not in ("validation_error", "idempotency_conflict", "conflict"):
             raise
@@ -68,9 +97,18 @@ async def topup_start(request: Request, principal: Principal = Depends(logged_in
 
 @router.get("/portal/topups/{topup_id}")
 async def topup_result(topup_id: str, request: Request, principal: Principal = Depends(logged_in)):
-    account, reply = await with_account(request, principal,
-                                        fetch(request, GetTopup(tenant_id=principal.tenant_id, topup_id=topup_id)))
+    account, reply = await with_account(
+        request, principal, fetch(request, GetTopup(tenant_id=principal.tenant_id, topup_id=topup_id))
+    )
     t = translator(request, account.locale if account else None)
-    return render(request, "portal/topup_result.html", principal=principal, t=t, account=account,
-                  topup=reply.topup if reply else None, unavailable=not reply,
-                  cancelled=request.query_params.get("result") == "cancel", topup_id=topup_id)
+    return render(
+        request,
+        "portal/topup_result.html",
+        principal=principal,
+        t=t,
+        account=account,
+        topup=reply.topup if reply else None,
+        unavailable=not reply,
+        cancelled=request.query_params.get("result") == "cancel",
+        topup_id=topup_id,
+    )

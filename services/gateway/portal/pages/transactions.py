@@ -36,21 +36,34 @@ def _month_range(month: str | None, timezone: str) -> tuple[datetime | None, dat
 def _query(request: Request, principal: Principal, *, limit: int, cursor: str | None) -> ListTransactions:
     kind, month, _ = _filters(request)
     since, until = _month_range(month, state(request).settings.timezone)
-    return ListTransactions(tenant_id=principal.tenant_id, limit=limit, cursor=cursor, kind=kind,
-                            since=since, until=until)
+    return ListTransactions(
+        tenant_id=principal.tenant_id, limit=limit, cursor=cursor, kind=kind, since=since, until=until
+    )
 
 
 @router.get("/portal/transactions")
 async def transactions(request: Request, principal: Principal = Depends(logged_in)):
-    cursor = (request.query_params.get("cursor") or None)
+    cursor = request.query_params.get("cursor") or None
     cursor = cursor[:200] if cursor else None
-    account, page = await with_account(request, principal,
-                                       fetch(request, _query(request, principal, limit=25, cursor=cursor)))
+    account, page = await with_account(
+        request, principal, fetch(request, _query(request, principal, limit=25, cursor=cursor))
+    )
     t = translator(request, account.locale if account else None)
     kind, month, bad_month = _filters(request)
-    return render(request, "portal/transactions.html", principal=principal, t=t, account=account, page=page,
-                  kind=kind, month=month or "", bad_month=bad_month, kinds=KINDS, paged=bool(cursor),
-                  filter_query=_filter_query(kind, month))
+    return render(
+        request,
+        "portal/transactions.html",
+        principal=principal,
+        t=t,
+        account=account,
+        page=page,
+        kind=kind,
+        month=month or "",
+        bad_month=bad_month,
+        kinds=KINDS,
+        paged=bool(cursor),
+        filter_query=_filter_query(kind, month),
+    )
 
 
 def _filter_query(kind: str | None, month: str | None) -> str:
@@ -65,6 +78,11 @@ async def transactions_csv_export(request: Request, principal: Principal = Depen
     since, until = _month_range(month, state(request).settings.timezone)
     first = transactions_csv.query(principal.tenant_id, since=since, until=until, kind=kind)
     account, page = await with_account(request, principal, ask(request, first))
-    body = transactions_csv.rows(lambda q: ask(request, q), first, page, locale=account.locale if account else "de",
-                                 calendar=Calendar(state(request).settings.timezone))
+    body = transactions_csv.rows(
+        lambda q: ask(request, q),
+        first,
+        page,
+        locale=account.locale if account else "de",
+        calendar=Calendar(state(request).settings.timezone),
+    )
     return transactions_csv.response(body, f"transactions-{month or 'all'}.csv")

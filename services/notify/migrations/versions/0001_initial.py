@@ -98,7 +98,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("delivery_attempts", "delivery_jobs", "webhook_endpoints", "push_subscriptions",
-                  "preferences", "contacts"):
+    for table in (
+        "delivery_attempts",
+        "delivery_jobs",
+        "webhook_endpoints",
+        "push_subscriptions",
+        "preferences",
+        "contacts",
+    ):
         op.drop_table(table)
     drop_runtime_tables(op)
