@@ -18,13 +18,27 @@ def usage(tenant_id: str, usage_id: str, cents: int) -> UsageRecorded:
 
 
 def paid(tenant_id: str, topup_id: str, cents: int, bonus: int | None = 0, **fields) -> TopupPaid:
-    return TopupPaid(tenant_id=tenant_id, topup_id=topup_id, amount_cents=cents, bonus_cents=bonus,
-                     payment_intent_id=f"pi_{topup_id}", paid_at=NOW, **fields)
+    return TopupPaid(
+        tenant_id=tenant_id,
+        topup_id=topup_id,
+        amount_cents=cents,
+        bonus_cents=bonus,
+        payment_intent_id=f"pi_{topup_id}",
+        paid_at=NOW,
+        **fields,
+    )
 
 
 def refunded(tenant_id: str, refund_id: str, topup_id: str, cents: int) -> PaymentRefunded:
-    return PaymentRefunded(tenant_id=tenant_id, refund_id=refund_id, topup_id=topup_id, payment_intent_id="pi",
-                           amount_cents=cents, topup_amount_cents=0, refunded_at=NOW)
+    return PaymentRefunded(
+        tenant_id=tenant_id,
+        refund_id=refund_id,
+        topup_id=topup_id,
+        payment_intent_id="pi",
+        amount_cents=cents,
+        topup_amount_cents=0,
+        refunded_at=NOW,
+    )
 
 
 async def balance(db: Database, tenant_id: str) -> int:
@@ -43,15 +57,18 @@ async def entries_total(db: Database, tenant_id: str) -> int:
 async def postings(db: Database, tenant_id: str) -> list[tuple[str, int, int]]:
     """(kind, amount, balance after) of each ledger transaction, in order."""
     async with db.sessions() as s:
-        query = sa.text("SELECT kind, amount_cents, balance_after_cents FROM ledger_transactions "
-                        "WHERE tenant_id = :t ORDER BY seq")
+        query = sa.text(
+            "SELECT kind, amount_cents, balance_after_cents FROM ledger_transactions WHERE tenant_id = :t ORDER BY seq"
+        )
         return [tuple(r) for r in (await s.execute(query, {"t": tenant_id})).all()]
 
 
 async def unbalanced_transactions(db: Database, tenant_id: str) -> int:
     """Transactions whose two entries do not sum to zero (double entry broken)."""
     async with db.sessions() as s:
-        query = sa.text("SELECT count(*) FROM (SELECT e.transaction_id FROM ledger_entries e "
-                        "JOIN ledger_transactions x ON x.id = e.transaction_id WHERE x.tenant_id = :t "
-                        "GROUP BY 1 HAVING sum(e.amount_cents) <> 0) u")
+        query = sa.text(
+            "SELECT count(*) FROM (SELECT e.transaction_id FROM ledger_entries e "
+            "JOIN ledger_transactions x ON x.id = e.transaction_id WHERE x.tenant_id = :t "
+            "GROUP BY 1 HAVING sum(e.amount_cents) <> 0) u"
+        )
         return int((await s.execute(query, {"t": tenant_id})).scalar_one())

@@ -72,8 +72,11 @@ class Outbox:
         self.db, self.since = db, since
 
     async def all(self) -> list[Published]:
-        query = (sa.select(outbox_table.c.subject, outbox_table.c.payload)
-                 .where(outbox_table.c.id > self.since).order_by(outbox_table.c.id))
+        query = (
+            sa.select(outbox_table.c.subject, outbox_table.c.payload)
+            .where(outbox_table.c.id > self.since)
+            .order_by(outbox_table.c.id)
+        )
         async with self.db.sessions() as session:
             rows = (await session.execute(query)).all()
         return [Published(r.subject, json.loads(r.payload)) for r in rows]

@@ -14,15 +14,22 @@ from .billing_books import balance, paid, usage
 REQUESTED = "billing.autotopup.requested.v1"
 
 
-async def enabled_rule(billing, tenant_id: str, *, balance_cents: int = 3000, threshold: int = 2000,
-                       amount: int = 5000, limit: int = 50000) -> None:
+async def enabled_rule(
+    billing, tenant_id: str, *, balance_cents: int = 3000, threshold: int = 2000, amount: int = 5000, limit: int = 50000
+) -> None:
     """A saved default card, the rule switched on, and a balance above its threshold."""
-    card = PaymentMethodChanged(tenant_id=tenant_id, change="default_changed", payment_method_id="pm_card",
-                                default_payment_method_id="pm_card")
+    card = PaymentMethodChanged(
+        tenant_id=tenant_id, change="default_changed", payment_method_id="pm_card", default_payment_method_id="pm_card"
+    )
     await charge_answers.payment_method_changed(db=billing.db, policy=billing.autotopup, event=card)
     await use_cases.credit_topup(deps=billing, paid=paid(tenant_id, f"{tenant_id}-funds", balance_cents))
-    await settings_api.update_settings(db=billing.db, policy=billing.autotopup, req=UpdateAutoTopup(
-        tenant_id=tenant_id, enabled=True, threshold_cents=threshold, amount_cents=amount, monthly_limit_cents=limit))
+    await settings_api.update_settings(
+        db=billing.db,
+        policy=billing.autotopup,
+        req=UpdateAutoTopup(
+            tenant_id=tenant_id, enabled=True, threshold_cents=threshold, amount_cents=amount, monthly_limit_cents=limit
+        ),
+    )
 
 
 async def state_of(billing, tenant_id: str):
@@ -34,7 +41,8 @@ async def debit(billing, tenant_id: str, usage_id: str, cents: int) -> None:
 
 
 async def test_the_debit_that_crosses_the_threshold_requests_one_charge_of_the_saved_card(
-        billing, billing_outbox, tenant_id):
+    billing, billing_outbox, tenant_id
+):
     await enabled_rule(billing, tenant_id)
     await debit(billing, tenant_id, "above", 500)  # 2500: still above the threshold
     assert await billing_outbox.on(REQUESTED) == []
@@ -43,8 +51,11 @@ async def test_the_debit_that_crosses_the_threshold_requests_one_charge_of_the_s
     await debit(billing, tenant_id, "more", 1000)  # 500: the charge is in flight, nothing more
 
     [requested] = await billing_outbox.on(REQUESTED)
-    assert (requested.payload["tenant_id"], requested.payload["amount_cents"],
-            requested.payload["payment_method_id"]) == (tenant_id, 5000, "pm_card")
+    assert (
+        requested.payload["tenant_id"],
+        requested.payload["amount_cents"],
+        requested.payload["payment_method_id"],
+    ) == (tenant_id, 5000, "pm_card")
     [triggered] = await billing_outbox.on("portal.autotopup.triggered.v1")
     assert triggered.data["trigger_id"] == requested.payload["trigger_id"]
     assert (await state_of(billing, tenant_id)).state == "in_flight"
@@ -83,8 +94,10 @@ async def test_after_a_paid_charge_the_next_one_waits_for_the_cooldown(billing, 
     await enabled_rule(billing, tenant_id, amount=1000)
     await debit(billing, tenant_id, "big", 4000)  # -1000
     [first] = await billing_outbox.on(REQUESTED)
-    await use_cases.credit_topup(deps=billing, paid=paid(tenant_id, f"{tenant_id}-auto1", 1000, source="auto",
-                                                         trigger_id=first.payload["trigger_id"]))
+    await use_cases.credit_topup(
+        deps=billing,
+        paid=paid(tenant_id, f"{tenant_id}-auto1", 1000, source="auto", trigger_id=first.payload["trigger_id"]),
+    )
     await debit(billing, tenant_id, "next", 10)  # still below the threshold, inside the 60 s cooldown
     assert len(await billing_outbox.on(REQUESTED)) == 1
 
@@ -94,12 +107,15 @@ async def test_after_a_paid_charge_the_next_one_waits_for_the_cooldown(billing, 
 
 
 async def test_a_charge_beyond_the_monthly_limit_is_not_made_and_the_customer_is_told_once(
-        billing, billing_outbox, tenant_id):
+    billing, billing_outbox, tenant_id
+):
     await enabled_rule(billing, tenant_id, amount=5000, limit=5000)
     await debit(billing, tenant_id, "cross", 2000)
     [first] = await billing_outbox.on(REQUESTED)
-    await use_cases.credit_topup(deps=billing, paid=paid(tenant_id, f"{tenant_id}-auto1", 5000, source="auto",
-                                                         trigger_id=first.payload["trigger_id"]))
+    await use_cases.credit_topup(
+        deps=billing,
+        paid=paid(tenant_id, f"{tenant_id}-auto1", 5000, source="auto", trigger_id=first.payload["trigger_id"]),
+    )
     no_cooldown = replace(billing, autotopup=replace(billing.autotopup, cooldown_s=0))
     for n in range(3):  # 6000 → 0 → -6000 → …: every one a decision point below the threshold
         await use_cases.record_usage(deps=no_cooldown, records=[usage(tenant_id, f"{tenant_id}-u{n}", 6000)])
@@ -117,9 +133,15 @@ async def test_three_failed_charges_in_a_row_disable_the_rule_and_say_why(billin
         await use_cases.record_usage(deps=no_wait, records=[usage(tenant_id, f"{tenant_id}-u{n}", 1500)])
         requested = await billing_outbox.on(REQUESTED)
         assert len(requested) == n + 1
-        failed = TopupFailed(tenant_id=tenant_id, topup_id=f"{tenant_id}-f{n}", amount_cents=5000, source="auto",
-                             trigger_id=requested[-1].payload["trigger_id"], reason_code="card_declined",
-                             reason="declined")
+        failed = TopupFailed(
+            tenant_id=tenant_id,
+            topup_id=f"{tenant_id}-f{n}",
+            amount_cents=5000,
+            source="auto",
+            trigger_id=requested[-1].payload["trigger_id"],
+            reason_code="card_declined",
+            reason="declined",
+        )
         assert await charge_answers.charge_failed(db=billing.db, failed=failed, policy=no_wait.autotopup)
         assert not await charge_answers.charge_failed(db=billing.db, failed=failed, policy=no_wait.autotopup)
 
@@ -133,17 +155,29 @@ async def test_three_failed_charges_in_a_row_disable_the_rule_and_say_why(billin
 
 
 async def test_a_charge_that_needs_authentication_pauses_without_counting_as_a_failure(
-        billing, billing_outbox, tenant_id):
+    billing, billing_outbox, tenant_id
+):
     await enabled_rule(billing, tenant_id)
     await debit(billing, tenant_id, "cross", 2000)
     [requested] = await billing_outbox.on(REQUESTED)
-    await charge_answers.charge_failed(db=billing.db, policy=billing.autotopup, failed=TopupFailed(
-        tenant_id=tenant_id, topup_id=f"{tenant_id}-sca", amount_cents=5000, source="auto",
-        trigger_id=requested.payload["trigger_id"], reason_code="authentication_required", reason="3DS",
-        action_url="https://pay.example/sca"))
+    await charge_answers.charge_failed(
+        db=billing.db,
+        policy=billing.autotopup,
+        failed=TopupFailed(
+            tenant_id=tenant_id,
+            topup_id=f"{tenant_id}-sca",
+            amount_cents=5000,
+            source="auto",
+            trigger_id=requested.payload["trigger_id"],
+            reason_code="authentication_required",
+            reason="3DS",
+            action_url="https://pay.example/sca",
+        ),
+    )
 
     view = await state_of(billing, tenant_id)
     assert (view.state, view.consecutive_failures, view.action_url) == ("paused", 0, "https://pay.example/sca")
     assert [e.data["action_url"] for e in await billing_outbox.on("portal.autotopup.paused.v1")] == [
-        "https://pay.example/sca"]
+        "https://pay.example/sca"
+    ]
     assert await billing_outbox.on("portal.autotopup.failed.v1") == []

@@ -40,8 +40,11 @@ async def test_usage_beyond_the_balance_is_debited_and_alerts_once_per_crossing(
         await use_cases.record_usage(deps=billing, records=[usage(tenant_id, f"{tenant_id}-u{n}", cents)])
 
     assert await balance(billing.db, tenant_id) == await entries_total(billing.db, tenant_id) == -500
-    alerts = [(p.subject, p.data["balance_cents"]) for p in await billing_outbox.all()
-              if p.subject in ("portal.balance.low.v1", "portal.balance.depleted.v1")]
+    alerts = [
+        (p.subject, p.data["balance_cents"])
+        for p in await billing_outbox.all()
+        if p.subject in ("portal.balance.low.v1", "portal.balance.depleted.v1")
+    ]
     assert alerts == [("portal.balance.low.v1", 500), ("portal.balance.depleted.v1", -200)]
 
 
@@ -54,7 +57,10 @@ async def test_topup_credits_its_amount_and_exactly_the_bonus_payments_decided(b
     assert await entries_total(billing.db, tenant_id) == 10777
     [credited] = await billing_outbox.on("billing.topup.credited.v1")
     assert (credited.payload["topup_id"], credited.payload["amount_cents"], credited.payload["bonus_cents"]) == (
-        topup_id, 10000, 777)
+        topup_id,
+        10000,
+        777,
+    )
     [succeeded] = await billing_outbox.on("portal.topup.succeeded.v1")
     assert succeeded.data["bonus_cents"] == 777
 
@@ -90,7 +96,9 @@ async def test_partial_refunds_reverse_the_bonus_share_and_add_up_to_all_of_it(b
     assert await balance(billing.db, tenant_id) == await entries_total(billing.db, tenant_id) == 0
     recorded = await billing_outbox.on("billing.refund.recorded.v1")
     assert [(r.payload["amount_cents"], r.payload["bonus_reversed_cents"]) for r in recorded] == [
-        (3333, 166), (6667, 334)]
+        (3333, 166),
+        (6667, 334),
+    ]
 
 
 async def test_same_refund_twice_is_recorded_once(billing, billing_outbox, tenant_id):

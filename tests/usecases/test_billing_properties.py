@@ -56,7 +56,10 @@ async def test_any_deliveries_keep_balance_equal_to_entries_and_count_each_id_on
     assert await balance(billing.db, tenant) == await entries_total(billing.db, tenant) == expected
     assert await unbalanced_transactions(billing.db, tenant) == 0
     async with billing.db.sessions() as s:
-        keys = (await s.execute(sa.text("SELECT source_key FROM ledger_transactions WHERE tenant_id = :t"),
-                                {"t": tenant})).scalars().all()
+        keys = (
+            (await s.execute(sa.text("SELECT source_key FROM ledger_transactions WHERE tenant_id = :t"), {"t": tenant}))
+            .scalars()
+            .all()
+        )
     assert sorted(k for k in keys if k.startswith("usage:")) == sorted(f"usage:{tenant}-u{k}" for k in used)
     assert len(keys) == len(set(keys))  # no usage, top-up or bonus booked twice
