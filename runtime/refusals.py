@@ -29,3 +29,9 @@ class Conflict(Refusal):
     """The request does not fit the object's state (→ 409 conflict)."""
 
     code = "conflict"
+
+
+class IdempotencyConflict(Refusal):
+    """The idempotency key was used for another request (→ 409 idempotency_conflict)."""
+
+    code = "idempotency_conflict"

@@ -372,3 +372,38 @@ class ReconcileLedger(Request):
     callers: ClassVar = ("payments",)
     topup_ids: list[str] = Field(default_factory=list, max_length=1000)
     refund_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+# ---- operator adjustments (rpc.billing.adjustment.create.v1, the admin API) -------------------
+
+ADJUSTMENT_REASON_MAX = 500
+ADJUSTMENT_MAX_CENTS = 10**11  # either way: a bound against typos of many digits, not a business limit
+
+
+class AdjustmentView(View):
+    """A signed correction of a tenant's balance by the operator; `reason` is shown to the customer
+    (the transaction's description)."""
+
+    id: str
+    transaction_id: str
+    amount_cents: int
+    reason: str
+    created_at: datetime
+
+
+class AdjustmentReply(Reply):
+    adjustment: AdjustmentView
+    created: bool  # False: the same idempotency key and body again, answered with the first result
+
+
+class CreateAdjustment(Request):
+    """Recorded once per (tenant, idempotency key). Refused with `validation_error` (amount 0, an empty or
+    too long reason), `idempotency_conflict` (the key was used with another body), `not_found` (no such
+    account) and `conflict` (a debit that would take the balance below zero)."""
+
+    subject: ClassVar[str] = "rpc.billing.adjustment.create.v1"
+    reply_model: ClassVar = AdjustmentReply
+    tenant_id: str = Field(min_length=1, max_length=64)
+    amount_cents: int = Field(ge=-ADJUSTMENT_MAX_CENTS, le=ADJUSTMENT_MAX_CENTS)
+    reason: str
+    idempotency_key: str = Field(min_length=1, max_length=255)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contracts.billing.v1 import AccountReply as AccountReplyModel
 from contracts.billing.v1 import (
     CreateAccount,
+    CreateAdjustment,
     GetAccount,
     GetBalance,
     GetDashboard,
@@ -20,7 +21,7 @@ from contracts.payments.v1 import PaymentRefunded, TopupPaid
 from contracts.usage.v1 import UsageRecorded
 from runtime.handlers import batch_consumer, event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.billing import accounts, queries, reconciliation, reservations, use_cases
+from services.billing import accounts, adjustments, queries, reconciliation, reservations, use_cases
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
 from services.billing.deps import BillingDeps
@@ -96,6 +97,10 @@ def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSet
         return AccountReplyModel(
             profile=await accounts.update_account(db=db, tenant_id=req.tenant_id, changes=req.changes)
         )
+
+    @rpc(broker, CreateAdjustment, queue=queue)
+    async def on_create_adjustment(req: CreateAdjustment):
+        return await adjustments.record_adjustment(deps=deps, req=req)
 
     @rpc(broker, ReconcileLedger, queue=queue)
     async def on_reconcile_ledger(req: ReconcileLedger):

@@ -78,3 +78,17 @@ class Hold(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
     settled_transaction_id: str | None = None
+
+
+class Adjustment(SQLModel, table=True):
+    """An operator's signed correction, once per (tenant, idempotency key); its posting is `transaction_id`."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_adjustments_tenant_key"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    idempotency_key: str = Field(max_length=255)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    reason: str = Field(max_length=500)
+    transaction_id: str = Field(max_length=40)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)

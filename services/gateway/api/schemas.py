@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.billing.v1 import ADJUSTMENT_MAX_CENTS, ADJUSTMENT_REASON_MAX
+
 # Deliberately lenient: reserved test domains (.test, .example) are valid addresses for our users.
 _ATOM = r"[^@\s\x00-\x1f\x7f-\x9f]+"
 EmailStr = Annotated[str, Field(pattern=rf"^{_ATOM}@{_ATOM}\.{_ATOM}$", max_length=320)]
@@ -178,6 +180,28 @@ class Dashboard(BaseModel):
     topups_30d_cents: int
     usage_30d_cents: int
     projected_days_left: int | None
+
+
+class AdjustmentIn(Strict):
+    amount_cents: int = Field(
+        ge=-ADJUSTMENT_MAX_CENTS,
+        le=ADJUSTMENT_MAX_CENTS,
+        description="signed, not 0: a credit is positive, a debit negative (400 `validation_error` for 0)",
+        json_schema_extra={"examples": [-1500]},
+    )
+    reason: str = Field(
+        description=f"shown to the customer as the transaction's description; required, at most "
+        f"{ADJUSTMENT_REASON_MAX} characters (400 `validation_error` otherwise)",
+        json_schema_extra={"examples": ["Gutschrift für den Ausfall am 3. Dezember"]},
+    )
+
+
+class Adjustment(BaseModel):
+    id: str
+    transaction_id: str
+    amount_cents: int
+    reason: str
+    created_at: datetime
 
 
 class TopupIn(Strict):

@@ -27,13 +27,14 @@ async def test_customer_routes_need_a_live_key(stack):
 
 
 async def test_admin_routes_need_the_admin_token(stack):
-    async with stack(admin_auth_failures_per_minute=100) as s:  # 12 refusals here; the limit has its own test
+    async with stack(admin_auth_failures_per_minute=100) as s:  # 16 refusals here; the limit has its own test
         tenant_id, auth = await create_tenant(s.http)
         for headers in (auth, {}, {"Authorization": "Bearer wrong-admin-token"}, {"Authorization": "test-admin-token"}):
             for method, path in (
                 ("POST", "/admin/v1/tenants"),
                 ("GET", f"/admin/v1/tenants/{tenant_id}/api-keys"),
                 ("POST", f"/admin/v1/tenants/{tenant_id}/api-keys"),
+                ("POST", f"/admin/v1/tenants/{tenant_id}/adjustments"),
             ):
                 response = await s.http.request(method, path, headers=headers, json={})
                 assert response.status_code == 401, (headers, path)

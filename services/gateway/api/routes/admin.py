@@ -1,17 +1,21 @@
-"""Admin API: tenants, their API keys and portal users (Bearer $GATEWAY_ADMIN_TOKEN)."""
+"""Admin API: tenants, their API keys, portal users and balance adjustments (Bearer $GATEWAY_ADMIN_TOKEN)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
 
 from contracts.base import new_id, utcnow
-from contracts.billing.v1 import AccountProfile, Address, CreateAccount
+from contracts.billing.v1 import AccountProfile, Address, CreateAccount, CreateAdjustment
 from services.gateway import credentials
 from services.gateway.api.deps import Admin, state
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
+from services.gateway.api.idempotency import required_idempotency_key
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import (
+    Adjustment,
+    AdjustmentIn,
     ApiKeyCreated,
     ApiKeyItem,
     ApiKeyList,
@@ -110,3 +114,28 @@ async def create_user(tenant_id: str, body: UserIn, request: Request) -> UserCre
             raise ApiError(409, "conflict", "a portal user with this email exists")
         session.add(user)
     return UserCreated(id=user.id, email=user.email)
+
+
+@router.post(
+    "/tenants/{tenant_id}/adjustments",
+    status_code=201,
+    response_model=Adjustment,
+    responses={200: {"model": Adjustment, "description": "the same key and body again"}},
+)
+async def create_adjustment(
+    tenant_id: str,
+    body: AdjustmentIn,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    """A signed correction of the balance: an `adjustment` transaction whose description is the reason.
+    A debit that would take the balance below zero answers 409 `conflict` (only usage may)."""
+    key = required_idempotency_key(idempotency_key)
+    async with state(request).db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+    reply = await ask(
+        request,
+        CreateAdjustment(tenant_id=tenant_id, amount_cents=body.amount_cents, reason=body.reason, idempotency_key=key),
+    )
+    adjustment = Adjustment(**reply.adjustment.model_dump())
+    return JSONResponse(adjustment.model_dump(mode="json"), status_code=201 if reply.created else 200)

@@ -17,6 +17,7 @@ from contracts.payments.v1 import (
 )
 from services.gateway.api.deps import CurrentTenant
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
+from services.gateway.api.idempotency import required_idempotency_key
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import PaymentMethod, PaymentMethodIn, PaymentMethodList, SetupIntent, Topup, TopupIn
 
@@ -35,13 +36,10 @@ async def create_topup(
     request: Request,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ):
-    if not idempotency_key or not idempotency_key.strip():
-        raise ApiError(400, "validation_error", "the Idempotency-Key header is required")
-    if len(idempotency_key) > 255:
-        raise ApiError(400, "validation_error", "Idempotency-Key is longer than 255 characters")
+    key = required_idempotency_key(idempotency_key)
     reply = await ask(
         request,
-        CreateTopup(tenant_id=tenant_id, amount_cents=body.amount_cents, idempotency_key=idempotency_key),
+        CreateTopup(tenant_id=tenant_id, amount_cents=body.amount_cents, idempotency_key=key),
         timeout=30,
     )
     topup = Topup(**reply.topup.model_dump())
