@@ -7,10 +7,11 @@
 
 `api_status` answers that HTTP status (with Stripe's error body) to API calls under `path_prefix`
 for `for_s` seconds; `api_delay_s` holds every such call that long first (a client timeout when it
-exceeds the client's, and Stripe never saw the request); `answer_delay_s` runs the call at once and holds
-its answer that long (a client that gave up meanwhile never hears that Stripe did it). `drop_webhooks` is the share of events never delivered (decided per event,
-reproducibly from `seed`); `delay_webhooks_s` delays every delivery. The fault middleware is the
-outermost one, so a failed call runs nothing and no idempotency key remembers it, as at Stripe.
+exceeds the client's, and Stripe never saw the request); `answer_delay_s` runs the call at once and
+holds its answer that long (a client that gave up meanwhile never hears that Stripe did it).
+`drop_webhooks` is the share of events never delivered (decided per event, reproducibly from
+`seed`); `delay_webhooks_s` delays every delivery. The fault middleware is the outermost one, so a
+failed call runs nothing and no idempotency key remembers it, as at Stripe.
 """
 
 from __future__ import annotations
