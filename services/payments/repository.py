@@ -104,13 +104,13 @@ async def refund_of_request(session: AsyncSession, request_id: str) -> Refund | 
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def answer_refund_request(session: AsyncSession, *, refund_id: str, request_id: str | None, status: str) -> None:
+async def answer_refund_request(session: AsyncSession, *, refund_id: str, request_id: str | None, status: str) -> bool:
     """A pending request learns how its refund ended (matched by our id in the refund's metadata, or by
-    the Stripe id it stored), so its amount stops being held either way."""
+    the Stripe id it stored), so its amount stops being held either way; True when one was pending."""
     match = refund_requests.c.stripe_refund_id == refund_id
     if request_id:
         match = sa.or_(match, refund_requests.c.id == request_id)
-    await session.execute(
+    answered = await session.execute(
         sa.update(refund_requests)
         .where(match, refund_requests.c.status == "pending")
         .values(
@@ -118,7 +118,9 @@ async def answer_refund_request(session: AsyncSession, *, refund_id: str, reques
             stripe_refund_id=sa.func.coalesce(refund_requests.c.stripe_refund_id, refund_id),
             updated_at=sa.func.now(),
         )
+        .returning(refund_requests.c.id)
     )
+    return answered.first() is not None
 
 
 async def claim_due_event(session: AsyncSession, *, now: datetime) -> StripeEvent | None:

@@ -86,3 +86,42 @@ async def _webhook_came(s, event_type: str) -> bool:
 
 async def _count(items, n: int) -> bool:
     return len(await items) == n
+
+
+async def test_a_requested_refund_that_fails_at_stripe_unseen_stops_holding_its_amount(
+    nats_url, database_url, new_schema, e2e_stripe, tmp_path
+):
+    reconcile_often = {"reconcile_interval_s": 1, "reconcile_first_run_s": 0.2, "reconcile_grace_s": 0}
+    async with open_stack(
+        nats_url=nats_url,
+        database_url=database_url,
+        new_schema=new_schema,
+        emulator=e2e_stripe,
+        tmp_path=tmp_path,
+        with_documents=True,
+        payments_overrides=reconcile_often,
+    ) as s:
+        _, auth = await new_customer(s)
+        topup = await fund(s, auth, 10_000, expected_balance=10_500)
+        body = {"amount_cents": 7_000, "reason": "cancelled contract"}
+        await asyncio.to_thread(e2e_stripe.pending_refunds, True)
+        try:
+            held = await refund_of(s, topup["id"], body, uuid.uuid4().hex)
+            assert held.status_code == 202 and held.json()["status"] == "pending", held.text
+            await asyncio.to_thread(e2e_stripe.pending_refunds, False)
+            await asyncio.to_thread(e2e_stripe.inject_faults, drop_webhooks=1.0)
+            await asyncio.to_thread(e2e_stripe.settle_refund, held.json()["id"], "failed")  # its webhooks lost
+            refused = await refund_of(s, topup["id"], {**body, "amount_cents": 10_000}, uuid.uuid4().hex)
+
+            async def all_of_it():  # once the reconciler has seen the failed refund
+                response = await refund_of(s, topup["id"], {**body, "amount_cents": 10_000}, uuid.uuid4().hex)
+                return response if response.status_code == 202 else None
+
+            whole = await eventually(all_of_it, timeout=60)  # a reconciler run under load takes a while
+        finally:
+            await asyncio.to_thread(e2e_stripe.pending_refunds, False)
+            await asyncio.to_thread(e2e_stripe.clear_faults)
+        await wait_balance(s, auth, 0, timeout=30)  # recorded by the API itself: its webhook was dropped too
+
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "conflict"
+    assert whole.json()["status"] == "succeeded"
