@@ -140,7 +140,7 @@ class RefundTopup(Request):
 
     subject: ClassVar[str] = "rpc.payments.topup.refund.v1"
     reply_model: ClassVar = RefundTopupReply
-    topup_id: str = Field(min_length=1, max_length=40)
+    topup_id: str  # any string the path carries: an unknown one answers not_found
     amount_cents: int
     reason: str = Field(min_length=1, max_length=500)
     idempotency_key: str = Field(min_length=1, max_length=255)

@@ -54,6 +54,7 @@ async def test_an_admin_refund_debits_reverses_the_bonus_share_and_issues_one_cr
         other_body = await refund_of(s, topup["id"], {**body, "amount_cents": 1_000}, key)
         too_much = await refund_of(s, topup["id"], {**body, "amount_cents": 6_001}, uuid.uuid4().hex)
         unknown = await refund_of(s, "top_unknown", body, uuid.uuid4().hex)
+        longer_than_any = await refund_of(s, "top_" + "x" * 60, body, uuid.uuid4().hex)
         without_key = await refund_of(s, topup["id"], body, None)
         zero = await refund_of(s, topup["id"], {**body, "amount_cents": 0}, uuid.uuid4().hex)
         as_tenant = await refund_of(s, topup["id"], body, uuid.uuid4().hex, headers=auth)
@@ -72,6 +73,7 @@ async def test_an_admin_refund_debits_reverses_the_bonus_share_and_issues_one_cr
     assert (other_body.status_code, other_body.json()["error"]["code"]) == (409, "idempotency_conflict")
     assert (too_much.status_code, too_much.json()["error"]["code"]) == (409, "conflict")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+    assert longer_than_any.status_code == 404
     assert (without_key.status_code, without_key.json()["error"]["code"]) == (400, "validation_error")
     assert (zero.status_code, zero.json()["error"]["code"]) == (400, "validation_error")
     assert as_tenant.status_code == 401
