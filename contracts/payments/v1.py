@@ -120,6 +120,33 @@ class CreateTopup(Request):
     customer_name: str | None = None
 
 
+RefundStatus = Literal["pending", "succeeded", "failed"]
+
+
+class RefundView(Reply):
+    """`id` is Stripe's refund id (the `reference` of the refund's ledger entry and credit note)."""
+
+    id: str
+    status: RefundStatus
+
+
+class RefundTopupReply(Reply):
+    refund: RefundView
+    created: bool = False
+
+
+class RefundTopup(Request):
+    """The operator refunds (part of) a paid top-up; the same `idempotency_key` replays the first request."""
+
+    subject: ClassVar[str] = "rpc.payments.topup.refund.v1"
+    reply_model: ClassVar = RefundTopupReply
+    topup_id: str  # any string the path carries: an unknown one answers not_found
+    amount_cents: int
+    reason: str = Field(min_length=1, max_length=500)
+    idempotency_key: str = Field(min_length=1, max_length=255)
+    requested_by: str = Field(default="admin", max_length=64)
+
+
 class BonusTierView(View):
     min_cents: int
     percent: int

@@ -1,15 +1,17 @@
 """Fault injection (tests only): Stripe's API failing for a while, webhooks lost or late.
 
     POST   /_test/faults {"api_status": 500, "for_s": 60, "path_prefix": "/v1/", "method": "POST", "api_delay_s": 0,
-                          "drop_webhooks": 0.1, "delay_webhooks_s": 0, "seed": 1}
+                          "answer_delay_s": 0, "drop_webhooks": 0.1, "delay_webhooks_s": 0, "seed": 1}
     GET    /_test/faults   → what is set, and counts of failed requests and dropped webhooks
     DELETE /_test/faults   → everything back to normal
 
 `api_status` answers that HTTP status (with Stripe's error body) to API calls under `path_prefix`
 for `for_s` seconds; `api_delay_s` holds every such call that long first (a client timeout when it
-exceeds the client's). `drop_webhooks` is the share of events never delivered (decided per event,
-reproducibly from `seed`); `delay_webhooks_s` delays every delivery. The fault middleware is the
-outermost one, so a failed call runs nothing and no idempotency key remembers it, as at Stripe.
+exceeds the client's, and Stripe never saw the request); `answer_delay_s` runs the call at once and
+holds its answer that long (a client that gave up meanwhile never hears that Stripe did it).
+`drop_webhooks` is the share of events never delivered (decided per event, reproducibly from
+`seed`); `delay_webhooks_s` delays every delivery. The fault middleware is the outermost one, so a
+failed call runs nothing and no idempotency key remembers it, as at Stripe.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Faults:
     api_status: int | None = None
     api_until: float = 0.0
     api_delay_s: float = 0.0
+    answer_delay_s: float = 0.0
     path_prefix: str = "/v1/"
     method: str | None = None  # only this HTTP method fails (None: every method)
     drop_webhooks: float = 0.0
@@ -37,7 +40,7 @@ class Faults:
 
     def api_failing(self, method: str, path: str) -> bool:
         return (
-            (self.api_status is not None or self.api_delay_s > 0)
+            (self.api_status is not None or self.api_delay_s > 0 or self.answer_delay_s > 0)
             and time.monotonic() < self.api_until
             and path.startswith(self.path_prefix)
             and self.method in (None, method)
@@ -54,6 +57,7 @@ class Faults:
             "api_status": self.api_status,
             "api_failing_for_s": max(0.0, self.api_until - time.monotonic()),
             "api_delay_s": self.api_delay_s,
+            "answer_delay_s": self.answer_delay_s,
             "path_prefix": self.path_prefix,
             "method": self.method,
             "drop_webhooks": self.drop_webhooks,
@@ -74,7 +78,9 @@ async def fault_middleware(request: web.Request, handler) -> web.StreamResponse:
     if FAULTS.api_delay_s:
         await asyncio.sleep(FAULTS.api_delay_s)
     if FAULTS.api_status is None:
-        return await handler(request)
+        response = await handler(request)
+        await asyncio.sleep(FAULTS.answer_delay_s)
+        return response
     status = FAULTS.api_status
     kind = "rate_limit_error" if status == 429 else "api_error"
     return web.json_response({"error": {"type": kind, "message": f"injected fault ({status})"}}, status=status)
@@ -88,6 +94,7 @@ async def set_faults(request: web.Request) -> web.Response:
         api_status=body.get("api_status"),
         api_until=time.monotonic() + float(body.get("for_s", 0)),
         api_delay_s=float(body.get("api_delay_s", 0)),
+        answer_delay_s=float(body.get("answer_delay_s", 0)),
         path_prefix=body.get("path_prefix", "/v1/"),
         method=body.get("method"),
         drop_webhooks=float(body.get("drop_webhooks", 0)),

@@ -53,11 +53,43 @@ def _patch_charges() -> None:
     Charge.payment_method_details = property(payment_method_details)
 
 
+def _unrefunded(charge_id: str | None, payment_intent_id: str | None) -> tuple[str, int] | None:
+    """(charge id, what is left to refund of it), or None when the ids do not resolve (localstripe says why)."""
+    try:
+        if charge_id is None and isinstance(payment_intent_id, str):
+            charge_id = resources.PaymentIntent._api_retrieve(payment_intent_id).latest_charge.id
+        charge = Charge._api_retrieve(charge_id)
+    except Exception:
+        return None
+    refunded = sum(
+        r.amount
+        for key, r in resources.store.items()
+        if key.startswith("refund:") and r.charge == charge.id and r.status not in ("failed", "canceled")
+    )
+    return charge.id, charge.amount - refunded
+
+
 def _patch_refunds() -> None:
+    """Stripe refuses to refund more than is left of a charge (localstripe does not), and a refund
+    without `amount` takes what is left, not the whole charge."""
     init = Refund.__init__
 
-    def __init__(self, *args, **kwargs):
-        init(self, *args, **kwargs)
+    def __init__(self, charge=None, payment_intent=None, amount=None, **kwargs):
+        left = _unrefunded(charge, payment_intent)
+        if left is not None:
+            charge_id, unrefunded = left
+            if unrefunded <= 0:
+                message = f"Charge {charge_id} has already been refunded."
+                raise UserError(400, message, {"code": "charge_already_refunded"})
+            wanted = unrefunded if amount is None else resources.try_convert_to_int(amount)
+            if isinstance(wanted, int) and wanted > unrefunded:
+                message = (
+                    f"Refund amount ({wanted / 100:.2f}) is greater than unrefunded amount on charge "
+                    f"({unrefunded / 100:.2f})"
+                )
+                raise UserError(400, message, {"param": "amount"})
+            amount = wanted
+        init(self, charge=charge, payment_intent=payment_intent, amount=amount, **kwargs)
         charge = Charge._api_retrieve(self.charge)
         self.payment_intent = self.payment_intent or charge.payment_intent
         emit("refund.created", self)

@@ -27,6 +27,7 @@ from services.gateway.api.routes import (
     portal_auth,
     push_config,
     reconciliation,
+    refunds,
     stream,
 )
 from services.gateway.config import GatewaySettings
@@ -99,6 +100,7 @@ def create_http_app(state: GatewayState) -> FastAPI:
         platform_keys,
         exports,
         reconciliation,
+        refunds,
         account,
         payments,
         billing_settings,

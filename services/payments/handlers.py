@@ -18,11 +18,12 @@ from contracts.payments.v1 import (
     ListPaymentMethods,
     PaymentMethodsReply,
     QuoteTopup,
+    RefundTopup,
     SetDefaultPaymentMethod,
 )
 from runtime.handlers import event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.payments import autotopup, cards, checkout_topups, invoices, profiles, webhooks
+from services.payments import autotopup, cards, checkout_topups, invoices, profiles, refunds, webhooks
 from services.payments.domain.topups import TopupRuleViolation
 from services.payments.reconciler import Reconciler
 from services.payments.stripe.errors import CardDeclined, StripeAdapterError, StripeUnavailable
@@ -83,6 +84,19 @@ def register(
     async def on_get_topup(req: GetTopup):
         with refusals():
             return await checkout_topups.get_topup(db=db, tenant_id=req.tenant_id, topup_id=req.topup_id)
+
+    @rpc(broker, RefundTopup, queue=queue)
+    async def on_refund_topup(req: RefundTopup):
+        with refusals():
+            return await refunds.refund_topup(
+                db=db,
+                adapter=adapter,
+                topup_id=req.topup_id,
+                amount_cents=req.amount_cents,
+                reason=req.reason,
+                idempotency_key=req.idempotency_key,
+                requested_by=req.requested_by,
+            )
 
     @rpc(broker, IngestStripeWebhook, queue=queue)
     async def on_stripe_webhook(req: IngestStripeWebhook):

@@ -7,7 +7,8 @@ younger than RECONCILE_GRACE_S (webhooks and events still on their way):
 1. Stripe's PaymentIntents of our top-ups (our customers', with metadata `topup_id`): a succeeded
    one whose top-up is not `succeeded` here is settled — `payment_not_settled` (a lost webhook).
 2. Stripe's refunds of those payments: a succeeded one payments never recorded is recorded —
-   `refund_not_recorded` (a lost or parked `charge.refunded`, a refund stuck `pending` here).
+   `refund_not_recorded` (a lost or parked `charge.refunded`, a refund stuck `pending` here); a failed
+   one an operator's request still waits on releases the amount it holds — `refund_request_not_answered`.
 3. The ledger (rpc.billing.reconcile.v1): a succeeded top-up it never credited gets its TopupPaid
    again — `payment_not_credited`; a recorded refund it never debited gets its PaymentRefunded again —
    `refund_not_in_ledger`.
@@ -142,14 +143,15 @@ class Reconciler:
     async def _refunds(self, run: Run, window: Window, intents: dict[str, dict]) -> None:
         """Succeeded at Stripe, not recorded here: `charge.refunded` lost, parked, or seen while pending."""
         by_intent = {i["id"]: topup_id for topup_id, i in intents.items()}
-        refunds = [
+        ours = [
             r
             for r in await self.adapter.list_refunds_since(created_since=window.since)
-            if r.get("status") == "succeeded"
-            and _id(r.get("payment_intent")) in by_intent
-            and _created(r) < window.until
+            if _id(r.get("payment_intent")) in by_intent and _created(r) < window.until
         ]
+        refunds = [r for r in ours if r.get("status") == "succeeded"]
         run.checked["refunds"] = len(refunds)
+        for refund in (r for r in ours if r.get("status") in ("failed", "canceled")):
+            await self._release_failed(run, refund, topup_id=by_intent[_id(refund["payment_intent"])])
         for refund in refunds:
             async with self.db.transaction() as session:
                 topup = await repository.locked_topup(session, topup_id=by_intent[_id(refund["payment_intent"])])
@@ -157,6 +159,17 @@ class Reconciler:
                     session, topup, [refund], correlation_id=f"reconcile:{refund['id']}"
                 ):
                     run.found("refund_not_recorded", refund["id"], healed=True, topup_id=topup.id)
+
+    async def _release_failed(self, run: Run, refund: dict, *, topup_id: str) -> None:
+        """A refund the operator asked for that failed at Stripe while its `refund.updated` was lost: its
+        request stops holding the amount — `refund_request_not_answered`."""
+        async with self.db.transaction() as session:
+            await repository.locked_topup(session, topup_id=topup_id)  # lock order: top-up, then request
+            request_id = (refund.get("metadata") or {}).get("refund_request_id")
+            if await repository.answer_refund_request(
+                session, refund_id=refund["id"], request_id=request_id, status="failed"
+            ):
+                run.found("refund_request_not_answered", refund["id"], healed=True, topup_id=topup_id)
 
     async def _ledger(self, run: Run, window: Window) -> dict[str, tuple[dict, dict]]:
         """Paid here, not in the ledger: the TopupPaid / PaymentRefunded once more (the ledger applies

@@ -9,12 +9,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.tables import table_of
-from services.payments.tables import PaymentMethod, Refund, StripeCustomer, StripeEvent, Topup
+from services.payments.tables import PaymentMethod, Refund, RefundRequest, StripeCustomer, StripeEvent, Topup
 
 topups = table_of(Topup)
 customers = table_of(StripeCustomer)
 cards = table_of(PaymentMethod)
 refunds = table_of(Refund)
+refund_requests = table_of(RefundRequest)
 stripe_events = table_of(StripeEvent)
 
 
@@ -88,6 +89,38 @@ async def mark_default(session: AsyncSession, tenant_id: str, card_id: str | Non
 async def refunded_total(session: AsyncSession, topup_id: str) -> int:
     query = sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_cents), 0)).where(refunds.c.topup_id == topup_id)
     return int((await session.execute(query)).scalar_one())
+
+
+async def requested_unsettled(session: AsyncSession, topup_id: str) -> int:
+    """What the operator asked to refund and Stripe has not settled yet (held against the rest)."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(refund_requests.c.amount_cents), 0)).where(
+        refund_requests.c.topup_id == topup_id, refund_requests.c.status == "pending"
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def refund_of_request(session: AsyncSession, request_id: str) -> Refund | None:
+    query = sa.select(Refund).where(Refund.request_id == request_id).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def answer_refund_request(session: AsyncSession, *, refund_id: str, request_id: str | None, status: str) -> bool:
+    """A pending request learns how its refund ended (matched by our id in the refund's metadata, or by
+    the Stripe id it stored), so its amount stops being held either way; True when one was pending."""
+    match = refund_requests.c.stripe_refund_id == refund_id
+    if request_id:
+        match = sa.or_(match, refund_requests.c.id == request_id)
+    answered = await session.execute(
+        sa.update(refund_requests)
+        .where(match, refund_requests.c.status == "pending")
+        .values(
+            status=status,
+            stripe_refund_id=sa.func.coalesce(refund_requests.c.stripe_refund_id, refund_id),
+            updated_at=sa.func.now(),
+        )
+        .returning(refund_requests.c.id)
+    )
+    return answered.first() is not None
 
 
 async def claim_due_event(session: AsyncSession, *, now: datetime) -> StripeEvent | None:

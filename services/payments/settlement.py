@@ -88,13 +88,29 @@ async def settle_expired(session: AsyncSession, topup: Topup, *, correlation_id:
 async def settle_refunds(
     session: AsyncSession, topup: Topup, refunds: list[dict[str, Any]], correlation_id: str | None = None
 ) -> int:
-    """Record each succeeded refund once (by refund id); answer how many were new."""
+    """Record each succeeded refund once (by Stripe's refund id, whoever sees it first: the webhook, the
+    admin API that created it, the reconciler); answer how many were new. An operator's request it
+    answers (`metadata.refund_request_id`) is marked succeeded, or failed, in the same transaction."""
     out = []
     for refund in refunds:
+        request_id = (refund.get("metadata") or {}).get("refund_request_id")
+        if refund.get("status") in ("failed", "canceled"):  # the money stays paid: release the request's hold
+            await repository.answer_refund_request(
+                session, refund_id=refund["id"], request_id=request_id, status="failed"
+            )
         if refund.get("status") != "succeeded":
             continue
         at = _at(refund.get("created"))
-        row = {"id": refund["id"], "topup_id": topup.id, "amount_cents": int(refund["amount"]), "refunded_at": at}
+        row = {
+            "id": refund["id"],
+            "topup_id": topup.id,
+            "amount_cents": int(refund["amount"]),
+            "refunded_at": at,
+            "request_id": request_id,
+        }
+        await repository.answer_refund_request(
+            session, refund_id=refund["id"], request_id=request_id, status="succeeded"
+        )
         if await repository.insert_new(session, table_of(Refund), row):
             out.append(
                 events.payment_refunded(

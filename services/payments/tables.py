@@ -72,6 +72,26 @@ class Refund(SQLModel, table=True):
     topup_id: str = Field(max_length=40, index=True)
     amount_cents: int = Field(sa_type=sa.BigInteger)
     refunded_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    request_id: str | None = Field(default=None, max_length=40)  # the RefundRequest it answers, if any
+
+
+class RefundRequest(SQLModel, table=True):
+    """A refund the operator asked for (POST /admin/v1/topups/{id}/refunds). Its id is derived from the
+    idempotency key, so a retry after a lost answer finds it (or the refund it became) again. While
+    `pending` its amount is held against the top-up's refundable rest; the Refund row is what counts."""
+
+    __tablename__ = "refund_requests"
+    id: str = Field(primary_key=True, max_length=40)
+    idempotency_key: str = Field(max_length=255)
+    topup_id: str = Field(max_length=40, index=True)
+    tenant_id: str = Field(max_length=64)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    reason: str = Field(sa_type=sa.Text)
+    requested_by: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=16)  # pending, succeeded, failed
+    stripe_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+    updated_at: datetime = Field(sa_type=TIMESTAMPTZ)
 
 
 class StripeEvent(SQLModel, table=True):

@@ -208,6 +208,16 @@ class TopupIn(Strict):
     amount_cents: int = Field(ge=1, le=10**9, json_schema_extra={"examples": [10000]})
 
 
+class RefundIn(Strict):
+    amount_cents: int = Field(le=10**9, json_schema_extra={"examples": [2500]})  # ≤ 0: 400 from payments
+    reason: str = Field(min_length=1, max_length=500, json_schema_extra={"examples": ["duplicate payment"]})
+
+
+class Refund(BaseModel):
+    id: str
+    status: Literal["pending", "succeeded", "failed"]
+
+
 class Topup(BaseModel):
     id: str
     status: Literal["pending", "succeeded", "failed", "expired", "refunded"]

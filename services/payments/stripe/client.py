@@ -196,10 +196,15 @@ class StripeAdapter:
             return (await self._stripe.payment_methods.retrieve_async(payment_method_id)).to_dict()
 
     async def refund(
-        self, *, payment_intent_id: str, idempotency_key: str, amount_cents: int | None = None
+        self,
+        *,
+        payment_intent_id: str,
+        idempotency_key: str,
+        amount_cents: int | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Refund all (or `amount_cents`) of a payment; `charge.refunded` reports it."""
-        params = {"payment_intent": payment_intent_id, **_present(amount=amount_cents)}
+        params = {"payment_intent": payment_intent_id, **_present(amount=amount_cents, metadata=metadata)}
         with translated_errors():
             refund = await self._stripe.refunds.create_async(
                 params=params, options={"idempotency_key": idempotency_key}

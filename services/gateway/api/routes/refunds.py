@@ -1,0 +1,43 @@
+"""POST /admin/v1/topups/{id}/refunds: the operator refunds (part of) a paid top-up (owned by payments)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+
+from contracts.payments.v1 import RefundTopup
+from services.gateway.api.deps import Admin
+from services.gateway.api.errors import COMMON_RESPONSES, ApiError
+from services.gateway.api.rpc import ask
+from services.gateway.api.schemas import Refund, RefundIn
+
+router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin], responses=COMMON_RESPONSES)
+
+
+@router.post(
+    "/topups/{topup_id}/refunds",
+    status_code=202,
+    response_model=Refund,
+    responses={200: {"model": Refund, "description": "the same key and body again"}},
+)
+async def refund_topup(
+    topup_id: str,
+    body: RefundIn,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    """The Stripe refund is created now; its ledger entry, bonus reversal and credit note follow as for
+    a refund made at Stripe, once. `status` is `pending` until Stripe has settled it, then `succeeded`."""
+    if not idempotency_key or not idempotency_key.strip():
+        raise ApiError(400, "validation_error", "the Idempotency-Key header is required")
+    if len(idempotency_key) > 255:
+        raise ApiError(400, "validation_error", "Idempotency-Key is longer than 255 characters")
+    reply = await ask(
+        request,
+        RefundTopup(
+            topup_id=topup_id, amount_cents=body.amount_cents, reason=body.reason, idempotency_key=idempotency_key
+        ),
+        timeout=30,
+    )
+    refund = Refund(**reply.refund.model_dump())
+    return JSONResponse(refund.model_dump(mode="json"), status_code=202 if reply.created else 200)
