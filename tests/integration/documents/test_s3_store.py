@@ -34,7 +34,7 @@ async def test_issued_invoice_is_stored_in_and_served_from_the_bucket(
         fake_billing(nc, profiles={tenant_id: profile(tenant_id)}),
     ):
         await publish(nc.jetstream(), topup(tenant_id, f"tp_{tenant_id}"))
-        [invoice] = await eventually(lambda: documents_of(nc, tenant_id), timeout=60)
+        [invoice] = await eventually(lambda: documents_of(nc, tenant_id, "invoice"), timeout=60)
         pdf = await file_of(nc, tenant_id, invoice.id, "pdf")
         xml = await file_of(nc, tenant_id, invoice.id, "xml")
 
