@@ -407,3 +407,58 @@ class CreateAdjustment(Request):
     amount_cents: int = Field(ge=-ADJUSTMENT_MAX_CENTS, le=ADJUSTMENT_MAX_CENTS)
     reason: str
     idempotency_key: str = Field(min_length=1, max_length=255)
+
+
+# ---- the operator's tenant overview (rpc.billing.tenants.*, the admin API) ---------------------
+
+TENANT_PAGE_MAX = 200
+
+
+class TenantSummary(View):
+    """One tenant as the operator's list shows it; `projected_days_left` is the dashboard's number."""
+
+    id: str
+    name: str
+    email: str
+    balance_cents: int
+    available_cents: int
+    projected_days_left: int | None
+    autotopup_state: AutoTopupState
+
+
+class TenantPage(Reply):
+    items: list[TenantSummary]
+    next_cursor: str | None = None
+
+
+class ListTenants(Request):
+    """Newest first; `query` matches part of the name or email (any case) or the start of the id."""
+
+    subject: ClassVar[str] = "rpc.billing.tenants.list.v1"
+    reply_model: ClassVar = TenantPage
+    query: str = Field(default="", max_length=200)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=TENANT_PAGE_MAX)
+
+
+class OperatorAutoTopupView(AutoTopupView):
+    """The customer's view of the rule plus what the operator needs to help: the last failed charge's code."""
+
+    last_failure_reason: str | None = None
+
+
+class TenantOverview(Reply):
+    """`paid_cents` + `promotional_cents` = `balance_cents` (API.md, GET /v1/balance)."""
+
+    tenant: TenantSummary
+    paid_cents: int
+    promotional_cents: int
+    autotopup: OperatorAutoTopupView
+
+
+class GetTenantOverview(Request):
+    """Refused with `not_found` for an id billing holds no profile of."""
+
+    subject: ClassVar[str] = "rpc.billing.tenants.get.v1"
+    reply_model: ClassVar = TenantOverview
+    tenant_id: str = Field(min_length=1, max_length=64)

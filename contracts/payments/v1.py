@@ -267,3 +267,30 @@ class GetReconciliation(Request):
 
     subject: ClassVar[str] = "rpc.payments.reconciliation.v1"
     reply_model: ClassVar = ReconciliationReport
+
+
+# ---- the operator's tenant overview (rpc.payments.topup.last.v1, the admin API) ------------------
+
+
+class LastTopupView(View):
+    """A top-up as GET /v1/topups/{id} shows it (without the Checkout link), plus when it was started."""
+
+    id: str
+    status: TopupStatus
+    amount_cents: int
+    bonus_cents: int
+    invoice_id: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime
+
+
+class LastTopupReply(Reply):
+    topup: LastTopupView | None = None  # None: the tenant never started one
+
+
+class GetLastTopup(Request):
+    """The tenant's most recently started top-up, Checkout or automatic, whatever its status."""
+
+    subject: ClassVar[str] = "rpc.payments.topup.last.v1"
+    reply_model: ClassVar = LastTopupReply
+    tenant_id: str = Field(min_length=1, max_length=64)

@@ -10,6 +10,8 @@ from contracts.billing.v1 import (
     GetBalance,
     GetDashboard,
     GetStatement,
+    GetTenantOverview,
+    ListTenants,
     ListTransactions,
     ReconcileLedger,
     Release,
@@ -21,7 +23,7 @@ from contracts.payments.v1 import PaymentRefunded, TopupPaid
 from contracts.usage.v1 import UsageRecorded
 from runtime.handlers import batch_consumer, event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.billing import accounts, adjustments, queries, reconciliation, reservations, use_cases
+from services.billing import accounts, adjustments, queries, reconciliation, reservations, tenant_overview, use_cases
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
 from services.billing.deps import BillingDeps
@@ -101,6 +103,14 @@ def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSet
     @rpc(broker, CreateAdjustment, queue=queue)
     async def on_create_adjustment(req: CreateAdjustment):
         return await adjustments.record_adjustment(deps=deps, req=req)
+
+    @rpc(broker, ListTenants, queue=queue)
+    async def on_list_tenants(req: ListTenants):
+        return await tenant_overview.list_tenants(deps=deps, req=req)
+
+    @rpc(broker, GetTenantOverview, queue=queue)
+    async def on_get_tenant_overview(req: GetTenantOverview):
+        return await tenant_overview.get_tenant(deps=deps, tenant_id=req.tenant_id)
 
     @rpc(broker, ReconcileLedger, queue=queue)
     async def on_reconcile_ledger(req: ReconcileLedger):

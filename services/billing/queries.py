@@ -6,6 +6,7 @@ import base64
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
 from contracts.billing.v1 import (
@@ -24,7 +25,7 @@ from runtime.db import Database
 from runtime.refusals import Invalid
 from services.billing import repository
 from services.billing.deps import BillingDeps
-from services.billing.domain.runway import projected_days_left
+from services.billing.domain.runway import WINDOW_DAYS, projected_days_left
 from services.billing.tables import Account
 
 tx = repository.transactions
@@ -43,6 +44,23 @@ def decode_cursor(cursor: str) -> int:
         return int(value)
     except Exception as exc:
         raise ValueError("invalid cursor") from exc
+
+
+async def promotional_cents(session: AsyncSession, tenant_ids: list[str]) -> dict[str, int]:
+    """THE place where promotional credit enters the balance split (paid = balance − promotional).
+
+    Promotional credit (grants, issue 16) does not exist in this code yet, so every tenant has 0 and
+    all of its balance is paid. The grants work changes this one function — the sum of the open grants'
+    remaining_cents per tenant, one statement for the whole list — and the operator's overview
+    (`tenant_overview.py`) follows; GET /v1/balance should use it too."""
+    return {}
+
+
+def runway_window(calendar: Calendar) -> tuple[datetime, datetime]:
+    """The local days whose usage projects `projected_days_left`: the last WINDOW_DAYS, today included.
+    The dashboard's usage_by_day ends with exactly these days; the operator's list sums the same span."""
+    today = calendar.today()
+    return calendar.day_start(today - timedelta(days=WINDOW_DAYS - 1)), calendar.day_start(today + timedelta(days=1))
 
 
 async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | None = None) -> BalanceReply:

@@ -12,6 +12,7 @@ BigId = sa.BigInteger()
 
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
+    __table_args__ = (sa.Index("ix_accounts_created_tenant", "created_at", "tenant_id"),)  # the operator's list
     tenant_id: str = Field(primary_key=True, max_length=64)
     name: str = ""
     email: str = ""

@@ -29,6 +29,7 @@ from services.gateway.api.routes import (
     reconciliation,
     refunds,
     stream,
+    tenant_overview,
 )
 from services.gateway.config import GatewaySettings
 from services.gateway.cookie_policy import CookiePolicy
@@ -97,6 +98,7 @@ def create_http_app(state: GatewayState) -> FastAPI:
     app.mount("/static", static_app(), name="static")
     for module in (
         admin,
+        tenant_overview,
         platform_keys,
         exports,
         reconciliation,

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from contracts.base import new_id, utcnow
-from contracts.payments.v1 import BonusTierView, CreateTopupReply, TopupQuote, TopupView
+from contracts.payments.v1 import (
+    BonusTierView,
+    CreateTopupReply,
+    LastTopupReply,
+    LastTopupView,
+    TopupQuote,
+    TopupView,
+)
 from runtime.db import Database
 from runtime.tables import table_of
 from services.payments import cards, repository
@@ -132,3 +139,23 @@ async def get_topup(*, db: Database, tenant_id: str, topup_id: str) -> CreateTop
     if topup is None:
         raise TopupNotFound(f"no top-up {topup_id}")
     return CreateTopupReply(topup=topup_view(topup), created=False)
+
+
+async def last_topup(*, db: Database, tenant_id: str) -> LastTopupReply:
+    """The operator's overview: the tenant's most recently started top-up, of any source and status."""
+    query = sa.select(Topup).where(Topup.tenant_id == tenant_id).order_by(Topup.created_at.desc(), Topup.id.desc())
+    async with db.sessions() as session:
+        topup = (await session.execute(query.limit(1))).scalar_one_or_none()
+    if topup is None:
+        return LastTopupReply()
+    return LastTopupReply(
+        topup=LastTopupView(
+            id=topup.id,
+            status=topup.status,
+            amount_cents=topup.amount_cents,
+            bonus_cents=topup.bonus_cents,
+            invoice_id=topup.invoice_id,
+            failure_reason=topup.failure_reason,
+            created_at=topup.created_at,
+        )
+    )

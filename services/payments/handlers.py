@@ -12,6 +12,7 @@ from contracts.payments.v1 import (
     CreateSetupIntent,
     CreateTopup,
     DetachPaymentMethod,
+    GetLastTopup,
     GetReconciliation,
     GetTopup,
     IngestStripeWebhook,
@@ -84,6 +85,10 @@ def register(
     async def on_get_topup(req: GetTopup):
         with refusals():
             return await checkout_topups.get_topup(db=db, tenant_id=req.tenant_id, topup_id=req.topup_id)
+
+    @rpc(broker, GetLastTopup, queue=queue)
+    async def on_get_last_topup(req: GetLastTopup):
+        return await checkout_topups.last_topup(db=db, tenant_id=req.tenant_id)
 
     @rpc(broker, RefundTopup, queue=queue)
     async def on_refund_topup(req: RefundTopup):

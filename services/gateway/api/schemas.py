@@ -276,6 +276,48 @@ class AutoTopup(BaseModel):
     action_url: str | None = None
 
 
+class TenantListItem(BaseModel):
+    """A tenant in the operator's list; `projected_days_left` is the number GET /v1/dashboard answers."""
+
+    id: str
+    name: str
+    email: str
+    balance_cents: int
+    available_cents: int
+    projected_days_left: int | None
+    autotopup_state: Literal["idle", "in_flight", "paused", "disabled"]
+
+
+class TenantList(BaseModel):
+    items: list[TenantListItem]
+    next_cursor: str | None = None
+
+
+class OperatorAutoTopup(AutoTopup):
+    """GET /v1/auto-topup's answer plus the reason code of the last failed charge."""
+
+    last_failure_reason: str | None = None
+
+
+class LastTopup(BaseModel):
+    id: str
+    status: Literal["pending", "succeeded", "failed", "expired", "refunded"]
+    amount_cents: int
+    bonus_cents: int
+    invoice_id: str | None = None
+    failure_reason: str | None = None
+    created_at: datetime
+
+
+class TenantDetail(TenantListItem):
+    """`paid_cents` + `promotional_cents` = `balance_cents`; `last_topup` is null before the first one."""
+
+    paid_cents: int
+    promotional_cents: int
+    autotopup: OperatorAutoTopup
+    last_topup: LastTopup | None = None
+
+
 class Document(BaseModel):
     id: str
     kind: Literal["invoice", "credit_note", "statement"]
