@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import AdjustmentReply, AdjustmentView, CreateAdjustment
-from runtime.refusals import Conflict, IdempotencyConflict, Invalid, NotFound
+from runtime.refusals import IdempotencyConflict, Invalid, NotFound
 from runtime.tables import table_of
 from services.billing.deps import BillingDeps
 from services.billing.domain import adjustments as rules
@@ -57,10 +57,6 @@ async def record_adjustment(*, deps: BillingDeps, req: CreateAdjustment) -> Adju
             except rules.NotTheSameRequest as exc:
                 raise IdempotencyConflict(str(exc)) from exc
             return AdjustmentReply(adjustment=_view(existing), created=False)
-        try:
-            rules.check_keeps_balance_non_negative(balance_cents=account.balance_cents, amount_cents=req.amount_cents)
-        except rules.WouldGoBelowZero as exc:
-            raise Conflict(str(exc)) from exc
         adjustment_id = new_id("adj_")[:40]
         posting = Posting("adjustment", req.amount_cents, f"adjustment:{adjustment_id}", reason, adjustment_id)
         posted = await post_entries(session, [Entry(req.tenant_id, posting)], deps=deps)
