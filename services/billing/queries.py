@@ -22,7 +22,7 @@ from contracts.billing.v1 import (
 from runtime.calendar import Calendar
 from runtime.db import Database
 from runtime.refusals import Invalid
-from services.billing import repository
+from services.billing import grants, repository
 from services.billing.deps import BillingDeps
 from services.billing.domain.runway import projected_days_left
 from services.billing.tables import Account
@@ -50,9 +50,11 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
     if as_of is not None:
         return await _balance_as_of(deps=deps, tenant_id=tenant_id, at=as_of)
     now = utcnow()
-    async with deps.db.sessions() as session:
+    async with deps.db.sessions() as session, session.begin():  # one snapshot: balance and grants agree
+        await session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         account = await session.get(Account, tenant_id)
         held = await repository.held_cents(session, [tenant_id], now=now)
+        promotional, next_expiry = await grants.promotional(session, tenant_id)
     if account is None:
         return BalanceReply(
             balance_cents=0, available_cents=0, low_balance_threshold_cents=deps.default_threshold_cents
@@ -62,6 +64,9 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
         available_cents=account.balance_cents - held.get(tenant_id, 0),
         low_balance_threshold_cents=account.low_balance_threshold_cents,
         updated_at=account.updated_at,
+        paid_cents=account.balance_cents - promotional,
+        promotional_cents=promotional,
+        next_expiry=next_expiry,
     )
 
 
@@ -78,9 +83,10 @@ async def _balance_as_of(*, deps: BillingDeps, tenant_id: str, at: datetime) -> 
         ).first()
     balance = row.balance_after_cents if row else 0
     threshold = account.low_balance_threshold_cents if account else deps.default_threshold_cents
-    return BalanceReply(
+    return BalanceReply(  # the split into paid and promotional is not kept per posting: all of it as paid
         balance_cents=balance,
         available_cents=balance,
+        paid_cents=balance,
         low_balance_threshold_cents=threshold,
         updated_at=row.created_at if row else None,
     )
@@ -157,6 +163,9 @@ async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> Dashboar
         projected_days_left=projected_days_left(
             available_cents=balance.available_cents, usage_last_days=[d.amount_cents for d in usage_days]
         ),
+        paid_cents=balance.paid_cents,
+        promotional_cents=balance.promotional_cents,
+        next_expiry=balance.next_expiry,
     )
 
 

@@ -21,6 +21,7 @@ from services.billing.autotopup import charge_answers
 from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.deps import BillingDeps
 from services.billing.domain.bonus import bonus_to_reverse
+from services.billing.domain.grants import Allocation, draw
 from services.billing.domain.ledger import AccountState, Applied, Posting, apply
 from services.billing.tables import TopupCredit
 
@@ -50,6 +51,8 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
     states = await repository.lock_accounts(
         session, (i.tenant_id for i in items), now=now, default_threshold=deps.default_threshold_cents
     )
+    grants = await repository.open_grants(session, _usage_debited(items), now=now)  # under the account locks
+    allocations: list[tuple[str, Allocation]] = []
     posted: list[Posted] = []
     out: list[PortalEvent] = []
     last_tx: dict[str, str] = {}
@@ -58,6 +61,9 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
         state, applied = apply(states[item.tenant_id], item.posting)
         states[item.tenant_id] = state
         tx_id = f"txn_{os.urandom(16).hex()}"  # as unique as new_id's uuid4, a tenth of its CPU
+        if item.tenant_id in grants and item.posting.kind == "usage" and item.posting.amount_cents < 0:
+            drawn, grants[item.tenant_id] = draw(grants[item.tenant_id], -item.posting.amount_cents, now=now)
+            allocations.extend((tx_id, a) for a in drawn)
         rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
         posted.append(Posted(tx_id, item.tenant_id, applied))
         last_tx[item.tenant_id] = tx_id
@@ -67,12 +73,18 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
             for a in applied.alerts
         )
     await repository.insert_postings(session, rows, now=now)
+    await repository.save_allocations(session, allocations)
     changed = {t: states[t] for t in last_tx}
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
     await autotopup_trigger.after_postings(session, changed, policy=deps.autotopup)  # under the same locks
     out.extend(_balance_events(changed, last_tx, now))
     await outbox.add(session, out)
     return posted
+
+
+def _usage_debited(items: list[Entry]) -> set[str]:
+    """Tenants whose usage this batch debits: only usage draws from promotional grants."""
+    return {i.tenant_id for i in items if i.posting.kind == "usage" and i.posting.amount_cents < 0}
 
 
 def _balance_events(changed: dict[str, AccountState], last_tx: dict[str, str], now: datetime) -> list[PortalEvent]:

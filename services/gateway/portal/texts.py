@@ -91,6 +91,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind.usage": ("Nutzung", "Usage"),
     "kind.refund": ("Erstattung", "Refund"),
     "kind.adjustment": ("Korrektur", "Adjustment"),
+    "kind.grant": ("Aktionsguthaben", "Promotional credit"),
+    "kind.expiry": ("Verfall", "Expiry"),
     # top-up
     "topup.title": ("Guthaben aufladen", "Top up your balance"),
     "topup.amount": ("Betrag in Euro", "Amount in euros"),
