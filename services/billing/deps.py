@@ -16,6 +16,7 @@ from services.billing.config import BillingSettings
 class BillingDeps:
     db: Database
     autotopup: Policy = field(default_factory=Policy)  # cooldown, retries, limits, timezone, threshold
+    grant_notice_days: int = 7  # GRANT_EXPIRY_NOTICE_DAYS
 
     @property
     def default_threshold_cents(self) -> int:
@@ -28,4 +29,4 @@ class BillingDeps:
 
     @classmethod
     def from_settings(cls, settings: BillingSettings, db: Database) -> BillingDeps:
-        return cls(db=db, autotopup=Policy.from_settings(settings))
+        return cls(db=db, autotopup=Policy.from_settings(settings), grant_notice_days=settings.grant_expiry_notice_days)

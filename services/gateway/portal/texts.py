@@ -274,6 +274,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event.autotopup.disabled": ("Automatische Aufladung deaktiviert", "Auto top-up disabled"),
     "event.document.issued": ("Dokument ausgestellt", "Document issued"),
     "event.webhook_endpoint.disabled": ("Webhook-Endpunkt deaktiviert", "Webhook endpoint disabled"),
+    "event.credits.expiring": ("Aktionsguthaben verfällt bald", "Promotional credit expiring"),
+    "event.credits.expired": ("Aktionsguthaben verfallen", "Promotional credit expired"),
     # flash messages
     "flash.saved": ("Gespeichert.", "Saved."),
     "flash.pm_default": ("Standardkarte geändert.", "Default card changed."),
