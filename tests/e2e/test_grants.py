@@ -5,12 +5,19 @@ once per idempotency key, whatever the retries."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pypdf import PdfReader
+
+from runtime.calendar import Calendar
 from tests.support.stack import ADMIN, create_tenant, eventually, nats_client, publish_usage
 
+from .support import documents_available
 from .test_adjustments import adjust, error_of, stack
 
 GRANT_FIELDS = {"id", "amount_cents", "remaining_cents", "expires_at", "priority", "reason", "created_at"}
@@ -145,3 +152,34 @@ async def test_ten_concurrent_copies_of_one_grant_request_make_one_grant(nats_ur
         assert len({json.dumps(a.json(), sort_keys=True) for a in answers}) == 1
         assert (await http.get("/v1/balance", headers=auth)).json()["balance_cents"] == 4_321
         assert len((await http.get("/v1/grants", headers=auth)).json()["items"]) == 1
+
+
+@pytest.mark.skipif(not documents_available(), reason="documents service not built")
+async def test_the_monthly_statement_lists_grants_and_expiries_with_their_reason(
+    nats_url, database_url, new_schema, tmp_path
+):
+    async with stack(nats_url, database_url, new_schema, tmp_path, with_documents=True) as http:
+        tenant_id, auth = await create_tenant(http)
+        grant = (await give(http, tenant_id, {"amount_cents": 1_500, "reason": "Willkommensguthaben"})).json()
+        assert (await http.post(f"/admin/v1/grants/{grant['id']}/void", headers=ADMIN)).status_code == 200
+        month = Calendar().today().strftime("%Y-%m")
+        statement = (await http.post("/v1/statements", json={"month": month}, headers=auth)).json()["id"]
+        csv_answer = None
+        for _ in range(600):
+            csv_answer = await http.get(f"/v1/documents/{statement}/csv", headers=auth)
+            if csv_answer.status_code != 409:
+                break
+            await asyncio.sleep(0.1)
+        pdf = await http.get(f"/v1/documents/{statement}/pdf", headers=auth)
+        invoices = (await http.get("/v1/documents", params={"kind": "invoice"}, headers=auth)).json()["items"]
+
+    assert csv_answer is not None and csv_answer.status_code == 200, csv_answer.text
+    rows = list(csv.reader(io.StringIO(csv_answer.content.decode("utf-8-sig")), delimiter=";"))[1:]
+    assert [(r[1], r[2], r[4]) for r in rows if r[1] in ("grant", "expiry")] == [
+        ("grant", "15,00", "Willkommensguthaben"),
+        ("expiry", "-15,00", "Willkommensguthaben"),
+    ]
+    assert pdf.status_code == 200
+    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Willkommensguthaben" in text and "Aktionsguthaben" in text and "Verfall" in text
+    assert invoices == []  # a grant is not a payment: no invoice
