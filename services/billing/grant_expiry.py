@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from contracts.base import utcnow
 from contracts.portal.v1 import PortalEvent
 from runtime import outbox
-from services.billing import grants, repository
+from services.billing import grant_notices, grants, repository
 from services.billing.deps import BillingDeps
 from services.billing.tables import Grant
 
@@ -105,5 +105,5 @@ async def send_notices(*, deps: BillingDeps, now: datetime, limit: int = BATCH) 
         for grant in rows:
             grant.notice_sent_at = now
             session.add(grant)
-        await outbox.add(session, [grants.expiring(grant) for grant in rows])
+        await outbox.add(session, [grant_notices.expiring(grant) for grant in rows])
         return len(rows)

@@ -16,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import new_id, utcnow
 from contracts.billing.v1 import CreateGrant, GrantList, GrantReply, GrantView, NextExpiry
-from contracts.portal.v1 import PortalEvent
-from runtime import outbox
 from runtime.refusals import IdempotencyConflict, Invalid, NotFound
 from runtime.tables import table_of
+from services.billing import grant_notices
 from services.billing.deps import BillingDeps
 from services.billing.domain import grants as rules
 from services.billing.domain.ledger import Posting
@@ -79,22 +78,10 @@ async def create_grant(*, deps: BillingDeps, req: CreateGrant) -> GrantReply:
             transaction_id=posted[0].tx_id,
             created_at=now,
         )
-        if req.expires_at is not None and rules.notice_due(req.expires_at, notice_days=deps.grant_notice_days) <= now:
-            grant.notice_sent_at = now  # expires within the notice period already: tell the customer now
-            await outbox.add(session, [expiring(grant)])
+        await grant_notices.announce_if_due(session, grant, notice_days=deps.grant_notice_days, now=now)
         session.add(grant)
         await session.flush()
         return GrantReply(grant=view(grant), created=True)
-
-
-def expiring(grant: Grant) -> PortalEvent:
-    """`credits.expiring`, once per grant (`notice_sent_at` is set in the same transaction)."""
-    assert grant.expires_at is not None
-    return PortalEvent(
-        type="credits.expiring",
-        tenant_id=grant.tenant_id,
-        data={"grant_id": grant.id, "amount_cents": grant.remaining_cents, "expires_at": grant.expires_at},
-    )
 
 
 async def list_grants(*, deps: BillingDeps, tenant_id: str) -> GrantList:

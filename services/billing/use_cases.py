@@ -16,14 +16,14 @@ from contracts.usage.v1 import UsageRecorded
 from runtime import outbox
 from runtime.failures import Permanent, PrerequisiteMissing
 from runtime.inbox import claim_new
-from services.billing import events, repository
+from services.billing import bonus_grants, events, repository
 from services.billing.autotopup import charge_answers
 from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.deps import BillingDeps
 from services.billing.domain.bonus import bonus_to_reverse
 from services.billing.domain.grants import Allocation, draw
 from services.billing.domain.ledger import AccountState, Applied, Posting, apply
-from services.billing.tables import TopupCredit
+from services.billing.tables import Account, TopupCredit
 
 USAGE_CONSUMER = "usage"
 
@@ -150,6 +150,16 @@ async def _credit(session: AsyncSession, *, paid: TopupPaid, deps: BillingDeps) 
     if bonus:
         items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}", "Bonus", paid.topup_id)))
     posted = await post_entries(session, items, deps=deps)
+    if bonus and deps.bonus_expires_after_days is not None:
+        await bonus_grants.grant_bonus(
+            session,
+            tenant_id=paid.tenant_id,
+            topup_id=paid.topup_id,
+            bonus_cents=bonus,
+            transaction_id=posted[1].tx_id,
+            deps=deps,
+            now=utcnow(),
+        )
     session.add(
         TopupCredit(
             topup_id=paid.topup_id,
@@ -205,6 +215,10 @@ async def record_refund(*, deps: BillingDeps, refund: PaymentRefunded) -> bool:
             refund_cents=amount,
             reversed_before=credit.bonus_reversed_cents,
         )
+        if reverse > 0:  # what of a bonus grant expired is not taken a second time (bonus_grants.py)
+            await session.get(Account, refund.tenant_id, with_for_update=True)  # no expiry meanwhile
+            expired = await bonus_grants.expired_part(session, tenant_id=refund.tenant_id, topup_id=refund.topup_id)
+            reverse = min(reverse, max(credit.bonus_cents - expired - credit.bonus_reversed_cents, 0))
         items = []
         if amount > 0:
             items.append(
@@ -221,6 +235,14 @@ async def record_refund(*, deps: BillingDeps, refund: PaymentRefunded) -> bool:
                 )
             )
         posted = await post_entries(session, items, deps=deps)
+        if reverse > 0:
+            await bonus_grants.take_back(
+                session,
+                tenant_id=refund.tenant_id,
+                topup_id=refund.topup_id,
+                cents=reverse,
+                transaction_id=posted[-1].tx_id,
+            )
         credit.refunded_cents += amount
         credit.bonus_reversed_cents += reverse
         session.add(credit)

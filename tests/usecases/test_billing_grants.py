@@ -35,9 +35,12 @@ async def open_account(billing, tenant: str, paid_cents: int = 0) -> None:
 
 async def grant(billing, tenant: str, cents: int, *, key: str | None = None, **fields):
     req = CreateGrant(
-        tenant_id=tenant, amount_cents=cents, reason=fields.pop("reason", "Startguthaben"),
-        idempotency_key=key or uuid.uuid4().hex, **fields,
-    )  # fmt: skip
+        tenant_id=tenant,
+        amount_cents=cents,
+        reason=fields.pop("reason", "Startguthaben"),
+        idempotency_key=key or uuid.uuid4().hex,
+        **fields,
+    )
     return (await grants.create_grant(deps=billing, req=req)).grant
 
 
@@ -274,11 +277,15 @@ async def test_any_debits_draw_exactly_their_amount_in_burn_order_and_never_belo
         per_tx[tx] = per_tx.get(tx, 0) + cents
     async with billing.db.sessions() as s:
         usage_amounts = dict(
-            (await s.execute(
-                sa.text("SELECT id, -amount_cents FROM ledger_transactions WHERE tenant_id = :t AND kind = 'usage'"),
-                {"t": tenant},
-            )).all()
-        )  # fmt: skip
+            (
+                await s.execute(
+                    sa.text(
+                        "SELECT id, -amount_cents FROM ledger_transactions WHERE tenant_id = :t AND kind = 'usage'"
+                    ),
+                    {"t": tenant},
+                )
+            ).all()
+        )
     live_total = sum(r.amount_cents for r in rows if r.id not in expired)
     total_debited = sum(sum(b) for b in batches)
     assert sum(per_tx.values()) == min(total_debited, live_total)  # Σ allocations: what the grants could give
