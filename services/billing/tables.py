@@ -121,6 +121,6 @@ class GrantAllocation(SQLModel, table=True):
 
     __tablename__ = "grant_allocations"
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
-    transaction_id: str = Field(max_length=40, index=True)
+    transaction_id: str = Field(max_length=40)
     grant_id: str = Field(max_length=40, index=True)
     amount_cents: int = Field(sa_type=sa.BigInteger)

@@ -21,7 +21,7 @@ from services.billing.autotopup import charge_answers
 from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.deps import BillingDeps
 from services.billing.domain.bonus import bonus_to_reverse
-from services.billing.domain.grants import Allocation, draw
+from services.billing.domain.grants import Allocation, GrantBook
 from services.billing.domain.ledger import AccountState, Applied, Posting, apply
 from services.billing.tables import Account, TopupCredit
 
@@ -51,7 +51,10 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
     states = await repository.lock_accounts(
         session, (i.tenant_id for i in items), now=now, default_threshold=deps.default_threshold_cents
     )
-    grants = await repository.open_grants(session, _usage_debited(items), now=now)  # under the account locks
+    grants = {  # read under the account locks: nobody else changes them until this transaction ends
+        t: GrantBook(found, now=now)
+        for t, found in (await repository.open_grants(session, _usage_debited(items), now=now)).items()
+    }
     allocations: list[tuple[str, Allocation]] = []
     posted: list[Posted] = []
     out: list[PortalEvent] = []
@@ -62,8 +65,7 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
         states[item.tenant_id] = state
         tx_id = f"txn_{os.urandom(16).hex()}"  # as unique as new_id's uuid4, a tenth of its CPU
         if item.tenant_id in grants and item.posting.kind == "usage" and item.posting.amount_cents < 0:
-            drawn, grants[item.tenant_id] = draw(grants[item.tenant_id], -item.posting.amount_cents, now=now)
-            allocations.extend((tx_id, a) for a in drawn)
+            allocations.extend((tx_id, a) for a in grants[item.tenant_id].draw(-item.posting.amount_cents))
         rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
         posted.append(Posted(tx_id, item.tenant_id, applied))
         last_tx[item.tenant_id] = tx_id
