@@ -2,7 +2,7 @@
 
 import re
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -10,7 +10,8 @@ from contracts.base import Event, Reply, Request, View
 from contracts.subjects import BILLING
 from contracts.usage.v1 import UsageRecorded
 
-EntryKind = Literal["topup", "bonus", "usage", "refund", "adjustment"]
+EntryKind = Literal["topup", "bonus", "usage", "refund", "adjustment", "grant", "expiry"]
+ENTRY_KINDS: tuple[str, ...] = get_args(EntryKind)  # the one list of transaction kinds (API.md)
 
 
 class Address(View):
@@ -186,12 +187,24 @@ class Release(Request):
 # ---- gateway queries and commands (rpc.billing.*) ----------------------------------------
 
 
+class NextExpiry(View):
+    """The promotional credit that expires next: what the open grants expiring at `expires_at` have left."""
+
+    amount_cents: int
+    expires_at: datetime
+
+
 class BalanceReply(Reply):
+    """`balance_cents` = `paid_cents` + `promotional_cents` (what open grants have left)."""
+
     balance_cents: int
     available_cents: int
     currency: str = "EUR"
     low_balance_threshold_cents: int
     updated_at: datetime | None = None
+    paid_cents: int = 0
+    promotional_cents: int = 0
+    next_expiry: NextExpiry | None = None
 
 
 class GetBalance(Request):
@@ -240,6 +253,9 @@ class DashboardReply(Reply):
     topups_30d_cents: int
     usage_30d_cents: int
     projected_days_left: int | None
+    paid_cents: int = 0
+    promotional_cents: int = 0
+    next_expiry: NextExpiry | None = None
 
 
 class GetDashboard(Request):
@@ -462,3 +478,60 @@ class GetTenantOverview(Request):
     subject: ClassVar[str] = "rpc.billing.tenants.get.v1"
     reply_model: ClassVar = TenantOverview
     tenant_id: str = Field(min_length=1, max_length=64)
+
+
+# ---- promotional credit grants (rpc.billing.grant.*.v1, the admin API and GET /v1/grants) ------
+
+GRANT_REASON_MAX = ADJUSTMENT_REASON_MAX
+GRANT_MAX_CENTS = ADJUSTMENT_MAX_CENTS
+GRANT_DEFAULT_PRIORITY = 100
+
+
+class GrantView(View):
+    """Promotional credit: usage draws from open grants before paid balance (API.md gives the order)."""
+
+    id: str
+    amount_cents: int
+    remaining_cents: int
+    expires_at: datetime | None
+    priority: int
+    reason: str
+    created_at: datetime
+
+
+class GrantReply(Reply):
+    grant: GrantView
+    created: bool  # False: the same idempotency key and body again (or a void that changed nothing)
+
+
+class GrantList(Reply):
+    items: list[GrantView]
+
+
+class CreateGrant(Request):
+    """Recorded once per (tenant, idempotency key), with a `grant` posting whose description is the reason.
+    Refused with `validation_error` (an empty or too long reason, `expires_at` not in the future),
+    `idempotency_conflict` (the key was used with another body) and `not_found` (no such account)."""
+
+    subject: ClassVar[str] = "rpc.billing.grant.create.v1"
+    reply_model: ClassVar = GrantReply
+    tenant_id: str = Field(min_length=1, max_length=64)
+    amount_cents: int = Field(gt=0, le=GRANT_MAX_CENTS)
+    reason: str
+    expires_at: datetime | None = None
+    priority: int = Field(default=GRANT_DEFAULT_PRIORITY, ge=0, le=2**31 - 1)
+    idempotency_key: str = Field(min_length=1, max_length=255)
+
+
+class ListGrants(Request):
+    subject: ClassVar[str] = "rpc.billing.grant.list.v1"
+    reply_model: ClassVar = GrantList
+    tenant_id: str = Field(min_length=1, max_length=64)
+
+
+class VoidGrant(Request):
+    """What the grant has left leaves as an `expiry` posting; voiding again changes nothing (the operator's)."""
+
+    subject: ClassVar[str] = "rpc.billing.grant.void.v1"
+    reply_model: ClassVar = GrantReply
+    grant_id: str = Field(min_length=1, max_length=40)

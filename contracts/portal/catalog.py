@@ -26,6 +26,8 @@ from contracts.portal.data import (
     AutoTopupSucceededData,
     AutoTopupTriggeredData,
     BalanceUpdatedData,
+    CreditsExpiredData,
+    CreditsExpiringData,
     DocumentIssuedData,
     EventData,
     TopupFailedData,
@@ -48,6 +50,8 @@ EventType = Literal[
     "autotopup.disabled",
     "document.issued",
     "webhook_endpoint.disabled",
+    "credits.expiring",
+    "credits.expired",
 ]
 PushUrgency = Literal["very-low", "low", "normal", "high"]
 
@@ -81,6 +85,8 @@ CATALOG: dict[EventType, EventSpec] = {
     ),
     "document.issued": EventSpec(DocumentIssuedData, "documents", ("email",)),
     "webhook_endpoint.disabled": EventSpec(WebhookEndpointDisabledData, "notify", ("email",)),
+    "credits.expiring": EventSpec(CreditsExpiringData, "billing", ("email",)),
+    "credits.expired": EventSpec(CreditsExpiredData, "billing", ("email",)),
 }
 
 EVENT_TYPES: tuple[EventType, ...] = tuple(CATALOG)

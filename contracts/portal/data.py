@@ -106,3 +106,18 @@ class WebhookEndpointDisabledData(EventData):
     id: str
     url: str
     reason: str
+
+
+class CreditsExpiringData(EventData):
+    """Sent once, `GRANT_EXPIRY_NOTICE_DAYS` before a grant expires: what it has left then."""
+
+    grant_id: str
+    amount_cents: int
+    expires_at: datetime
+
+
+class CreditsExpiredData(EventData):
+    """What a grant had left when it expired (its `expiry` transaction)."""
+
+    grant_id: str
+    amount_cents: int

@@ -11,7 +11,7 @@ import structlog
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
-from services.billing import handlers, reservations
+from services.billing import grant_expiry, handlers, reservations
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
 from services.billing.deps import BillingDeps
@@ -34,5 +34,13 @@ def build(settings: BillingSettings | None = None) -> Service:
             with contextlib.suppress(Exception):
                 await reservations.expire_holds(db=db)
 
-    jobs = [expire_holds_job, autotopup_wiring.job(deps, settings.autotopup_monitor_s)]
+    async def grant_expiry_job() -> None:  # every replica runs it: grant_expiry.py says why that is safe
+        while True:
+            await asyncio.sleep(settings.grant_sweep_s)
+            try:
+                await grant_expiry.run(deps=deps)
+            except Exception:  # the next sweep tries again (the database may be away)
+                log.warning("grant_sweep_failed", exc_info=True)
+
+    jobs = [expire_holds_job, grant_expiry_job, autotopup_wiring.job(deps, settings.autotopup_monitor_s)]
     return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=jobs, consumers=consumers)

@@ -22,3 +22,7 @@ class BillingSettings(ServiceSettings):
     autotopup_inflight_timeout_s: float = Field(default=900, gt=0)
     usage_batch_size: int = Field(default=1000, ge=1, le=5000)
     hold_sweep_s: float = 5.0
+    grant_expiry_notice_days: int = Field(default=7, ge=0)  # credits.expiring this long before a grant expires
+    grant_sweep_s: float = Field(default=20, gt=0)  # how often due grants expire and notices go out
+    # Set: a top-up's bonus is credited as a grant expiring this many days later (unset: plain balance)
+    bonus_expires_after_days: int | None = Field(default=None, ge=1)

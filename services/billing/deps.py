@@ -16,6 +16,8 @@ from services.billing.config import BillingSettings
 class BillingDeps:
     db: Database
     autotopup: Policy = field(default_factory=Policy)  # cooldown, retries, limits, timezone, threshold
+    grant_notice_days: int = 7  # GRANT_EXPIRY_NOTICE_DAYS
+    bonus_expires_after_days: int | None = None  # BONUS_EXPIRES_AFTER_DAYS: the bonus as an expiring grant
 
     @property
     def default_threshold_cents(self) -> int:
@@ -28,4 +30,9 @@ class BillingDeps:
 
     @classmethod
     def from_settings(cls, settings: BillingSettings, db: Database) -> BillingDeps:
-        return cls(db=db, autotopup=Policy.from_settings(settings))
+        return cls(
+            db=db,
+            autotopup=Policy.from_settings(settings),
+            grant_notice_days=settings.grant_expiry_notice_days,
+            bonus_expires_after_days=settings.bonus_expires_after_days,
+        )

@@ -35,6 +35,25 @@ HELD = sa.text(
     "GROUP BY tenant_id"
 )
 
+# Only a usage debit reads grants: one statement per batch for the batch's debited tenants (their accounts
+# are locked, and grants change only under that lock). Burn order is the domain's (domain/grants.py).
+OPEN_GRANTS = sa.text(
+    "SELECT id, tenant_id, remaining_cents, priority, expires_at, created_at FROM grants "
+    "WHERE tenant_id = ANY(CAST(:ids AS varchar[])) AND status = 'open' AND remaining_cents > 0 "
+    "AND (expires_at IS NULL OR expires_at > :now)"
+)
+
+DRAW_GRANTS = sa.text(
+    "UPDATE grants AS g SET remaining_cents = g.remaining_cents - v.used "
+    "FROM unnest(CAST(:ids AS varchar[]), CAST(:used AS bigint[])) AS v(gid, used) WHERE g.id = v.gid"
+)
+
+ALLOCATION_COLUMNS = ("transaction_id", "grant_id", "amount_cents")
+INSERT_ALLOCATIONS = sa.text(
+    "INSERT INTO grant_allocations (transaction_id, grant_id, amount_cents) SELECT * FROM unnest("
+    "CAST(:transaction_id AS varchar[]), CAST(:grant_id AS varchar[]), CAST(:amount_cents AS bigint[]))"
+)
+
 TX_COLUMNS = (
     "id",
     "tenant_id",

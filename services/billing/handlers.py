@@ -6,11 +6,13 @@ from contracts.billing.v1 import AccountReply as AccountReplyModel
 from contracts.billing.v1 import (
     CreateAccount,
     CreateAdjustment,
+    CreateGrant,
     GetAccount,
     GetBalance,
     GetDashboard,
     GetStatement,
     GetTenantOverview,
+    ListGrants,
     ListTenants,
     ListTransactions,
     ReconcileLedger,
@@ -18,12 +20,22 @@ from contracts.billing.v1 import (
     Reserve,
     Settle,
     UpdateAccount,
+    VoidGrant,
 )
 from contracts.payments.v1 import PaymentRefunded, TopupPaid
 from contracts.usage.v1 import UsageRecorded
 from runtime.handlers import batch_consumer, event_consumer, rpc
 from runtime.messaging import ServiceError
-from services.billing import accounts, adjustments, queries, reconciliation, reservations, tenant_overview, use_cases
+from services.billing import (
+    accounts,
+    adjustments,
+    grants,
+    queries,
+    reconciliation,
+    reservations,
+    tenant_overview,
+    use_cases,
+)
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
 from services.billing.deps import BillingDeps
@@ -111,6 +123,18 @@ def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSet
     @rpc(broker, GetTenantOverview, queue=queue)
     async def on_get_tenant_overview(req: GetTenantOverview):
         return await tenant_overview.get_tenant(deps=deps, tenant_id=req.tenant_id)
+
+    @rpc(broker, CreateGrant, queue=queue)
+    async def on_create_grant(req: CreateGrant):
+        return await grants.create_grant(deps=deps, req=req)
+
+    @rpc(broker, ListGrants, queue=queue)
+    async def on_list_grants(req: ListGrants):
+        return await grants.list_grants(deps=deps, tenant_id=req.tenant_id)
+
+    @rpc(broker, VoidGrant, queue=queue)
+    async def on_void_grant(req: VoidGrant):
+        return await grants.void_grant(deps=deps, grant_id=req.grant_id)
 
     @rpc(broker, ReconcileLedger, queue=queue)
     async def on_reconcile_ledger(req: ReconcileLedger):

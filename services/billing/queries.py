@@ -23,7 +23,7 @@ from contracts.billing.v1 import (
 from runtime.calendar import Calendar
 from runtime.db import Database
 from runtime.refusals import Invalid
-from services.billing import repository
+from services.billing import grants, repository
 from services.billing.deps import BillingDeps
 from services.billing.domain.runway import WINDOW_DAYS, projected_days_left
 from services.billing.tables import Account
@@ -47,13 +47,17 @@ def decode_cursor(cursor: str) -> int:
 
 
 async def promotional_cents(session: AsyncSession, tenant_ids: list[str]) -> dict[str, int]:
-    """THE place where promotional credit enters the balance split (paid = balance − promotional).
-
-    Promotional credit (grants, issue 16) does not exist in this code yet, so every tenant has 0 and
-    all of its balance is paid. The grants work changes this one function — the sum of the open grants'
-    remaining_cents per tenant, one statement for the whole list — and the operator's overview
-    (`tenant_overview.py`) follows; GET /v1/balance should use it too."""
-    return {}
+    """Σ what each tenant's open grants have left (paid = balance − promotional), one statement for a
+    whole page of tenants; `grants.promotional` answers the same for one tenant with its next expiry."""
+    if not tenant_ids:
+        return {}
+    g = grants.grants
+    rows = await session.execute(
+        sa.select(g.c.tenant_id, sa.func.sum(g.c.remaining_cents))
+        .where(g.c.tenant_id.in_(tenant_ids), g.c.status == "open", g.c.remaining_cents > 0)
+        .group_by(g.c.tenant_id)
+    )
+    return {tenant_id: int(total) for tenant_id, total in rows}
 
 
 def runway_window(calendar: Calendar) -> tuple[datetime, datetime]:
@@ -68,9 +72,11 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
     if as_of is not None:
         return await _balance_as_of(deps=deps, tenant_id=tenant_id, at=as_of)
     now = utcnow()
-    async with deps.db.sessions() as session:
+    async with deps.db.sessions() as session, session.begin():  # one snapshot: balance and grants agree
+        await session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         account = await session.get(Account, tenant_id)
         held = await repository.held_cents(session, [tenant_id], now=now)
+        promotional, next_expiry = await grants.promotional(session, tenant_id)
     if account is None:
         return BalanceReply(
             balance_cents=0, available_cents=0, low_balance_threshold_cents=deps.default_threshold_cents
@@ -80,6 +86,9 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
         available_cents=account.balance_cents - held.get(tenant_id, 0),
         low_balance_threshold_cents=account.low_balance_threshold_cents,
         updated_at=account.updated_at,
+        paid_cents=account.balance_cents - promotional,
+        promotional_cents=promotional,
+        next_expiry=next_expiry,
     )
 
 
@@ -96,9 +105,10 @@ async def _balance_as_of(*, deps: BillingDeps, tenant_id: str, at: datetime) -> 
         ).first()
     balance = row.balance_after_cents if row else 0
     threshold = account.low_balance_threshold_cents if account else deps.default_threshold_cents
-    return BalanceReply(
+    return BalanceReply(  # the split into paid and promotional is not kept per posting: all of it as paid
         balance_cents=balance,
         available_cents=balance,
+        paid_cents=balance,
         low_balance_threshold_cents=threshold,
         updated_at=row.created_at if row else None,
     )
@@ -175,6 +185,9 @@ async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> Dashboar
         projected_days_left=projected_days_left(
             available_cents=balance.available_cents, usage_last_days=[d.amount_cents for d in usage_days]
         ),
+        paid_cents=balance.paid_cents,
+        promotional_cents=balance.promotional_cents,
+        next_expiry=balance.next_expiry,
     )
 
 

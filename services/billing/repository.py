@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.tables import table_of
 from services.billing import fastpath
+from services.billing.domain.grants import Allocation, OpenGrant
 from services.billing.domain.ledger import AccountState, Applied, double_entries
 from services.billing.tables import Account, Hold, LedgerEntry, LedgerTransaction
 
@@ -90,3 +91,28 @@ async def save_balances(session: AsyncSession, balances: dict[str, int], *, now:
     if not balances:
         return
     await session.execute(fastpath.SAVE_BALANCES, {"ids": list(balances), "bals": list(balances.values()), "now": now})
+
+
+async def open_grants(session: AsyncSession, tenant_ids: set[str], *, now: datetime) -> dict[str, list[OpenGrant]]:
+    """The drawable grants of the (locked) tenants' accounts; tenants without any are absent."""
+    if not tenant_ids:
+        return {}
+    rows = (await session.execute(fastpath.OPEN_GRANTS, {"ids": sorted(tenant_ids), "now": now})).all()
+    found: dict[str, list[OpenGrant]] = {}
+    for r in rows:
+        found.setdefault(r.tenant_id, []).append(
+            OpenGrant(r.id, int(r.remaining_cents), r.priority, r.expires_at, r.created_at)
+        )
+    return found
+
+
+async def save_allocations(session: AsyncSession, allocations: list[tuple[str, Allocation]]) -> None:
+    """(transaction id, allocation) pairs: one row each, and each grant lowered by what it gave."""
+    if not allocations:
+        return
+    used: dict[str, int] = {}
+    for _, a in allocations:
+        used[a.grant_id] = used.get(a.grant_id, 0) + a.amount_cents
+    await session.execute(fastpath.DRAW_GRANTS, {"ids": list(used), "used": list(used.values())})
+    rows = [{"transaction_id": tx, "grant_id": a.grant_id, "amount_cents": a.amount_cents} for tx, a in allocations]
+    await session.execute(fastpath.INSERT_ALLOCATIONS, fastpath.columns(rows, fastpath.ALLOCATION_COLUMNS))

@@ -93,3 +93,35 @@ class Adjustment(SQLModel, table=True):
     reason: str = Field(max_length=500)
     transaction_id: str = Field(max_length=40)
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class Grant(SQLModel, table=True):
+    """Promotional credit, once per (tenant, idempotency key); `transaction_id` is its `grant` posting.
+
+    `remaining_cents` changes only with the tenant's account row locked (debits, expiry, void)."""
+
+    __tablename__ = "grants"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "idempotency_key", name="uq_grants_tenant_key"),)
+    id: str = Field(primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=64)
+    idempotency_key: str = Field(max_length=255)
+    amount_cents: int = Field(sa_type=sa.BigInteger)
+    remaining_cents: int = Field(sa_type=sa.BigInteger)
+    priority: int = 100
+    expires_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    reason: str = Field(max_length=500)
+    status: str = Field(default="open", max_length=16)  # open | expired | voided
+    transaction_id: str = Field(max_length=40)
+    notice_sent_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    closed_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class GrantAllocation(SQLModel, table=True):
+    """What one usage posting drew from one grant."""
+
+    __tablename__ = "grant_allocations"
+    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True, autoincrement=True))
+    transaction_id: str = Field(max_length=40)
+    grant_id: str = Field(max_length=40, index=True)
+    amount_cents: int = Field(sa_type=sa.BigInteger)

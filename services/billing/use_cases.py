@@ -16,13 +16,14 @@ from contracts.usage.v1 import UsageRecorded
 from runtime import outbox
 from runtime.failures import Permanent, PrerequisiteMissing
 from runtime.inbox import claim_new
-from services.billing import events, repository
+from services.billing import bonus_grants, events, repository
 from services.billing.autotopup import charge_answers
 from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.deps import BillingDeps
 from services.billing.domain.bonus import bonus_to_reverse
+from services.billing.domain.grants import Allocation, GrantBook
 from services.billing.domain.ledger import AccountState, Applied, Posting, apply
-from services.billing.tables import TopupCredit
+from services.billing.tables import Account, TopupCredit
 
 USAGE_CONSUMER = "usage"
 
@@ -50,6 +51,11 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
     states = await repository.lock_accounts(
         session, (i.tenant_id for i in items), now=now, default_threshold=deps.default_threshold_cents
     )
+    grants = {  # read under the account locks: nobody else changes them until this transaction ends
+        t: GrantBook(found, now=now)
+        for t, found in (await repository.open_grants(session, _usage_debited(items), now=now)).items()
+    }
+    allocations: list[tuple[str, Allocation]] = []
     posted: list[Posted] = []
     out: list[PortalEvent] = []
     last_tx: dict[str, str] = {}
@@ -58,6 +64,8 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
         state, applied = apply(states[item.tenant_id], item.posting)
         states[item.tenant_id] = state
         tx_id = f"txn_{os.urandom(16).hex()}"  # as unique as new_id's uuid4, a tenth of its CPU
+        if item.tenant_id in grants and item.posting.kind == "usage" and item.posting.amount_cents < 0:
+            allocations.extend((tx_id, a) for a in grants[item.tenant_id].draw(-item.posting.amount_cents))
         rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
         posted.append(Posted(tx_id, item.tenant_id, applied))
         last_tx[item.tenant_id] = tx_id
@@ -67,12 +75,18 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
             for a in applied.alerts
         )
     await repository.insert_postings(session, rows, now=now)
+    await repository.save_allocations(session, allocations)
     changed = {t: states[t] for t in last_tx}
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
     await autotopup_trigger.after_postings(session, changed, policy=deps.autotopup)  # under the same locks
     out.extend(_balance_events(changed, last_tx, now))
     await outbox.add(session, out)
     return posted
+
+
+def _usage_debited(items: list[Entry]) -> set[str]:
+    """Tenants whose usage this batch debits: only usage draws from promotional grants."""
+    return {i.tenant_id for i in items if i.posting.kind == "usage" and i.posting.amount_cents < 0}
 
 
 def _balance_events(changed: dict[str, AccountState], last_tx: dict[str, str], now: datetime) -> list[PortalEvent]:
@@ -138,6 +152,16 @@ async def _credit(session: AsyncSession, *, paid: TopupPaid, deps: BillingDeps) 
     if bonus:
         items.append(Entry(paid.tenant_id, Posting("bonus", bonus, f"bonus:{paid.topup_id}", "Bonus", paid.topup_id)))
     posted = await post_entries(session, items, deps=deps)
+    if bonus and deps.bonus_expires_after_days is not None:
+        await bonus_grants.grant_bonus(
+            session,
+            tenant_id=paid.tenant_id,
+            topup_id=paid.topup_id,
+            bonus_cents=bonus,
+            transaction_id=posted[1].tx_id,
+            deps=deps,
+            now=utcnow(),
+        )
     session.add(
         TopupCredit(
             topup_id=paid.topup_id,
@@ -193,6 +217,10 @@ async def record_refund(*, deps: BillingDeps, refund: PaymentRefunded) -> bool:
             refund_cents=amount,
             reversed_before=credit.bonus_reversed_cents,
         )
+        if reverse > 0:  # what of a bonus grant expired is not taken a second time (bonus_grants.py)
+            await session.get(Account, refund.tenant_id, with_for_update=True)  # no expiry meanwhile
+            expired = await bonus_grants.expired_part(session, tenant_id=refund.tenant_id, topup_id=refund.topup_id)
+            reverse = min(reverse, max(credit.bonus_cents - expired - credit.bonus_reversed_cents, 0))
         items = []
         if amount > 0:
             items.append(
@@ -209,6 +237,14 @@ async def record_refund(*, deps: BillingDeps, refund: PaymentRefunded) -> bool:
                 )
             )
         posted = await post_entries(session, items, deps=deps)
+        if reverse > 0:
+            await bonus_grants.take_back(
+                session,
+                tenant_id=refund.tenant_id,
+                topup_id=refund.topup_id,
+                cents=reverse,
+                transaction_id=posted[-1].tx_id,
+            )
         credit.refunded_cents += amount
         credit.bonus_reversed_cents += reverse
         session.add(credit)

@@ -11,7 +11,7 @@ from typing import Literal
 
 from services.billing.domain.alerts import Alert, crossings
 
-Kind = Literal["topup", "bonus", "usage", "refund", "adjustment"]
+Kind = Literal["topup", "bonus", "usage", "refund", "adjustment", "grant", "expiry"]
 
 CONTRA_ACCOUNT: dict[str, str] = {
     "topup": "platform:payments",
@@ -19,10 +19,12 @@ CONTRA_ACCOUNT: dict[str, str] = {
     "bonus": "platform:bonus",
     "usage": "platform:revenue",
     "adjustment": "platform:adjustments",
+    "grant": "platform:promotions",  # promotional credit: not paid for, so not `platform:payments`
+    "expiry": "platform:promotions",  # what a grant had left goes back where it came from
 }
 
-CREDIT_KINDS = {"topup", "bonus"}
-DEBIT_KINDS = {"usage", "refund"}
+CREDIT_KINDS = {"topup", "bonus", "grant"}
+DEBIT_KINDS = {"usage", "refund", "expiry"}
 
 
 class LedgerRuleViolation(ValueError):
@@ -54,6 +56,10 @@ def check_sign_matches_kind(kind: str, amount_cents: int) -> None:
         raise LedgerRuleViolation("usage never credits")
     if kind == "refund" and amount_cents >= 0:
         raise LedgerRuleViolation("a refund debits a positive amount")
+    if kind == "grant" and amount_cents <= 0:
+        raise LedgerRuleViolation("a grant credits a positive amount")
+    if kind == "expiry" and amount_cents >= 0:
+        raise LedgerRuleViolation("an expiry debits what a grant had left")
 
 
 @dataclass(frozen=True)

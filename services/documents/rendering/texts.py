@@ -130,6 +130,8 @@ ENTRY_KINDS: dict[str, dict[str, str]] = {
         "usage": "Verbrauch",
         "refund": "Erstattung",
         "adjustment": "Korrektur",
+        "grant": "Aktionsguthaben",
+        "expiry": "Verfall",
         "chargeback": "Rückbuchung",
     },
     "en": {
@@ -138,6 +140,8 @@ ENTRY_KINDS: dict[str, dict[str, str]] = {
         "usage": "Usage",
         "refund": "Refund",
         "adjustment": "Adjustment",
+        "grant": "Promotional credit",
+        "expiry": "Expiry",
         "chargeback": "Chargeback",
     },
 }

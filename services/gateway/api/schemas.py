@@ -6,9 +6,16 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from contracts.billing.v1 import ADJUSTMENT_MAX_CENTS, ADJUSTMENT_REASON_MAX
+from contracts.billing.v1 import (
+    ADJUSTMENT_MAX_CENTS,
+    ADJUSTMENT_REASON_MAX,
+    GRANT_DEFAULT_PRIORITY,
+    GRANT_MAX_CENTS,
+    GRANT_REASON_MAX,
+    EntryKind,
+)
 
 # Deliberately lenient: reserved test domains (.test, .example) are valid addresses for our users.
 _ATOM = r"[^@\s\x00-\x1f\x7f-\x9f]+"
@@ -144,17 +151,25 @@ class Account(BaseModel):
     buyer_reference: str | None = None
 
 
+class NextExpiry(BaseModel):
+    amount_cents: int
+    expires_at: datetime
+
+
 class Balance(BaseModel):
-    balance_cents: int
+    balance_cents: int = Field(description="paid_cents + promotional_cents")
     available_cents: int
     currency: str = "EUR"
     low_balance_threshold_cents: int
     updated_at: datetime | None
+    paid_cents: int
+    promotional_cents: int = Field(description="what the open promotional grants have left (used first)")
+    next_expiry: NextExpiry | None
 
 
 class Transaction(BaseModel):
     id: str
-    kind: Literal["topup", "bonus", "usage", "refund", "adjustment"]
+    kind: EntryKind
     amount_cents: int
     balance_after_cents: int
     description: str
@@ -180,6 +195,9 @@ class Dashboard(BaseModel):
     topups_30d_cents: int
     usage_30d_cents: int
     projected_days_left: int | None
+    paid_cents: int
+    promotional_cents: int
+    next_expiry: NextExpiry | None
 
 
 class AdjustmentIn(Strict):
@@ -202,6 +220,37 @@ class Adjustment(BaseModel):
     amount_cents: int
     reason: str
     created_at: datetime
+
+
+class GrantIn(Strict):
+    amount_cents: int = Field(gt=0, le=GRANT_MAX_CENTS, json_schema_extra={"examples": [5000]})
+    reason: str = Field(
+        description=f"shown to the customer as the transaction's description; required, at most "
+        f"{GRANT_REASON_MAX} characters (400 `validation_error` otherwise)",
+        json_schema_extra={"examples": ["Startguthaben für den Test"]},
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        strict=False,  # an ISO 8601 string with its offset, as JSON carries it
+        description="in the future; what is left then leaves as an `expiry` transaction",
+    )
+    priority: int = Field(
+        default=GRANT_DEFAULT_PRIORITY, ge=0, le=2**31 - 1, description="usage draws the lowest number first"
+    )
+
+
+class Grant(BaseModel):
+    id: str
+    amount_cents: int
+    remaining_cents: int
+    expires_at: datetime | None
+    priority: int
+    reason: str
+    created_at: datetime
+
+
+class GrantList(BaseModel):
+    items: list[Grant]
 
 
 class TopupIn(Strict):

@@ -91,6 +91,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kind.usage": ("Nutzung", "Usage"),
     "kind.refund": ("Erstattung", "Refund"),
     "kind.adjustment": ("Korrektur", "Adjustment"),
+    "kind.grant": ("Aktionsguthaben", "Promotional credit"),
+    "kind.expiry": ("Verfall", "Expiry"),
     # top-up
     "topup.title": ("Guthaben aufladen", "Top up your balance"),
     "topup.amount": ("Betrag in Euro", "Amount in euros"),
@@ -272,6 +274,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event.autotopup.disabled": ("Automatische Aufladung deaktiviert", "Auto top-up disabled"),
     "event.document.issued": ("Dokument ausgestellt", "Document issued"),
     "event.webhook_endpoint.disabled": ("Webhook-Endpunkt deaktiviert", "Webhook endpoint disabled"),
+    "event.credits.expiring": ("Aktionsguthaben verfällt bald", "Promotional credit expiring"),
+    "event.credits.expired": ("Aktionsguthaben verfallen", "Promotional credit expired"),
     # flash messages
     "flash.saved": ("Gespeichert.", "Saved."),
     "flash.pm_default": ("Standardkarte geändert.", "Default card changed."),

@@ -60,6 +60,15 @@ def format_cents(cents: int, locale: str) -> str:
     return f"{sign}€{grouped}.{rest:02d}"
 
 
+def format_moment(value: str, locale: str) -> str:
+    """An ISO timestamp from event data, in UTC to the minute (the event does not carry the tenant's zone)."""
+    try:
+        moment = datetime.fromisoformat(value).astimezone(UTC)
+    except ValueError:
+        return value
+    return moment.strftime("%d.%m.%Y %H:%M UTC" if locale == "de" else "%Y-%m-%d %H:%M UTC")
+
+
 class _Fields(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return MISSING
@@ -73,6 +82,8 @@ def _fields(data: Mapping[str, Any], locale: str) -> _Fields:
         if key.endswith("_cents") and isinstance(value, int):
             fields[key.removesuffix("_cents")] = format_cents(value, locale)
         fields[key] = str(value)
+    if "expires_at" in fields:
+        fields["expires_at"] = format_moment(fields["expires_at"], locale)
     for key, translations in (("kind", DOCUMENT_KINDS), ("reason", REASONS)):
         if key in fields:
             fields[key] = translations[locale].get(fields[key], fields[key])

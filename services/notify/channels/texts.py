@@ -1,7 +1,7 @@
 """Message catalog: subject, short text (SMS / push) and body paragraphs per locale and event type.
 
 Placeholders are `str.format` fields filled by `templates.render_*`: amounts arrive already
-formatted for the locale (`{balance}`, `{threshold}`, `{amount}`), tenant text as it is
+formatted for the locale (`{balance}`, `{threshold}`, `{amount}`, `{expires_at}`), tenant text as it is
 (`{reason}`, `{url}`), and is escaped there for HTML. No markup in here.
 """
 
@@ -115,6 +115,19 @@ CATALOG: dict[str, dict[str, Text]] = {
             "Webhook-Endpunkt {url} deaktiviert.",
             ("Ihr Webhook-Endpunkt {url} wurde deaktiviert.", "Grund: {reason}"),
         ),
+        "credits.expiring": Text(
+            "Ihr Aktionsguthaben verfällt bald",
+            "{amount} Aktionsguthaben verfallen am {expires_at}.",
+            (
+                "{amount} Ihres Aktionsguthabens verfallen am {expires_at}.",
+                "Bis dahin wird Ihr Verbrauch zuerst mit diesem Guthaben verrechnet.",
+            ),
+        ),
+        "credits.expired": Text(
+            "Aktionsguthaben verfallen",
+            "{amount} Aktionsguthaben sind verfallen.",
+            ("{amount} Ihres Aktionsguthabens sind verfallen und wurden von Ihrem Guthaben abgezogen.",),
+        ),
     },
     "en": {
         "balance.low": Text(
@@ -175,6 +188,19 @@ CATALOG: dict[str, dict[str, Text]] = {
             "Webhook endpoint disabled",
             "Webhook endpoint {url} disabled.",
             ("Your webhook endpoint {url} has been disabled.", "Reason: {reason}"),
+        ),
+        "credits.expiring": Text(
+            "Your promotional credit expires soon",
+            "{amount} of promotional credit expires on {expires_at}.",
+            (
+                "{amount} of your promotional credit expires on {expires_at}.",
+                "Until then, your usage is drawn from this credit first.",
+            ),
+        ),
+        "credits.expired": Text(
+            "Promotional credit expired",
+            "{amount} of promotional credit expired.",
+            ("{amount} of your promotional credit expired and was taken off your balance.",),
         ),
     },
 }

@@ -23,6 +23,8 @@ async def test_defaults_are_the_documented_ones(notify_stack, tenant_id):
         "autotopup.paused": ["email", "sms"],
         "autotopup.disabled": ["email", "sms"],
         "webhook_endpoint.disabled": ["email"],
+        "credits.expiring": ["email"],
+        "credits.expired": ["email"],
         # every other SSE event type is a key too, switched off unless the customer chooses a channel
         "balance.updated": [],
         "transaction.created": [],

@@ -27,6 +27,8 @@ SAMPLE_DATA = {
     "autotopup.disabled": {"reason": "three consecutive failures"},
     "document.issued": {"id": "doc_1", "kind": "invoice", "number": "RE-2025-000042"},
     "webhook_endpoint.disabled": {"id": "we_1", "url": "https://hooks.example.test/in", "reason": "gone"},
+    "credits.expiring": {"grant_id": "grt_1", "amount_cents": 1250, "expires_at": "2027-01-31T23:00:00+00:00"},
+    "credits.expired": {"grant_id": "grt_1", "amount_cents": 1250},
 }
 
 
@@ -106,3 +108,15 @@ def test_locales_are_normalized_with_german_as_fallback(given: str | None, expec
 def test_unknown_event_type_is_refused() -> None:
     with pytest.raises(UnknownEventType):
         render_email("balance.updated", "de", {})
+
+
+def test_an_expiring_credit_names_its_amount_and_moment() -> None:
+    data = SAMPLE_DATA["credits.expiring"]
+    assert (
+        render_short("credits.expiring", "de", data).body
+        == "12,50 € Aktionsguthaben verfallen am 31.01.2027 23:00 UTC."
+    )
+    assert (
+        render_short("credits.expiring", "en", data).body
+        == "€12.50 of promotional credit expires on 2027-01-31 23:00 UTC."
+    )

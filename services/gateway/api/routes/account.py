@@ -1,4 +1,4 @@
-"""The tenant's profile, balance, transactions and dashboard (owned by billing)."""
+"""The tenant's profile, balance, promotional grants, transactions and dashboard (owned by billing)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,21 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from contracts.billing.v1 import GetAccount, GetBalance, GetDashboard, ListTransactions, UpdateAccount
+from contracts.billing.v1 import (
+    ENTRY_KINDS,
+    GetAccount,
+    GetBalance,
+    GetDashboard,
+    ListGrants,
+    ListTransactions,
+    UpdateAccount,
+)
 from runtime.calendar import Calendar
 from services.gateway import transactions_csv
 from services.gateway.api.deps import CurrentTenant, state
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
-from services.gateway.api.schemas import Account, AccountPatch, Balance, Dashboard, TransactionList
+from services.gateway.api.schemas import Account, AccountPatch, Balance, Dashboard, GrantList, TransactionList
 
 router = APIRouter(prefix="/v1", tags=["account"], responses=COMMON_RESPONSES)
 
@@ -43,13 +51,18 @@ async def get_balance(tenant_id: CurrentTenant, request: Request) -> Balance:
     return Balance(**reply.model_dump())
 
 
+@router.get("/grants", response_model=GrantList)
+async def list_grants(tenant_id: CurrentTenant, request: Request) -> GrantList:
+    return GrantList(**(await ask(request, ListGrants(tenant_id=tenant_id))).model_dump())
+
+
 @router.get("/transactions", response_model=TransactionList)
 async def list_transactions(
     tenant_id: CurrentTenant,
     request: Request,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=200),
-    kind: str | None = Query(None, pattern="^(topup|bonus|usage|refund|adjustment)$"),
+    kind: str | None = Query(None, pattern=f"^({'|'.join(ENTRY_KINDS)})$"),
 ) -> TransactionList:
     reply = await ask(request, ListTransactions(tenant_id=tenant_id, limit=limit, cursor=cursor, kind=kind))
     return TransactionList(**reply.model_dump())

@@ -1,4 +1,5 @@
-"""Admin API: tenants, their API keys, portal users and balance adjustments (Bearer $GATEWAY_ADMIN_TOKEN)."""
+"""Admin API: tenants, their API keys, portal users, balance adjustments and promotional grants
+(Bearer $GATEWAY_ADMIN_TOKEN)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 
 from contracts.base import new_id, utcnow
-from contracts.billing.v1 import AccountProfile, Address, CreateAccount, CreateAdjustment
+from contracts.billing.v1 import (
+    AccountProfile,
+    Address,
+    CreateAccount,
+    CreateAdjustment,
+    CreateGrant,
+    ListGrants,
+    VoidGrant,
+)
 from services.gateway import credentials
 from services.gateway.api.deps import Admin, state
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
@@ -19,6 +28,9 @@ from services.gateway.api.schemas import (
     ApiKeyCreated,
     ApiKeyItem,
     ApiKeyList,
+    Grant,
+    GrantIn,
+    GrantList,
     TenantCreated,
     TenantIn,
     UserCreated,
@@ -139,3 +151,40 @@ async def create_adjustment(
     )
     adjustment = Adjustment(**reply.adjustment.model_dump())
     return JSONResponse(adjustment.model_dump(mode="json"), status_code=201 if reply.created else 200)
+
+
+@router.post(
+    "/tenants/{tenant_id}/grants",
+    status_code=201,
+    response_model=Grant,
+    responses={200: {"model": Grant, "description": "the same key and body again"}},
+)
+async def create_grant(
+    tenant_id: str,
+    body: GrantIn,
+    request: Request,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    """Promotional credit: a `grant` transaction whose description is the reason (no invoice). Usage
+    draws from open grants before paid balance; what is left at `expires_at` leaves as an `expiry`."""
+    key = required_idempotency_key(idempotency_key)
+    async with state(request).db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+    reply = await ask(request, CreateGrant(tenant_id=tenant_id, idempotency_key=key, **body.model_dump()))
+    grant = Grant(**reply.grant.model_dump())
+    return JSONResponse(grant.model_dump(mode="json"), status_code=201 if reply.created else 200)
+
+
+@router.get("/tenants/{tenant_id}/grants", response_model=GrantList)
+async def list_grants(tenant_id: str, request: Request) -> GrantList:
+    async with state(request).db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+    return GrantList(**(await ask(request, ListGrants(tenant_id=tenant_id))).model_dump())
+
+
+@router.post("/grants/{grant_id}/void", response_model=Grant)
+async def void_grant(grant_id: str, request: Request) -> Grant:
+    """What the grant has left leaves as an `expiry` transaction; voiding again changes nothing."""
+    if len(grant_id) > 40:
+        raise ApiError(404, "not_found", "grant not found")
+    return Grant(**(await ask(request, VoidGrant(grant_id=grant_id))).grant.model_dump())

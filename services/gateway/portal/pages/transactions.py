@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request
 
-from contracts.billing.v1 import ListTransactions
+from contracts.billing.v1 import ENTRY_KINDS, ListTransactions
 from runtime.calendar import Calendar
 from services.gateway import transactions_csv
 from services.gateway.api.deps import Principal, state
@@ -16,7 +16,7 @@ from services.gateway.portal.data import fetch, with_account
 from services.gateway.portal.web import PortalRoute, logged_in, render, translator
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
-KINDS = ("topup", "bonus", "usage", "refund", "adjustment")
+KINDS = ENTRY_KINDS
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
