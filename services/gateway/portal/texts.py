@@ -50,6 +50,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "dash.live": ("Live", "Live"),
     "dash.offline": ("Verbindung wird wiederhergestellt …", "Reconnecting …"),
     "dash.topup_now": ("Jetzt aufladen", "Top up now"),
+    "dash.paid": ("bezahlt", "paid"),
+    "dash.promotional": ("Aktionsguthaben", "promotional credit"),
+    "dash.next_expiry": ("{amount} verfallen am {date}", "{amount} expire on {date}"),
+    "grants.title": ("Aktionsguthaben", "Promotional credits"),
+    "grants.hint": (
+        "Aktionsguthaben wird vor dem bezahlten Guthaben verbraucht. Es ist keine Zahlung: keine Rechnung, "
+        "keine Erstattung.",
+        "Promotional credit is used before paid balance. It is not a payment: no invoice, no refund.",
+    ),
+    "grants.reason": ("Anlass", "Reason"),
+    "grants.granted": ("Gewährt", "Granted"),
+    "grants.remaining": ("Verbleibend", "Remaining"),
+    "grants.expires": ("Gültig bis", "Expires"),
+    "grants.never": ("unbefristet", "no expiry"),
+    "grants.state.open": ("offen", "open"),
+    "grants.state.expired": ("verfallen", "expired"),
+    "grants.state.ended": ("beendet", "ended"),
     "alert.balance.low": (
         "Ihr Guthaben ist niedrig ({balance}). Laden Sie auf, um Unterbrechungen zu vermeiden.",
         "Your balance is low ({balance}). Top up to avoid interruptions.",

@@ -25,9 +25,59 @@
       $("holds").textContent = P.formatMoney(data.balance_cents - data.available_cents);
     }
     if (!changed) return;
+    var split = $("balance-split");
+    if (split && !split.hidden) refreshSplit();
     balance.classList.remove("flash-update");
     void balance.offsetWidth;
     balance.classList.add("flash-update");
+  }
+
+  /* The paid/promotional split is not on the stream: it is asked for again, at most once a second, while
+     the page shows promotional credit or when a grant arrives. */
+  var splitTimer = null;
+  function refreshSplit() {
+    if (splitTimer) return;
+    splitTimer = setTimeout(function () {
+      fetch("/v1/balance", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (b) { if (b) showSplit(b); })
+        .then(function () { return $("grants") ? fetch("/v1/grants", { credentials: "same-origin" }) : null; })
+        .then(function (r) { return r && r.ok ? r.json() : null; })
+        .then(function (g) { if (g) showGrants(g.items); })
+        .catch(function () {})
+        .then(function () { splitTimer = null; });
+    }, 1000);
+  }
+
+  function showSplit(b) {
+    var split = $("balance-split"), expiry = $("next-expiry");
+    if (!split) return;
+    setMoney($("paid"), b.paid_cents);
+    setMoney($("promotional"), b.promotional_cents);
+    split.hidden = !b.promotional_cents;
+    var text = fromTemplate("split-texts", '[data-text="next_expiry"]');
+    if (!expiry || !text) return;
+    expiry.hidden = !b.next_expiry;
+    if (b.next_expiry) {
+      expiry.textContent = text.textContent
+        .replace("{amount}", P.formatMoney(b.next_expiry.amount_cents))
+        .replace("{date}", P.formatDate(b.next_expiry.expires_at).split(" ")[0]);
+    }
+  }
+
+  function showGrants(items) {
+    var ended = fromTemplate("split-texts", '[data-text="ended"]');
+    items.forEach(function (g) {
+      var row = document.querySelector('#grants tr[data-grant="' + CSS.escape(g.id) + '"]');
+      if (!row) return;
+      setMoney(row.querySelector(".remaining"), g.remaining_cents);
+      if (g.remaining_cents === 0 && row.dataset.state === "open" && ended) {
+        row.dataset.state = "ended";
+        var pill = row.querySelector(".pill");
+        pill.className = "pill pill-grant-ended";
+        pill.textContent = ended.textContent;
+      }
+    });
   }
 
   function kindLabel(kind) {
@@ -44,6 +94,7 @@
 
   function onTransaction(tx) {
     var body = document.querySelector("#recent tbody");
+    if (tx.kind === "grant" || tx.kind === "expiry") refreshSplit();
     if (!body || !tx.id || body.querySelector('tr[data-id="' + CSS.escape(tx.id) + '"]')) return;
     var empty = body.querySelector("tr.empty");
     if (empty) empty.remove();
