@@ -8,6 +8,8 @@ import asyncio
 from datetime import timedelta
 
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contracts.base import utcnow
 from services.billing import grant_expiry, grants, queries, use_cases
@@ -114,6 +116,51 @@ async def test_an_expiry_racing_a_debit_on_the_same_grant_either_lets_it_draw_or
         assert shown.paid_cents == shown.balance_cents and shown.promotional_cents == 0
         outcomes.add(drawn)
     assert outcomes  # which order won differs per tenant and run; the sum never does
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    grant_cents=st.lists(st.integers(1, 400), min_size=1, max_size=3),
+    batches=st.lists(st.lists(st.integers(1, 300), min_size=1, max_size=3), min_size=1, max_size=5),
+    head_start=st.integers(0, 4),
+)
+async def test_any_debits_racing_the_expiry_use_or_expire_each_cent_of_each_grant_exactly_once(
+    billing, grant_cents, batches, head_start
+):
+    """Property: whatever the amounts and whichever side gets the account lock first (`head_start`
+    scheduler turns for the debits), each grant's cents are drawn or expired, exactly once, and the
+    balance is what was granted and paid minus what was used and what expired."""
+    tenant = new_tenant()
+    await open_account(billing, tenant, 1_000)
+    expires = utcnow() + timedelta(days=60)
+    made = {(await grant(billing, tenant, cents, expires_at=expires)).id: cents for cents in grant_cents}
+
+    async def debits() -> None:
+        for batch in batches:
+            await debit(billing, tenant, *batch)
+
+    async def expire() -> None:
+        for _ in range(head_start):
+            await asyncio.sleep(0)
+        await grant_expiry.expire_due(deps=billing, now=expires)
+
+    await asyncio.gather(debits(), expire())
+    await grant_expiry.expire_due(deps=billing, now=expires)
+
+    drawn: dict[str, int] = dict.fromkeys(made, 0)
+    for _, gid, cents in await allocations(billing, tenant):
+        drawn[gid] += cents
+    left = {gid: -cents for gid, cents in await expiry_entries(billing, tenant)}
+    assert len(left) == len(await expiry_entries(billing, tenant))  # at most one entry per grant
+    for gid, cents in made.items():
+        assert drawn[gid] + left.get(gid, 0) == cents, (gid, drawn[gid], left.get(gid))
+        assert drawn[gid] >= 0 and left.get(gid, 0) >= 0
+    assert await remaining(billing, tenant) == dict.fromkeys(made, 0)
+    shown = await queries.get_balance(deps=billing, tenant_id=tenant)
+    used = sum(map(sum, batches))
+    assert shown.balance_cents == 1_000 + sum(made.values()) - used - sum(left.values())
+    assert shown.promotional_cents == 0 and shown.paid_cents == shown.balance_cents
+    assert await unbalanced_transactions(billing.db, tenant) == 0
 
 
 async def test_an_expiry_waits_for_a_debit_in_progress_and_expires_only_what_the_debit_left(billing):

@@ -20,7 +20,7 @@ from tests.support.stack import eventually, nats_client
 BURST = 5000
 
 
-def start_billing(nats_url: str, database_url: str, schema: str) -> subprocess.Popen:
+def start_billing(nats_url: str, database_url: str, schema: str, **settings: str) -> subprocess.Popen:
     env = {
         **os.environ,
         **service_nats_env(nats_url, "billing"),
@@ -30,6 +30,7 @@ def start_billing(nats_url: str, database_url: str, schema: str) -> subprocess.P
         "APP_ENV": "test",
         "LOG_LEVEL": "WARNING",
         "USAGE_BATCH_SIZE": "100",
+        **settings,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "services.billing", "run"],
