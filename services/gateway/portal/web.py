@@ -93,32 +93,49 @@ def render(
     status: int = 200,
     **context,
 ) -> HTMLResponse:
-    flash = _read_flash(request, t)
-    body = env.get_template(template).render(
-        request=request,
+    return page(
+        request,
+        template,
         t=t,
+        status=status,
         principal=principal,
         csrf_token=principal.csrf_token if principal else "",
         account=account,
-        flash=flash,
-        path=request.url.path,
         **context,
     )
-    response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    t: Translator,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    flash_cookie: str = FLASH_COOKIE,
+    **context,
+) -> HTMLResponse:
+    """A page with the flash message left for it (shown once) and the language it was asked in
+    remembered; the portal's and the operator console's (`ops/web.py`)."""
+    flash = read_flash(request, t, flash_cookie)
+    body = env.get_template(template).render(request=request, t=t, flash=flash, path=request.url.path, **context)
+    response = HTMLResponse(body, status_code=status, headers=headers or SECURITY_HEADERS)
     if flash:
-        response.delete_cookie(FLASH_COOKIE, path="/")
+        response.delete_cookie(flash_cookie, path="/")
     lang = request.query_params.get("lang")
     if lang in ("de", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
 
 
-def redirect(url: str, *, flash: str | None = None, kind: str = "ok", detail: str = "") -> RedirectResponse:
+def redirect(
+    url: str, *, flash: str | None = None, kind: str = "ok", detail: str = "", cookie: str = FLASH_COOKIE
+) -> RedirectResponse:
     """303 after a state change, with a flash message shown once on the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash:
         response.set_cookie(
-            FLASH_COOKIE, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True, samesite="lax", path="/"
+            cookie, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True, samesite="lax", path="/"
         )
     return response
 
@@ -138,8 +155,9 @@ def error_page(request: Request, status: int, key: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _read_flash(request: Request, t: Translator) -> dict | None:
-    raw = request.cookies.get(FLASH_COOKIE)
+def read_flash(request: Request, t: Translator, cookie: str = FLASH_COOKIE) -> dict | None:
+    """The message `redirect` left for this page, in the page's language (None without one)."""
+    raw = request.cookies.get(cookie)
     if not raw:
         return None
     kind, _, rest = unquote(raw).partition("|")
