@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from markupsafe import escape as _escape
 
+from services.gateway.ops import sessions as ops_sessions
 from services.gateway.tables import OpsSession
 from tests.support.stack import ADMIN, eventually
 
@@ -56,8 +59,6 @@ async def tenant_page(ops, tenant_id: str) -> str:
 
 
 async def sessions_in_db(stack) -> int:
-    import sqlalchemy as sa
-
     async with stack.gateway.db.sessions() as session:
         return (await session.execute(sa.select(sa.func.count()).select_from(OpsSession))).scalar_one()
 
@@ -86,6 +87,9 @@ async def test_the_admin_token_opens_a_strict_session_that_opens_nothing_else(st
     overview = await ops.get("/ops")
     assert overview.status_code == 200 and "test-admin-token" not in overview.text
     assert (await ops.get("/ops/login")).headers["location"] == "/ops"
+    english = await ops.get("/ops", params={"lang": "en"})
+    assert "Sorted by projected days left" in english.text and "Log out" in english.text
+    assert "Kunden" in (await ops.get("/ops", params={"lang": "de"})).text
 
     # the console's cookie is no credential anywhere else
     tenant_id, auth = await new_customer(stack)
@@ -139,6 +143,19 @@ async def test_logout_ends_the_session_on_the_server(stack, ops):
         replay.cookies.set(OPS_COOKIE, cookie)
         assert (await replay.get("/ops")).headers["location"] == "/ops/login"
         assert (await replay.get("/ops/tenants/x")).headers["location"] == "/ops/login"
+
+
+async def test_a_session_ends_when_it_expires_or_the_admin_token_changes(stack, ops):
+    await logged_in(ops)
+    token = ops.cookies[OPS_COOKIE]
+    async with stack.gateway.db.sessions() as session:
+        assert await ops_sessions.operator_for(session, token, admin_token="test-admin-token") is not None
+        assert await ops_sessions.operator_for(session, token, admin_token="a-rotated-token") is None
+    async with stack.gateway.db.transaction() as session:
+        await session.execute(sa.update(OpsSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert (await ops.get("/ops")).headers["location"] == "/ops/login"
+    await logged_in(ops)  # a new login clears what expired
+    assert await sessions_in_db(stack) == 1
 
 
 async def test_no_post_changes_anything_without_the_sessions_csrf_token_or_from_another_site(stack, ops):
@@ -344,8 +361,6 @@ async def test_the_list_puts_the_shortest_runway_first(stack, ops):
         headers={**ADMIN, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert credit.status_code == 201
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC).isoformat()
     js = stack.nc.jetstream()
     for tenant_id, auth, expected in ((long_id, long_auth, 99_300), (short_id, short_auth, 1_300)):

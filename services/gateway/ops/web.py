@@ -8,64 +8,39 @@ unknown tenant, grant, top-up or document a 404 page, a backing service that doe
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 
-import structlog
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 
-from runtime.messaging import RequestFailed, ServiceError
+from runtime.messaging import ServiceError
 from services.gateway.api.deps import cross_site, state
-from services.gateway.api.errors import ApiError
 from services.gateway.ops import sessions
 from services.gateway.ops.sessions import Operator
 from services.gateway.ops.texts import TEXTS
 from services.gateway.portal import web as portal_web
 from services.gateway.portal.i18n import LANG_COOKIE, Translator, pick_locale
-from services.gateway.portal.web import CsrfRefused, env
+from services.gateway.portal.web import CsrfRefused, LoginRequired, PortalRoute, env
 
 FLASH_COOKIE = "pp_ops_flash"
 HEADERS = {**portal_web.SECURITY_HEADERS}
 HEADERS["Content-Security-Policy"] += "; form-action 'self'"
-log = structlog.get_logger("gateway.ops")
 
 
-class LoginRequired(Exception):
-    pass
+class NotFound(ServiceError):
+    """An id that names nothing of this tenant (another tenant's grant or top-up too): the 404 page."""
+
+    def __init__(self) -> None:
+        super().__init__("not_found", "not found")
 
 
-class NotFound(Exception):
-    """An id that names nothing of this tenant (another tenant's grant or top-up too)."""
+class OpsRoute(PortalRoute):
+    """The portal's pages' guard, with the console's login and error page."""
 
+    login_url = "/ops/login"
+    area = "ops"
 
-class OpsRoute(APIRoute):
-    def get_route_handler(self) -> Callable:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except LoginRequired:
-                return RedirectResponse("/ops/login", status_code=303, headers={"Cache-Control": "no-store"})
-            except CsrfRefused:
-                return error_page(request, 403, "forbidden")
-            except NotFound:
-                return error_page(request, 404, "not_found")
-            except ApiError as exc:
-                if exc.status == 404:
-                    return error_page(request, 404, "not_found")
-                if exc.status == 503:
-                    return unavailable(request, reason=exc.message, code=exc.code)
-                return error_page(request, exc.status, "rate_limited" if exc.status == 429 else "forbidden")
-            except ServiceError as exc:
-                if exc.code == "not_found":
-                    return error_page(request, 404, "not_found")
-                return unavailable(request, reason=exc.message, code=exc.code)
-            except RequestFailed as exc:
-                return unavailable(request, reason=str(exc), code="no_answer")
-
-        return guarded
+    def error_page(self, request: Request, status: int, key: str) -> HTMLResponse:
+        return error_page(request, status, key)
 
 
 async def operator_or_none(request: Request) -> Operator | None:
@@ -118,11 +93,6 @@ def render(
 
 def redirect(url: str, *, flash: str | None = None, kind: str = "ok", detail: str = "") -> RedirectResponse:
     return portal_web.redirect(url, flash=flash, kind=kind, detail=detail, cookie=FLASH_COOKIE)
-
-
-def unavailable(request: Request, *, reason: str, code: str) -> HTMLResponse:
-    log.warning("ops.unavailable", method=request.method, path=request.url.path, code=code, reason=reason)
-    return error_page(request, 503, "unavailable")
 
 
 def error_page(request: Request, status: int, key: str) -> HTMLResponse:

@@ -37,6 +37,20 @@ class CsrfRefused(Exception):
 
 
 class PortalRoute(APIRoute):
+    """Where "not logged in" goes and which pages answer the rest: the portal's here, the operator
+    console's in `ops/web.py` (`login_url`, `error_page`)."""
+
+    login_url = "/login"
+    area = "portal"  # of the log event
+
+    def error_page(self, request: Request, status: int, key: str) -> HTMLResponse:
+        return error_page(request, status, key)
+
+    def unavailable(self, request: Request, *, reason: str, code: str) -> HTMLResponse:
+        """The "not available" page; the customer sees no detail, the operator finds it in the log."""
+        log.warning(f"{self.area}.unavailable", method=request.method, path=request.url.path, code=code, reason=reason)
+        return self.error_page(request, 503, "unavailable")
+
     def get_route_handler(self) -> Callable:
         handler = super().get_route_handler()
 
@@ -44,19 +58,20 @@ class PortalRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired:
-                return RedirectResponse("/login", status_code=303)
+                return RedirectResponse(self.login_url, status_code=303, headers={"Cache-Control": "no-store"})
             except CsrfRefused:
-                return error_page(request, 403, "forbidden")
+                return self.error_page(request, 403, "forbidden")
             except ApiError as exc:
                 if exc.status == 503:
-                    return unavailable(request, reason=exc.message, code=exc.code)
-                return error_page(request, exc.status, "rate_limited" if exc.status == 429 else "forbidden")
+                    return self.unavailable(request, reason=exc.message, code=exc.code)
+                key = {404: "not_found", 429: "rate_limited"}.get(exc.status, "forbidden")
+                return self.error_page(request, exc.status, key)
             except ServiceError as exc:
                 if exc.code == "not_found":
-                    return error_page(request, 404, "not_found")
-                return unavailable(request, reason=exc.message, code=exc.code)
+                    return self.error_page(request, 404, "not_found")
+                return self.unavailable(request, reason=exc.message, code=exc.code)
             except RequestFailed as exc:
-                return unavailable(request, reason=str(exc), code="no_answer")
+                return self.unavailable(request, reason=str(exc), code="no_answer")
 
         return guarded
 
