@@ -36,6 +36,7 @@ from services.gateway.cookie_policy import CookiePolicy
 from services.gateway.key_cache import KeyCache, PlatformKeyCache
 from services.gateway.key_usage import KeyUsage
 from services.gateway.middleware import BodyLimit, Metrics, with_security_headers
+from services.gateway.ops import router as ops_router
 from services.gateway.password_checks import PasswordChecks
 from services.gateway.portal import router as portal_router
 from services.gateway.portal import static_app
@@ -95,6 +96,7 @@ def create_http_app(state: GatewayState) -> FastAPI:
     app.state.gateway = state
     errors.install(app)
     app.include_router(portal_router)  # the portal's pages, GET / among them: included first so it wins
+    app.include_router(ops_router)  # the operator console, /ops
     app.mount("/static", static_app(), name="static")
     for module in (
         admin,

@@ -28,6 +28,8 @@ class GatewaySettings(ServiceSettings):
     request_timeout_s: float = Field(default=5.0, gt=0)
     max_body_bytes: int = 1_048_576
     session_ttl_s: int = 7 * 24 * 3600
+    # The operator console's sessions (/ops) last a working day, not a week: they can move money.
+    ops_session_ttl_s: int = Field(default=8 * 3600, ge=60)
     cookie_secure: bool = False  # production turns it on whatever it says (`secure_cookies`)
     # Signs the login form's CSRF token (no session exists yet); defaults to a key derived from the admin token.
     session_secret: str = ""

@@ -66,3 +66,16 @@ class PasswordResetToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=TIMESTAMPTZ)
     used_at: datetime | None = Field(default=None, sa_type=TIMESTAMPTZ)
     created_at: datetime = Field(sa_type=TIMESTAMPTZ)
+
+
+class OpsSession(SQLModel, table=True):
+    """An operator console session (services/gateway/ops): opened with the admin token, kept by the
+    SHA-256 of its cookie. `admin_token_digest` ties it to the token it was opened with, so rotating
+    GATEWAY_ADMIN_TOKEN ends every console session."""
+
+    __tablename__ = "ops_sessions"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    admin_token_digest: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=TIMESTAMPTZ, index=True)
+    created_at: datetime = Field(sa_type=TIMESTAMPTZ)

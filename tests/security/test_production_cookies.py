@@ -87,6 +87,28 @@ async def test_every_cookie_is_secure_and_the_session_cookie_host_only(nats_url,
                 assert header.startswith(("__Host-", "__Secure-")), header
 
 
+async def test_the_operator_consoles_session_is_host_only_secure_and_strict(nats_url, database_url, new_schema):
+    async with production_gateway(nats_url, database_url, new_schema) as http:
+        page = await http.get("/ops/login")
+        nonce_cookie = set_cookies(page)["__Secure-pp_ops_login_csrf"]
+        assert "Path=/ops/login" in nonce_cookie and "; Secure" in nonce_cookie and "SameSite=strict" in nonce_cookie
+        nonce = nonce_cookie.split(";")[0].split("=", 1)[1]
+        login = await http.post(
+            "/ops/login",
+            data={"token": ADMIN_TOKEN, "csrf_token": form_token(page.text)},
+            headers={"Cookie": f"__Secure-pp_ops_login_csrf={nonce}"},
+        )
+        assert login.status_code == 303, login.text
+        session = set_cookies(login)["__Host-pp_ops_session"]
+        for attribute in ("Path=/", "HttpOnly", "SameSite=strict", "; Secure"):
+            assert attribute in session, session
+        assert "Domain" not in session
+        token = session.split(";")[0].split("=", 1)[1]
+        planted = await http.get("/ops", headers={"Cookie": f"pp_ops_session={token}"})  # no prefix: not ours
+        assert planted.status_code == 303 and planted.headers["location"] == "/ops/login"
+        assert (await http.get("/ops", headers={"Cookie": f"__Host-pp_ops_session={token}"})).status_code == 200
+
+
 async def test_a_path_scoped_cookie_gets_the_secure_prefix():
     app = FastAPI()
 

@@ -104,18 +104,25 @@ async def current_tenant(principal: Annotated[Principal, Depends(current_princip
 
 
 async def require_admin(request: Request) -> None:
-    """The admin token (compared as bytes: any header decodes). Failed attempts are limited per client
-    (ADMIN_AUTH_FAILURES_PER_MINUTE); once over, even the right token waits for the next window, or
-    guessing would go on behind the 429s. Successful admin calls are never limited (API.md)."""
+    """The admin token (compared as bytes: any header decodes). Successful admin calls are never
+    limited (API.md); failed attempts are, per client (`admin_token_matches`)."""
+    if not await admin_token_matches(request, bearer_token(request)):
+        raise ApiError(401, "unauthenticated", "admin token required", {"WWW-Authenticate": "Bearer"})
+
+
+async def admin_token_matches(request: Request, sent: str) -> bool:
+    """Whether `sent` is the admin token, for the admin API and the operator console's login alike.
+    Failed attempts are limited per client (ADMIN_AUTH_FAILURES_PER_MINUTE, one count for both); once
+    over, even the right token waits for the next window (429), or guessing would go on behind the 429s."""
     gw = state(request)
     caller, limit = f"admin-auth:{client_ip(request)}", gw.settings.admin_auth_failures_per_minute
     if await gw.limiter.exceeded(caller, limit=limit):
         await gw.limiter.check(caller, limit=limit)  # over the limit: raises 429 with Retry-After
     token = gw.settings.gateway_admin_token
-    sent = bearer_token(request)
     if not token or not sent or not hmac.compare_digest(sent.encode(), token.encode()):
         await gw.limiter.check(caller, limit=limit)
-        raise ApiError(401, "unauthenticated", "admin token required", {"WWW-Authenticate": "Bearer"})
+        return False
+    return True
 
 
 @dataclass(frozen=True)

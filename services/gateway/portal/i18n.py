@@ -22,18 +22,19 @@ def pick_locale(query: str | None, cookie: str | None, tenant: str | None) -> st
 
 
 class Translator:
-    def __init__(self, locale: str, timezone: str = "Europe/Berlin") -> None:
+    def __init__(self, locale: str, timezone: str = "Europe/Berlin", texts: dict[str, tuple[str, str]] = TEXTS) -> None:
         self.locale = locale
         self.tz = ZoneInfo(timezone)
+        self.texts = texts  # the portal's, or the operator console's (services/gateway/ops/texts.py)
         self._column = LOCALES.index(locale)
 
     def __call__(self, key: str, **params) -> str:
-        entry = TEXTS.get(key)
+        entry = self.texts.get(key)
         text = entry[self._column] if entry else key
         return text.format(**params) if params else text
 
     def has(self, key: str) -> bool:
-        return key in TEXTS
+        return key in self.texts
 
     def money(self, cents: int | None) -> str:
         if cents is None:

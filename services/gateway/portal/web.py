@@ -37,6 +37,20 @@ class CsrfRefused(Exception):
 
 
 class PortalRoute(APIRoute):
+    """Where "not logged in" goes and which pages answer the rest: the portal's here, the operator
+    console's in `ops/web.py` (`login_url`, `error_page`)."""
+
+    login_url = "/login"
+    area = "portal"  # of the log event
+
+    def error_page(self, request: Request, status: int, key: str) -> HTMLResponse:
+        return error_page(request, status, key)
+
+    def unavailable(self, request: Request, *, reason: str, code: str) -> HTMLResponse:
+        """The "not available" page; the customer sees no detail, the operator finds it in the log."""
+        log.warning(f"{self.area}.unavailable", method=request.method, path=request.url.path, code=code, reason=reason)
+        return self.error_page(request, 503, "unavailable")
+
     def get_route_handler(self) -> Callable:
         handler = super().get_route_handler()
 
@@ -44,19 +58,20 @@ class PortalRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired:
-                return RedirectResponse("/login", status_code=303)
+                return RedirectResponse(self.login_url, status_code=303, headers={"Cache-Control": "no-store"})
             except CsrfRefused:
-                return error_page(request, 403, "forbidden")
+                return self.error_page(request, 403, "forbidden")
             except ApiError as exc:
                 if exc.status == 503:
-                    return unavailable(request, reason=exc.message, code=exc.code)
-                return error_page(request, exc.status, "rate_limited" if exc.status == 429 else "forbidden")
+                    return self.unavailable(request, reason=exc.message, code=exc.code)
+                key = {404: "not_found", 429: "rate_limited"}.get(exc.status, "forbidden")
+                return self.error_page(request, exc.status, key)
             except ServiceError as exc:
                 if exc.code == "not_found":
-                    return error_page(request, 404, "not_found")
-                return unavailable(request, reason=exc.message, code=exc.code)
+                    return self.error_page(request, 404, "not_found")
+                return self.unavailable(request, reason=exc.message, code=exc.code)
             except RequestFailed as exc:
-                return unavailable(request, reason=str(exc), code="no_answer")
+                return self.unavailable(request, reason=str(exc), code="no_answer")
 
         return guarded
 
@@ -93,32 +108,49 @@ def render(
     status: int = 200,
     **context,
 ) -> HTMLResponse:
-    flash = _read_flash(request, t)
-    body = env.get_template(template).render(
-        request=request,
+    return page(
+        request,
+        template,
         t=t,
+        status=status,
         principal=principal,
         csrf_token=principal.csrf_token if principal else "",
         account=account,
-        flash=flash,
-        path=request.url.path,
         **context,
     )
-    response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    t: Translator,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    flash_cookie: str = FLASH_COOKIE,
+    **context,
+) -> HTMLResponse:
+    """A page with the flash message left for it (shown once) and the language it was asked in
+    remembered; the portal's and the operator console's (`ops/web.py`)."""
+    flash = read_flash(request, t, flash_cookie)
+    body = env.get_template(template).render(request=request, t=t, flash=flash, path=request.url.path, **context)
+    response = HTMLResponse(body, status_code=status, headers=headers or SECURITY_HEADERS)
     if flash:
-        response.delete_cookie(FLASH_COOKIE, path="/")
+        response.delete_cookie(flash_cookie, path="/")
     lang = request.query_params.get("lang")
     if lang in ("de", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
 
 
-def redirect(url: str, *, flash: str | None = None, kind: str = "ok", detail: str = "") -> RedirectResponse:
+def redirect(
+    url: str, *, flash: str | None = None, kind: str = "ok", detail: str = "", cookie: str = FLASH_COOKIE
+) -> RedirectResponse:
     """303 after a state change, with a flash message shown once on the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash:
         response.set_cookie(
-            FLASH_COOKIE, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True, samesite="lax", path="/"
+            cookie, quote(f"{kind}|{flash}|{detail[:200]}"), max_age=120, httponly=True, samesite="lax", path="/"
         )
     return response
 
@@ -138,8 +170,9 @@ def error_page(request: Request, status: int, key: str) -> HTMLResponse:
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _read_flash(request: Request, t: Translator) -> dict | None:
-    raw = request.cookies.get(FLASH_COOKIE)
+def read_flash(request: Request, t: Translator, cookie: str = FLASH_COOKIE) -> dict | None:
+    """The message `redirect` left for this page, in the page's language (None without one)."""
+    raw = request.cookies.get(cookie)
     if not raw:
         return None
     kind, _, rest = unquote(raw).partition("|")

@@ -143,14 +143,8 @@ async def create_adjustment(
     """A signed correction of the balance: an `adjustment` transaction whose description is the reason.
     A debit that would take the balance below zero answers 409 `conflict` (only usage may)."""
     key = required_idempotency_key(idempotency_key)
-    async with state(request).db.sessions() as session:
-        await _existing_tenant(session, tenant_id)
-    reply = await ask(
-        request,
-        CreateAdjustment(tenant_id=tenant_id, amount_cents=body.amount_cents, reason=body.reason, idempotency_key=key),
-    )
-    adjustment = Adjustment(**reply.adjustment.model_dump())
-    return JSONResponse(adjustment.model_dump(mode="json"), status_code=201 if reply.created else 200)
+    adjustment, created = await adjust_balance(request, tenant_id=tenant_id, body=body, key=key)
+    return JSONResponse(adjustment.model_dump(mode="json"), status_code=201 if created else 200)
 
 
 @router.post(
@@ -168,23 +162,52 @@ async def create_grant(
     """Promotional credit: a `grant` transaction whose description is the reason (no invoice). Usage
     draws from open grants before paid balance; what is left at `expires_at` leaves as an `expiry`."""
     key = required_idempotency_key(idempotency_key)
-    async with state(request).db.sessions() as session:
-        await _existing_tenant(session, tenant_id)
-    reply = await ask(request, CreateGrant(tenant_id=tenant_id, idempotency_key=key, **body.model_dump()))
-    grant = Grant(**reply.grant.model_dump())
-    return JSONResponse(grant.model_dump(mode="json"), status_code=201 if reply.created else 200)
+    grant, created = await grant_credit(request, tenant_id=tenant_id, body=body, key=key)
+    return JSONResponse(grant.model_dump(mode="json"), status_code=201 if created else 200)
 
 
 @router.get("/tenants/{tenant_id}/grants", response_model=GrantList)
 async def list_grants(tenant_id: str, request: Request) -> GrantList:
-    async with state(request).db.sessions() as session:
-        await _existing_tenant(session, tenant_id)
-    return GrantList(**(await ask(request, ListGrants(tenant_id=tenant_id))).model_dump())
+    return await grants_of(request, tenant_id=tenant_id)
 
 
 @router.post("/grants/{grant_id}/void", response_model=Grant)
 async def void_grant(grant_id: str, request: Request) -> Grant:
     """What the grant has left leaves as an `expiry` transaction; voiding again changes nothing."""
+    return (await void(request, grant_id=grant_id))[0]
+
+
+# The operations themselves, shared by these routes and the operator console (services/gateway/ops).
+
+
+async def adjust_balance(request: Request, *, tenant_id: str, body: AdjustmentIn, key: str) -> tuple[Adjustment, bool]:
+    """The adjustment and whether this call made it (False: the same key and body again)."""
+    async with state(request).db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+    reply = await ask(
+        request,
+        CreateAdjustment(tenant_id=tenant_id, amount_cents=body.amount_cents, reason=body.reason, idempotency_key=key),
+    )
+    return Adjustment(**reply.adjustment.model_dump()), reply.created
+
+
+async def grant_credit(request: Request, *, tenant_id: str, body: GrantIn, key: str) -> tuple[Grant, bool]:
+    """The grant and whether this call made it (False: the same key and body again)."""
+    async with state(request).db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+    reply = await ask(request, CreateGrant(tenant_id=tenant_id, idempotency_key=key, **body.model_dump()))
+    return Grant(**reply.grant.model_dump()), reply.created
+
+
+async def grants_of(request: Request, *, tenant_id: str) -> GrantList:
+    async with state(request).db.sessions() as session:
+        await _existing_tenant(session, tenant_id)
+    return GrantList(**(await ask(request, ListGrants(tenant_id=tenant_id))).model_dump())
+
+
+async def void(request: Request, *, grant_id: str) -> tuple[Grant, bool]:
+    """The grant as it is now and whether this call closed it (False: it was closed already)."""
     if len(grant_id) > 40:
         raise ApiError(404, "not_found", "grant not found")
-    return Grant(**(await ask(request, VoidGrant(grant_id=grant_id))).grant.model_dump())
+    reply = await ask(request, VoidGrant(grant_id=grant_id))
+    return Grant(**reply.grant.model_dump()), reply.created

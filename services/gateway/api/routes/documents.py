@@ -26,7 +26,8 @@ async def list_documents(
     return DocumentList(items=[Document(**d.model_dump()) for d in reply.items])
 
 
-async def _file(request: Request, tenant_id: str, document_id: str, fmt: str) -> Response:
+async def document_file(request: Request, tenant_id: str, document_id: str, fmt: str) -> Response:
+    """One of the tenant's documents as a download (the customer's routes and the operator console)."""
     reply = await ask(request, GetDocumentFile(tenant_id=tenant_id, document_id=document_id, format=fmt), timeout=15)
     # A PDF may open in the browser's viewer; XML and CSV are saved, never rendered on our origin.
     disposition = "inline" if fmt == "pdf" else "attachment"
@@ -40,14 +41,14 @@ async def _file(request: Request, tenant_id: str, document_id: str, fmt: str) ->
     responses={200: {"content": {"application/pdf": {}}}, 409: {"description": "still rendering"}},
 )
 async def document_pdf(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
-    return await _file(request, tenant_id, document_id, "pdf")
+    return await document_file(request, tenant_id, document_id, "pdf")
 
 
 @router.get(
     "/documents/{document_id}/xml", response_class=Response, responses={200: {"content": {"application/xml": {}}}}
 )
 async def document_xml(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
-    return await _file(request, tenant_id, document_id, "xml")
+    return await document_file(request, tenant_id, document_id, "xml")
 
 
 @router.get(
@@ -56,7 +57,7 @@ async def document_xml(document_id: str, tenant_id: CurrentTenant, request: Requ
     responses={200: {"content": {"text/csv": {}}, "description": "a statement's entries, UTF-8 with BOM"}},
 )
 async def document_csv(document_id: str, tenant_id: CurrentTenant, request: Request) -> Response:
-    return await _file(request, tenant_id, document_id, "csv")
+    return await document_file(request, tenant_id, document_id, "csv")
 
 
 @router.post("/statements", status_code=202, response_model=Accepted)

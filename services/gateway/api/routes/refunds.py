@@ -32,12 +32,16 @@ async def refund_topup(
         raise ApiError(400, "validation_error", "the Idempotency-Key header is required")
     if len(idempotency_key) > 255:
         raise ApiError(400, "validation_error", "Idempotency-Key is longer than 255 characters")
+    made, created = await refund_payment(request, topup_id=topup_id, body=body, key=idempotency_key)
+    return JSONResponse(made.model_dump(mode="json"), status_code=202 if created else 200)
+
+
+async def refund_payment(request: Request, *, topup_id: str, body: RefundIn, key: str) -> tuple[Refund, bool]:
+    """The refund and whether this call asked for it (False: the same key and body again); this route
+    and the operator console."""
     reply = await ask(
         request,
-        RefundTopup(
-            topup_id=topup_id, amount_cents=body.amount_cents, reason=body.reason, idempotency_key=idempotency_key
-        ),
+        RefundTopup(topup_id=topup_id, amount_cents=body.amount_cents, reason=body.reason, idempotency_key=key),
         timeout=30,
     )
-    refund = Refund(**reply.refund.model_dump())
-    return JSONResponse(refund.model_dump(mode="json"), status_code=202 if reply.created else 200)
+    return Refund(**reply.refund.model_dump()), reply.created

@@ -31,6 +31,11 @@ async def list_tenants(
 @router.get("/tenants/{tenant_id}", response_model=TenantDetail)
 async def get_tenant(tenant_id: str, request: Request) -> TenantDetail:
     """An unknown id answers 404 `not_found`."""
+    return await tenant_detail(request, tenant_id=tenant_id)
+
+
+async def tenant_detail(request: Request, *, tenant_id: str) -> TenantDetail:
+    """One tenant as the operator sees it (this route and the operator console)."""
     if len(tenant_id) > TENANT_ID_MAX:
         raise ApiError(404, "not_found", "tenant not found")
     overview = await ask(request, GetTenantOverview(tenant_id=tenant_id))  # billing's not_found is the 404
