@@ -294,3 +294,38 @@ class GetLastTopup(Request):
     subject: ClassVar[str] = "rpc.payments.topup.last.v1"
     reply_model: ClassVar = LastTopupReply
     tenant_id: str = Field(min_length=1, max_length=64)
+
+
+# ---- the operator console's top-ups of a tenant (rpc.payments.topup.list.v1) ---------------------
+
+TOPUP_PAGE_MAX = 100
+
+
+class TopupLine(View):
+    """One top-up in the operator's list. `refunded_cents` is what went back or is held by a refund
+    Stripe has not settled yet; `refundable_cents` what a refund may still ask for (0 unless paid)."""
+
+    id: str
+    status: TopupStatus
+    source: TopupSource
+    amount_cents: int
+    bonus_cents: int
+    refunded_cents: int
+    refundable_cents: int
+    invoice_id: str | None = None
+    created_at: datetime
+
+
+class TopupPage(Reply):
+    items: list[TopupLine]
+    next_cursor: str | None = None  # None: the last page
+
+
+class ListTopups(Request):
+    """A tenant's top-ups, Checkout and automatic, of every status: newest first, a keyset cursor."""
+
+    subject: ClassVar[str] = "rpc.payments.topup.list.v1"
+    reply_model: ClassVar = TopupPage
+    tenant_id: str = Field(min_length=1, max_length=64)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=TOPUP_PAGE_MAX)

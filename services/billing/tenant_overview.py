@@ -8,9 +8,6 @@ the runway window and their promotional credit — each for the whole page, neve
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +20,8 @@ from contracts.billing.v1 import (
     TenantSummary,
 )
 from runtime.calendar import Calendar
-from runtime.refusals import Invalid, NotFound
+from runtime.keyset import decode_cursor, encode_cursor
+from runtime.refusals import NotFound
 from runtime.tables import table_of
 from services.billing import queries, repository
 from services.billing.autotopup import settings_api, store
@@ -37,23 +35,6 @@ tx = repository.transactions
 accounts = table_of(Account).c
 settings = store.settings_table.c
 charges = store.charges_table.c
-
-
-def encode_cursor(created_at: datetime, tenant_id: str) -> str:
-    raw = f"{created_at.isoformat()}|{tenant_id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, tenant_id = raw.split("|", 1)
-        at = datetime.fromisoformat(created_at)
-    except Exception as exc:
-        raise Invalid("invalid cursor") from exc
-    if at.tzinfo is None or not tenant_id:
-        raise Invalid("invalid cursor")
-    return at, tenant_id
 
 
 def _search(statement, query: str):

@@ -14,12 +14,17 @@ from contracts.payments.v1 import (
     CreateTopupReply,
     LastTopupReply,
     LastTopupView,
+    ListTopups,
+    TopupLine,
+    TopupPage,
     TopupQuote,
     TopupView,
 )
 from runtime.db import Database
+from runtime.keyset import decode_cursor, encode_cursor
 from runtime.tables import table_of
 from services.payments import cards, repository
+from services.payments.domain import refunds as refund_rules
 from services.payments.domain import topups as rules
 from services.payments.domain.bonus import BonusTier, bonus_for
 from services.payments.stripe.client import StripeAdapter
@@ -158,4 +163,40 @@ async def last_topup(*, db: Database, tenant_id: str) -> LastTopupReply:
             failure_reason=topup.failure_reason,
             created_at=topup.created_at,
         )
+    )
+
+
+async def list_topups(*, db: Database, req: ListTopups) -> TopupPage:
+    """The operator's list: newest first (created_at, then id), with what each has refunded and may
+    still refund. Two statements a page whatever its size: the top-ups, then their refunds."""
+    query = (
+        sa.select(Topup)
+        .where(Topup.tenant_id == req.tenant_id)
+        .order_by(Topup.created_at.desc(), Topup.id.desc())
+        .limit(req.limit + 1)
+    )
+    if req.cursor:
+        at, last_id = decode_cursor(req.cursor)
+        query = query.where(sa.tuple_(Topup.created_at, Topup.id) < sa.tuple_(at, last_id))
+    async with db.sessions() as session:
+        rows = list((await session.execute(query)).scalars())
+        page = rows[: req.limit]
+        refunded = await repository.refunded_so_far(session, [topup.id for topup in page])
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > req.limit else None
+    return TopupPage(items=[_line(topup, refunded[topup.id]) for topup in page], next_cursor=next_cursor)
+
+
+def _line(topup: Topup, refunded: refund_rules.RefundedSoFar) -> TopupLine:
+    return TopupLine(
+        id=topup.id,
+        status=topup.status,
+        source=topup.source,
+        amount_cents=topup.amount_cents,
+        bonus_cents=topup.bonus_cents,
+        refunded_cents=refunded.total_cents,
+        refundable_cents=refund_rules.refundable_now(
+            status=topup.status, amount_cents=topup.amount_cents, refunded=refunded
+        ),
+        invoice_id=topup.invoice_id,
+        created_at=topup.created_at,
     )

@@ -17,6 +17,7 @@ from contracts.payments.v1 import (
     GetTopup,
     IngestStripeWebhook,
     ListPaymentMethods,
+    ListTopups,
     PaymentMethodsReply,
     QuoteTopup,
     RefundTopup,
@@ -89,6 +90,10 @@ def register(
     @rpc(broker, GetLastTopup, queue=queue)
     async def on_get_last_topup(req: GetLastTopup):
         return await checkout_topups.last_topup(db=db, tenant_id=req.tenant_id)
+
+    @rpc(broker, ListTopups, queue=queue)
+    async def on_list_topups(req: ListTopups):
+        return await checkout_topups.list_topups(db=db, req=req)
 
     @rpc(broker, RefundTopup, queue=queue)
     async def on_refund_topup(req: RefundTopup):

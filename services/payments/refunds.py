@@ -97,11 +97,8 @@ async def _new_request(
     if recorded is not None and recorded.topup_id == topup.id and recorded.amount_cents == amount_cents:
         return {**row, "status": "succeeded", "stripe_refund_id": recorded.id}
     rules.check_paid(topup.status)
-    remaining = rules.remaining_refundable(
-        amount_cents=topup.amount_cents,
-        refunded_cents=await repository.refunded_total(session, topup.id),
-        requested_cents=await repository.requested_unsettled(session, topup.id),
-    )
+    refunded = (await repository.refunded_so_far(session, [topup.id]))[topup.id]
+    remaining = rules.remaining_refundable(amount_cents=topup.amount_cents, refunded=refunded)
     rules.check_within_refundable(amount_cents=amount_cents, remaining_cents=remaining)
     return row
 

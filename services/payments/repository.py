@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from runtime.tables import table_of
+from services.payments.domain.refunds import RefundedSoFar
 from services.payments.tables import PaymentMethod, Refund, RefundRequest, StripeCustomer, StripeEvent, Topup
 
 topups = table_of(Topup)
@@ -86,17 +87,23 @@ async def mark_default(session: AsyncSession, tenant_id: str, card_id: str | Non
     await session.execute(stmt)
 
 
-async def refunded_total(session: AsyncSession, topup_id: str) -> int:
-    query = sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_cents), 0)).where(refunds.c.topup_id == topup_id)
-    return int((await session.execute(query)).scalar_one())
-
-
-async def requested_unsettled(session: AsyncSession, topup_id: str) -> int:
-    """What the operator asked to refund and Stripe has not settled yet (held against the rest)."""
-    query = sa.select(sa.func.coalesce(sa.func.sum(refund_requests.c.amount_cents), 0)).where(
-        refund_requests.c.topup_id == topup_id, refund_requests.c.status == "pending"
-    )
-    return int((await session.execute(query)).scalar_one())
+async def refunded_so_far(session: AsyncSession, topup_ids: list[str]) -> dict[str, RefundedSoFar]:
+    """Per top-up: the refunds recorded and the amount held by requests Stripe has not settled (one
+    statement for any number of top-ups); a top-up without either maps to RefundedSoFar()."""
+    if not topup_ids:
+        return {}
+    recorded = sa.select(
+        refunds.c.topup_id, refunds.c.amount_cents.label("recorded"), sa.literal(0, sa.BigInteger).label("held")
+    ).where(refunds.c.topup_id.in_(topup_ids))
+    held = sa.select(
+        refund_requests.c.topup_id,
+        sa.literal(0, sa.BigInteger).label("recorded"),
+        refund_requests.c.amount_cents.label("held"),
+    ).where(refund_requests.c.topup_id.in_(topup_ids), refund_requests.c.status == "pending")
+    both = sa.union_all(recorded, held).subquery()
+    query = sa.select(both.c.topup_id, sa.func.sum(both.c.recorded), sa.func.sum(both.c.held)).group_by(both.c.topup_id)
+    found = {row[0]: RefundedSoFar(int(row[1]), int(row[2])) for row in await session.execute(query)}
+    return {topup_id: found.get(topup_id, RefundedSoFar()) for topup_id in topup_ids}
 
 
 async def refund_of_request(session: AsyncSession, request_id: str) -> Refund | None:

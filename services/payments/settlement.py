@@ -122,7 +122,7 @@ async def settle_refunds(
                 )
             )
     if out:
-        topup.refunded_cents = await repository.refunded_total(session, topup.id)
+        topup.refunded_cents = (await repository.refunded_so_far(session, [topup.id]))[topup.id].recorded_cents
         topup.status = rules.status_after_refunds(
             status=topup.status, amount_cents=topup.amount_cents, refunded_cents=topup.refunded_cents
         )

@@ -6,6 +6,7 @@ once per rendered form, visible on the tenant's page."""
 from __future__ import annotations
 
 import asyncio
+import html
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,10 +16,19 @@ from markupsafe import escape as _escape
 
 from services.gateway.ops import sessions as ops_sessions
 from services.gateway.tables import OpsSession
-from tests.support.stack import ADMIN, eventually
+from tests.support.stack import ADMIN, eventually, payments, running
 
 from .ops_support import OPS_COOKIE, confirmed, console, flash_after, flash_key, form, log_in, submit
-from .support import documents_available, fund, new_customer, open_stack, transactions, wait_balance, wait_topup
+from .support import (
+    WEBHOOK_SECRET,
+    documents_available,
+    fund,
+    new_customer,
+    open_stack,
+    transactions,
+    wait_balance,
+    wait_topup,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -29,15 +39,20 @@ def escape(text: str) -> str:
 
 
 @pytest.fixture
-async def stack(nats_url, database_url, new_schema, e2e_stripe, tmp_path):
-    async with open_stack(
-        nats_url=nats_url,
-        database_url=database_url,
-        new_schema=new_schema,
-        emulator=e2e_stripe,
-        tmp_path=tmp_path,
-        with_documents=documents_available(),
-    ) as s:
+def stack_parts(nats_url, database_url, new_schema, e2e_stripe, tmp_path) -> dict:
+    """What `open_stack` runs on: this test's NATS, schemas, Stripe emulator and files."""
+    return {
+        "nats_url": nats_url,
+        "database_url": database_url,
+        "new_schema": new_schema,
+        "emulator": e2e_stripe,
+        "tmp_path": tmp_path,
+    }
+
+
+@pytest.fixture
+async def stack(stack_parts):
+    async with open_stack(**stack_parts, with_documents=documents_available()) as s:
         yield s
 
 
@@ -263,42 +278,106 @@ async def test_adjust_grant_and_void_through_their_confirmations_once_each(stack
     assert len(await transactions(stack, auth)) == 3
 
 
-async def test_a_refund_through_its_confirmation_and_more_than_remains_refused_readably(stack, ops):
+def topup_row(page: str, topup_id: str) -> str:
+    """The table row of one top-up in the tenant page's list."""
+    start = page.find(f'<tr data-topup="{topup_id}">')
+    assert start >= 0, f"top-up {topup_id} is not listed"
+    return page[start : page.index("</tr>", start)]
+
+
+def cell(row: str, testid: str) -> str:
+    start = row.index(f'data-testid="{testid}">') + len(f'data-testid="{testid}">')
+    return html.unescape(row[start : row.index("</td>", start)])
+
+
+async def test_the_tenant_page_lists_its_top_ups_and_refunds_one_from_the_list_through_its_confirmation(stack, ops):
     tenant_id, auth = await new_customer(stack)
     topup = await fund(stack, auth, 10_000, expected_balance=10_500)
     await wait_topup(stack, auth, topup["id"], "succeeded")
     await logged_in(ops)
     page = await tenant_page(ops, tenant_id)
-    assert form(page, id="refund")["fields"]["topup_id"] == topup["id"]  # the last top-up, offered
+    row = topup_row(page, topup["id"])
+    assert "Zahlungsseite" in row and "erfolgreich" in row and "100,00" in row and "5,00" in row
+    assert (cell(row, "refunded"), cell(row, "refundable")) == ("0,00\u00a0€", "100,00\u00a0€")
+    refund_form = form(page, id=f"refund-{topup['id']}")
+    assert (refund_form["fields"]["topup_id"], refund_form["fields"]["amount"]) == (topup["id"], "100")
+    assert 'id="refund-topup"' not in page  # no id to type any more
+    english = topup_row((await ops.get(f"/ops/tenants/{tenant_id}", params={"lang": "en"})).text, topup["id"])
+    assert "Checkout" in english and "succeeded" in english and "€100.00" in english
+    assert (await ops.get("/ops", params={"lang": "de"})).status_code == 200  # back to German (a cookie)
 
-    confirmation, refund_form = await confirmed(ops, page, "refund", amount="40", reason="doppelt belastet")
+    confirmation, confirm_form = await confirmed(
+        ops, page, f"refund-{topup['id']}", amount="40", reason="doppelt belastet"
+    )
     assert topup["id"] in confirmation and "100,00" in confirmation and "40,00" in confirmation
-    done = await ops.post(refund_form["action"], data=refund_form["fields"])
+    assert sorted(t["kind"] for t in await transactions(stack, auth)) == ["bonus", "topup"]  # nothing yet
+    done = await ops.post(confirm_form["action"], data=confirm_form["fields"])
     assert "Erstattung über 40,00" in await flash_after(ops, done)
-    again = await ops.post(refund_form["action"], data=refund_form["fields"])
+    again = await ops.post(confirm_form["action"], data=confirm_form["fields"])
     assert "schon ausgeführt" in await flash_after(ops, again)
     await wait_balance(stack, auth, 10_500 - 4_000 - 200)
     page = await tenant_page(ops, tenant_id)
     assert 'data-kind="refund"' in page
+    row = topup_row(page, topup["id"])
+    assert (cell(row, "refunded"), cell(row, "refundable")) == ("40,00\u00a0€", "60,00\u00a0€")
+    assert form(page, id=f"refund-{topup['id']}")["fields"]["amount"] == "60"
 
-    _, too_much = await confirmed(ops, page, "refund", amount="60,01", reason="Rest")
+    _, too_much = await confirmed(ops, page, f"refund-{topup['id']}", amount="60,01", reason="Rest")
     refused = await flash_after(ops, await ops.post(too_much["action"], data=too_much["fields"]))
     assert refused == "Abgelehnt: nur noch 60,00\u00a0€ dieser Aufladung sind erstattbar."
     assert sorted(t["kind"] for t in await transactions(stack, auth)) == ["bonus", "bonus", "refund", "topup"]
 
-    if documents_available():  # the invoice, downloadable with the console's session
+    # the rest, as the list offers it: the top-up is refunded and offers nothing more
+    _, rest = await confirmed(ops, page, f"refund-{topup['id']}", reason="Kündigung")
+    assert "Erstattung über 60,00" in await flash_after(ops, await ops.post(rest["action"], data=rest["fields"]))
+    await wait_balance(stack, auth, 0)
+    page = await tenant_page(ops, tenant_id)
+    row = topup_row(page, topup["id"])
+    assert "erstattet" in row and cell(row, "refundable") == "0,00\u00a0€"
+    assert f'id="refund-{topup["id"]}"' not in page
+
+    if documents_available():  # the invoice, linked from its top-up, downloadable with the console's session
 
         async def invoice_link():
             text = await tenant_page(ops, tenant_id)
-            return text if 'data-testid="pdf-link"' in text else None
+            return text if 'data-testid="invoice-link"' in topup_row(text, topup["id"]) else None
 
-        text = await eventually(invoice_link, timeout=30)
-        href = text[text.rfind('href="', 0, text.find('data-testid="pdf-link"')) + 6 :].split('"', 1)[0]
+        row = topup_row(await eventually(invoice_link, timeout=30), topup["id"])
+        href = row[row.rfind('href="', 0, row.find('data-testid="invoice-link"')) + 6 :].split('"', 1)[0]
         pdf = await ops.get(href)
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf", href
         assert pdf.content.startswith(b"%PDF")
         async with console(str(stack.http.base_url)) as stranger:
             assert (await stranger.get(href)).headers["location"] == "/ops/login"
+
+
+async def test_without_payments_the_tenant_page_renders_and_its_top_ups_say_not_available(
+    stack_parts, nats_url, database_url, new_schema, e2e_stripe
+):
+    async with open_stack(**stack_parts, with_payments=False) as stack:
+        async with running(
+            payments(
+                nats_url,
+                database_url,
+                new_schema("pay"),
+                stripe_api_base=e2e_stripe.base_url,
+                stripe_webhook_secret=WEBHOOK_SECRET,
+            )
+        ):
+            tenant_id, auth = await new_customer(stack, name="Ohne Zahlungsdienst")
+            topup = await fund(stack, auth, 10_000, expected_balance=10_500)
+            async with console(str(stack.http.base_url)) as ops:
+                await logged_in(ops)
+                assert topup_row(await tenant_page(ops, tenant_id), topup["id"])
+        # payments is gone: the rest of the page is there, the top-ups say so
+        async with console(str(stack.http.base_url)) as ops:
+            await logged_in(ops)
+            page = await tenant_page(ops, tenant_id)
+            assert 'data-testid="topups-unavailable"' in page and "nicht verfügbar" in page
+            assert "Ohne Zahlungsdienst" in page and "105,00" in page
+            assert 'data-kind="topup"' in page and form(page, id="adjust") and f'data-topup="{topup["id"]}"' not in page
+            english = await ops.get(f"/ops/tenants/{tenant_id}", params={"lang": "en"})
+            assert english.status_code == 200 and "This part is not available right now" in english.text
 
 
 async def test_another_tenants_grant_top_up_or_document_is_not_found_under_a_tenant(stack, ops):
@@ -314,8 +393,7 @@ async def test_another_tenants_grant_top_up_or_document_is_not_found_under_a_ten
     their_topup = await fund(stack, their_auth, 10_000, expected_balance=10_500 + 700)
     await logged_in(ops)
     page = await tenant_page(ops, mine)
-    csrf = form(page, id="adjust")["fields"]["csrf_token"]
-    key = form(page, id="refund")["fields"]["key"]
+    csrf, key = (form(page, id="adjust")["fields"][name] for name in ("csrf_token", "key"))
 
     base = f"/ops/tenants/{mine}"
     for path, data in {

@@ -7,7 +7,7 @@ from typing import get_args
 
 from contracts.billing.v1 import AutoTopupState
 from contracts.documents.v1 import DocumentKind
-from contracts.payments.v1 import TopupStatus
+from contracts.payments.v1 import TopupSource, TopupStatus
 from services.gateway.ops.texts import TEXTS
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
@@ -31,13 +31,14 @@ def test_every_key_the_console_uses_has_both_languages():
     assert all(TEXTS[key][0] and TEXTS[key][1] for key in used)
 
 
-def test_every_state_status_and_document_kind_has_its_words():
+def test_every_state_status_document_kind_and_topup_source_has_its_words():
     prefixed = {key for key in used_keys() if key.endswith(".")}
-    assert prefixed == {"at.state.", "status.", "doc.kind."}
+    assert prefixed == {"at.state.", "status.", "doc.kind.", "ops.source."}
     values = {
         "at.state.": get_args(AutoTopupState),
         "status.": get_args(TopupStatus),
         "doc.kind.": get_args(DocumentKind),
+        "ops.source.": get_args(TopupSource),
     }
     missing = [prefix + value for prefix, names in values.items() for value in names if prefix + value not in TEXTS]
     assert missing == []

@@ -24,7 +24,7 @@ from contracts.payments.v1 import GetTopup
 from runtime.messaging import ServiceError, ServiceUnavailable
 from services.gateway.api.routes.admin import adjust_balance, grant_credit, grants_of, void
 from services.gateway.api.routes.refunds import refund_payment
-from services.gateway.api.routes.tenant_overview import tenant_detail
+from services.gateway.api.routes.tenant_overview import tenant_account
 from services.gateway.api.rpc import ask
 from services.gateway.api.schemas import AdjustmentIn, GrantIn, RefundIn
 from services.gateway.ops.sessions import Operator
@@ -186,7 +186,7 @@ async def carried_out(
 async def confirm_adjustment(tenant_id: str, request: Request, operator: Operator = Depends(logged_in)):
     form = await checked_form(request, operator)
     t = translator(request)
-    tenant = await tenant_detail(request, tenant_id=tenant_id)
+    tenant = await tenant_account(request, tenant_id=tenant_id)
     amount, reason, key = euros(form.get("amount"), signed=True), reason_of(form), idempotency_key(form)
     return confirm_page(
         request,
@@ -220,7 +220,7 @@ async def adjust(tenant_id: str, request: Request, operator: Operator = Depends(
 async def confirm_grant(tenant_id: str, request: Request, operator: Operator = Depends(logged_in)):
     form = await checked_form(request, operator)
     t = translator(request)
-    tenant = await tenant_detail(request, tenant_id=tenant_id)
+    tenant = await tenant_account(request, tenant_id=tenant_id)
     amount, reason, key = euros(form.get("amount")), reason_of(form), idempotency_key(form)
     expires_at, rank = expiry(form.get("expires_at"), t.tz.key), priority(form.get("priority"))
     return confirm_page(
@@ -272,7 +272,7 @@ async def grant(tenant_id: str, request: Request, operator: Operator = Depends(l
 async def confirm_void(tenant_id: str, grant_id: str, request: Request, operator: Operator = Depends(logged_in)):
     await checked_form(request, operator)
     t = translator(request)
-    tenant = await tenant_detail(request, tenant_id=tenant_id)
+    tenant = await tenant_account(request, tenant_id=tenant_id)
     chosen = await grant_of(request, tenant_id, grant_id)
     return confirm_page(
         request,
@@ -315,7 +315,7 @@ async def void_grant(tenant_id: str, grant_id: str, request: Request, operator: 
 async def confirm_refund(tenant_id: str, request: Request, operator: Operator = Depends(logged_in)):
     form = await checked_form(request, operator)
     t = translator(request)
-    tenant = await tenant_detail(request, tenant_id=tenant_id)
+    tenant = await tenant_account(request, tenant_id=tenant_id)
     topup = await topup_of(request, tenant_id, form.get("topup_id", "").strip())
     amount, reason, key = euros(form.get("amount")), reason_of(form), idempotency_key(form)
     return confirm_page(

@@ -1,7 +1,9 @@
-"""/ops (tenants by projected days left) and /ops/tenants/{id} (its ledger, grants and documents).
+"""/ops (tenants by projected days left) and /ops/tenants/{id} (its top-ups, ledger, grants and documents).
 
 The data comes from the admin API's own use cases (`tenant_overview`, `admin`, `documents`) and the
-same bus requests; the console adds no query of its own.
+same bus requests, plus payments' list of the tenant's top-ups (`ListTopups`, what each may still
+refund). Top-ups and documents are parts of the page: without payments or documents they say "not
+available" and the rest of the page renders.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from contracts.billing.v1 import TENANT_PAGE_MAX, ListTenants, ListTransactions
 from contracts.documents.v1 import ListDocuments
+from contracts.payments.v1 import ListTopups
 from services.gateway.api.routes.admin import grants_of
 from services.gateway.api.routes.documents import document_file
-from services.gateway.api.routes.tenant_overview import tenant_detail
+from services.gateway.api.routes.tenant_overview import tenant_account
 from services.gateway.api.rpc import ask
 from services.gateway.ops.sessions import Operator
 from services.gateway.ops.web import NotFound, OpsRoute, logged_in, render, translator
@@ -25,6 +28,7 @@ router = APIRouter(route_class=OpsRoute, include_in_schema=False)
 SORTED_MAX = 1000  # tenants read (newest first) and sorted by runway for one view of the list
 SHOWN_MAX = 200  # of which the list shows the most urgent
 LEDGER_PAGE = 25
+TOPUPS_PAGE = 20
 DOCUMENT_FORMATS = ("pdf", "xml", "csv")
 
 
@@ -65,8 +69,10 @@ async def tenant_list(request: Request, operator: Operator = Depends(logged_in))
 @router.get("/ops/tenants/{tenant_id}")
 async def tenant_page(tenant_id: str, request: Request, operator: Operator = Depends(logged_in)):
     cursor = (request.query_params.get("cursor") or "")[:200] or None
-    tenant, ledger, grants, documents = await asyncio.gather(
-        tenant_detail(request, tenant_id=tenant_id),
+    topups_cursor = (request.query_params.get("topups") or "")[:200] or None
+    tenant, topups, ledger, grants, documents = await asyncio.gather(
+        tenant_account(request, tenant_id=tenant_id),
+        fetch(request, ListTopups(tenant_id=tenant_id, limit=TOPUPS_PAGE, cursor=topups_cursor)),
         ask(request, ListTransactions(tenant_id=tenant_id, limit=LEDGER_PAGE, cursor=cursor)),
         grants_of(request, tenant_id=tenant_id),
         fetch(request, ListDocuments(tenant_id=tenant_id)),  # the part says "not available" without documents
@@ -79,10 +85,18 @@ async def tenant_page(tenant_id: str, request: Request, operator: Operator = Dep
         tenant=tenant,
         ledger=ledger,
         paged=cursor is not None,
+        topups=topups,
+        topups_paged=topups_cursor is not None,
         grants=grants.items,
         documents=documents,
-        keys={action: f"ops-{uuid.uuid4().hex}" for action in ("adjust", "grant", "refund")},
+        keys={action: form_key() for action in ("adjust", "grant")},
+        refund_keys={topup.id: form_key() for topup in (topups.items if topups else []) if topup.refundable_cents},
     )
+
+
+def form_key() -> str:
+    """A rendered form's idempotency key: the same confirmed form sent twice has one effect."""
+    return f"ops-{uuid.uuid4().hex}"
 
 
 @router.get("/ops/tenants/{tenant_id}/documents/{document_id}/{fmt}")

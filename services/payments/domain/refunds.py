@@ -7,6 +7,8 @@ together exceed the payment, whatever order they and their webhooks arrive in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from services.payments.domain.topups import IdempotencyConflict, TopupRuleViolation
 
 PAID = frozenset({"succeeded", "refunded"})
@@ -28,8 +30,27 @@ def check_paid(status: str) -> None:
         raise RefundRefused(f"only a paid top-up can be refunded; this one is {status}")
 
 
-def remaining_refundable(*, amount_cents: int, refunded_cents: int, requested_cents: int) -> int:
-    return max(0, amount_cents - refunded_cents - requested_cents)
+@dataclass(frozen=True)
+class RefundedSoFar:
+    """What of one top-up has gone back (`recorded_cents`, refunds Stripe settled) or is held by a
+    refund asked for that Stripe has not settled yet (`held_cents`)."""
+
+    recorded_cents: int = 0
+    held_cents: int = 0
+
+    @property
+    def total_cents(self) -> int:
+        return self.recorded_cents + self.held_cents
+
+
+def remaining_refundable(*, amount_cents: int, refunded: RefundedSoFar) -> int:
+    """What a new refund may still ask for: the refund request's check and the operator's list alike."""
+    return max(0, amount_cents - refunded.total_cents)
+
+
+def refundable_now(*, status: str, amount_cents: int, refunded: RefundedSoFar) -> int:
+    """`remaining_refundable` of a paid top-up; nothing of one that was never paid."""
+    return remaining_refundable(amount_cents=amount_cents, refunded=refunded) if status in PAID else 0
 
 
 def check_within_refundable(*, amount_cents: int, remaining_cents: int) -> None:

@@ -10,7 +10,7 @@ from contracts.payments.v1 import GetLastTopup
 from services.gateway.api.deps import Admin
 from services.gateway.api.errors import COMMON_RESPONSES, ApiError
 from services.gateway.api.rpc import ask
-from services.gateway.api.schemas import TenantDetail, TenantList
+from services.gateway.api.schemas import LastTopup, TenantDetail, TenantList
 
 TENANT_ID_MAX = 64  # billing's column: a longer id names no tenant
 router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Admin], responses=COMMON_RESPONSES)
@@ -35,15 +35,21 @@ async def get_tenant(tenant_id: str, request: Request) -> TenantDetail:
 
 
 async def tenant_detail(request: Request, *, tenant_id: str) -> TenantDetail:
-    """One tenant as the operator sees it (this route and the operator console)."""
+    """One tenant as the operator sees it (this route): billing's account, then payments' last top-up."""
+    account = await tenant_account(request, tenant_id=tenant_id)
+    last = await ask(request, GetLastTopup(tenant_id=tenant_id))
+    return account.model_copy(update={"last_topup": LastTopup(**last.topup.model_dump()) if last.topup else None})
+
+
+async def tenant_account(request: Request, *, tenant_id: str) -> TenantDetail:
+    """The tenant as billing knows it, without its last top-up (`last_topup` None): the operator console
+    asks payments for the top-ups on its own, so that its pages do not fail when payments does."""
     if len(tenant_id) > TENANT_ID_MAX:
         raise ApiError(404, "not_found", "tenant not found")
     overview = await ask(request, GetTenantOverview(tenant_id=tenant_id))  # billing's not_found is the 404
-    last = await ask(request, GetLastTopup(tenant_id=tenant_id))
     return TenantDetail(
         **overview.tenant.model_dump(),
         paid_cents=overview.paid_cents,
         promotional_cents=overview.promotional_cents,
         autotopup=overview.autotopup.model_dump(),
-        last_topup=last.topup.model_dump() if last.topup else None,
     )
