@@ -8,7 +8,7 @@ concurrency design from laptop to production.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -16,6 +16,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
+
+_BEGIN = text("SELECT 1")
+
+
+async def copy_rows(session: AsyncSession, table: str, columns: Sequence[str], records: Iterable[Sequence]) -> None:
+    """`COPY table (columns) FROM STDIN` (binary) of `records` in the session's transaction: a batch of
+    rows at a fraction of the CPU of `INSERT … SELECT FROM unnest(arrays)`, on both sides (asyncpg
+    checks every element of an array parameter for nesting; COPY encodes each value once and the
+    server skips the executor). For plain inserts only: no `ON CONFLICT`, no `RETURNING`. `table` is
+    unqualified (the service's schema is the connection's search_path) and, as every statement's
+    text here, never comes from input."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():  # SQLAlchemy's asyncpg adapter begins at its first statement
+        await session.execute(_BEGIN)
+    await driver.copy_records_to_table(table, records=records, columns=columns)
 
 
 class UnsupportedDatabase(ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from itertools import repeat
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
 from runtime.aio import wait_set
-from runtime.db import Database
+from runtime.db import Database, copy_rows
 from runtime.tables import outbox
 
 log = structlog.get_logger(__name__)
@@ -41,30 +42,62 @@ def _event_id(event) -> str:
     return event.event_id
 
 
+COPY_FROM = 64  # rows: from here on a staged batch is written with COPY (below: one INSERT round trip)
+
+
+class Staged:
+    """Outbox rows gathered for one transaction, as columns: event id, subject, payload.
+
+    `event()` serializes a message; `serialized()` takes one a hot path has serialized itself (the
+    ledger's per-debit `transaction.created`, services/billing/events.py), so that no model is built
+    per debit only to be dumped."""
+
+    __slots__ = ("event_ids", "payloads", "subjects")
+
+    def __init__(self) -> None:
+        self.event_ids: list[str] = []
+        self.subjects: list[str] = []
+        self.payloads: list[bytes] = []
+
+    def event(self, event) -> None:
+        self.event_ids.append(_event_id(event))
+        self.subjects.append(_subject(event))
+        self.payloads.append(event.model_dump_json().encode())
+
+    def serialized(self, event_id: str, subject: str, payload: bytes) -> None:
+        self.event_ids.append(event_id)
+        self.subjects.append(subject)
+        self.payloads.append(payload)
+
+    def __len__(self) -> int:
+        return len(self.event_ids)
+
+
 async def add(session: AsyncSession, events: Iterable) -> None:
     """Stage events in the caller's transaction. Nothing is sent unless that transaction commits."""
+    staged = Staged()
+    for e in events:
+        staged.event(e)
+    await add_staged(session, staged)
+
+
+async def add_staged(session: AsyncSession, staged: Staged) -> None:
+    """Write gathered rows in the caller's transaction (rows keep the order they were gathered in)."""
+    if not staged:
+        return
     now = utcnow()
-    rows = [
-        {
-            "event_id": _event_id(e),
-            "subject": _subject(e),
-            "payload": e.model_dump_json().encode(),
-            "created_at": now,
-        }
-        for e in events
-    ]
-    if rows:
-        # one constant statement taking arrays, whatever the batch size
-        await session.execute(
-            _INSERT_ROWS,
-            {
-                "e": [r["event_id"] for r in rows],
-                "s": [r["subject"] for r in rows],
-                "p": [r["payload"] for r in rows],
-                "now": now,
-            },
+    if len(staged) >= COPY_FROM:
+        await copy_rows(
+            session,
+            "outbox",
+            ("event_id", "subject", "payload", "created_at"),
+            zip(staged.event_ids, staged.subjects, staged.payloads, repeat(now), strict=False),
         )
-        session.info["outbox_staged"] = True
+    else:  # one constant statement taking arrays, whatever the batch size
+        await session.execute(
+            _INSERT_ROWS, {"e": staged.event_ids, "s": staged.subjects, "p": staged.payloads, "now": now}
+        )
+    session.info["outbox_staged"] = True
 
 
 class OutboxRelay:

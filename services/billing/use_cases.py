@@ -57,30 +57,33 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
     }
     allocations: list[tuple[str, Allocation]] = []
     posted: list[Posted] = []
-    out: list[PortalEvent] = []
+    out = outbox.Staged()
+    stamp = events.Stamp(now)
     last_tx: dict[str, str] = {}
-    rows = []
+    rows = repository.PostingRows(now)
     for item in items:
-        state, applied = apply(states[item.tenant_id], item.posting)
-        states[item.tenant_id] = state
+        tenant_id, posting = item.tenant_id, item.posting
+        state, applied = apply(states[tenant_id], posting)
+        states[tenant_id] = state
         tx_id = f"txn_{os.urandom(16).hex()}"  # as unique as new_id's uuid4, a tenth of its CPU
-        if item.tenant_id in grants and item.posting.kind == "usage" and item.posting.amount_cents < 0:
-            allocations.extend((tx_id, a) for a in grants[item.tenant_id].draw(-item.posting.amount_cents))
-        rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
-        posted.append(Posted(tx_id, item.tenant_id, applied))
-        last_tx[item.tenant_id] = tx_id
-        out.append(events.transaction_created(item.tenant_id, tx_id, applied, now))
-        out.extend(
-            events.alert(item.tenant_id, a, balance=applied.balance_after, threshold=state.threshold_cents, at=now)
-            for a in applied.alerts
-        )
-    await repository.insert_postings(session, rows, now=now)
+        if tenant_id in grants and posting.kind == "usage" and posting.amount_cents < 0:
+            allocations.extend((tx_id, a) for a in grants[tenant_id].draw(-posting.amount_cents))
+        rows.add(tx_id, tenant_id, applied, item.occurred_at, item.quantity)
+        posted.append(Posted(tx_id, tenant_id, applied))
+        last_tx[tenant_id] = tx_id
+        out.serialized(*events.transaction_created_row(tenant_id, tx_id, applied, stamp))
+        for a in applied.alerts:
+            out.event(
+                events.alert(tenant_id, a, balance=applied.balance_after, threshold=state.threshold_cents, at=now)
+            )
+    await repository.insert_postings(session, rows)
     await repository.save_allocations(session, allocations)
     changed = {t: states[t] for t in last_tx}
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
     await autotopup_trigger.after_postings(session, changed, policy=deps.autotopup)  # under the same locks
-    out.extend(_balance_events(changed, last_tx, now))
-    await outbox.add(session, out)
+    for event in _balance_events(changed, last_tx, now):
+        out.event(event)
+    await outbox.add_staged(session, out)
     return posted
 
 
