@@ -22,9 +22,9 @@ from collections.abc import Sequence
 import nats.errors
 import nats.js.errors
 
-_CRLF = b"\r\n"
 _NEWLINES = str.maketrans({"\r": " ", "\n": " "})  # as nats-py writes a header value
 _STORED = b'{"stream":'
+_HEADER = len(b"NATS/1.0\r\nNats-Msg-Id: \r\n\r\n")  # a message's header, less its id
 
 
 class PublishFailed(nats.js.errors.Error):
@@ -56,12 +56,14 @@ class BulkPublisher:
         self._next += len(messages)
         commands = []
         for n, (subject, payload, msg_id) in enumerate(messages, first):
-            header = b"NATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n" % msg_id.strip().translate(_NEWLINES).encode()
-            size = len(header) + len(payload)
+            msg_id = msg_id.strip().translate(_NEWLINES).encode()
+            header = len(msg_id) + _HEADER
+            size = header + len(payload)
             if size > limit:
                 raise nats.errors.MaxPayloadError
             commands.append(
-                b"HPUB %s %s%d %d %d\r\n%s%s\r\n" % (subject.encode(), prefix, n, len(header), size, header, payload)
+                b"HPUB %s %s%d %d %d\r\nNATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n%s\r\n"
+                % (subject.encode(), prefix, n, header, size, msg_id, payload)
             )
         await nc._send_command(b"".join(commands))
         await nc._flush_pending()

@@ -34,6 +34,17 @@ async def copy_rows(session: AsyncSession, table: str, columns: Sequence[str], r
     await driver.copy_records_to_table(table, records=records, columns=columns)
 
 
+async def fetch_records(session: AsyncSession, sql: str, *args) -> list:
+    """asyncpg's records of one statement in the session's transaction, without SQLAlchemy's result
+    rows (a row's attribute access cost the outbox relay a microsecond per event). `sql` is constant
+    text with `$n` parameters."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        await session.execute(_BEGIN)
+    return await driver.fetch(sql, *args)
+
+
 class UnsupportedDatabase(ValueError):
     """DATABASE_URL names another engine than PostgreSQL (refused at start-up)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from itertools import repeat
+from operator import itemgetter
 
 import structlog
 from prometheus_client import Counter, Gauge
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts.base import utcnow
 from runtime.aio import wait_set
 from runtime.bulk_publish import BulkPublisher
-from runtime.db import Database, copy_rows
+from runtime.db import Database, copy_rows, fetch_records
 from runtime.tables import outbox
 
 log = structlog.get_logger(__name__)
@@ -31,8 +32,16 @@ _INSERT_ROWS = text(
     "INSERT INTO outbox (event_id, subject, payload, created_at) SELECT e, s, p, :now FROM "
     "unnest(CAST(:e AS varchar[]), CAST(:s AS varchar[]), CAST(:p AS bytea[])) AS r(e, s, p)"
 )
-_DELETE_IDS = text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")
+# The oldest rows no other replica holds (SKIP LOCKED), deleted in the relay's transaction: a round that
+# fails rolls back and leaves them; RETURNING has no order of its own, so the rows are sorted by id.
+_TAKE_ROWS = (
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, subject, payload, event_id"
+)
 PUBLISH_ERRORS = Counter("outbox_publish_errors_total", "Failed outbox publish rounds", ["service"])
+
+
+_row_id = itemgetter(0)
 
 
 def _subject(event) -> str:
@@ -146,16 +155,12 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """One round: claim a batch (skipping rows another replica holds), publish, delete."""
         async with self.db.transaction() as session:
-            query = select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
-            query = query.order_by(outbox.c.id).limit(self.batch_size).with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).all()
+            # claimed and deleted in one statement; the deletion commits only once all are published
+            rows = sorted(await fetch_records(session, _TAKE_ROWS, self.batch_size), key=_row_id)
             if not rows:
                 BACKLOG.labels(self.service).set(0)
                 return 0
             await self._publish_all(rows)
-            ids = [r.id for r in rows]
-            # one constant statement (an IN list of 500 would be recompiled every round)
-            await session.execute(_DELETE_IDS, {"ids": ids})
         PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
@@ -164,7 +169,7 @@ class OutboxRelay:
         write for the round and its PubAcks counted on one subscription (`runtime.bulk_publish`)."""
         if self._publisher is None:
             self._publisher = BulkPublisher(self.js._nc)
-        await self._publisher.publish([(r.subject, r.payload, r.event_id) for r in rows], timeout=PUBLISH_TIMEOUT_S)
+        await self._publisher.publish([r[1:] for r in rows], timeout=PUBLISH_TIMEOUT_S)  # (subject, payload, id)
 
     async def backlog(self) -> int:
         async with self.db.sessions() as session:

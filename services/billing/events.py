@@ -29,6 +29,12 @@ def event_id() -> str:
     return f"evt_{os.urandom(16).hex()}"
 
 
+def random_hex_ids(count: int) -> list[str]:
+    """`count` ids of 128 random bits in hex each (`os.urandom(16).hex()` each), from one system call."""
+    pool = os.urandom(16 * count).hex()
+    return [pool[i : i + 32] for i in range(0, 32 * count, 32)]
+
+
 def transaction_created(tenant_id: str, tx_id: str, applied: Applied, created_at: datetime) -> PortalEvent:
     p = applied.posting
     return PortalEvent.model_construct(
@@ -58,10 +64,13 @@ class Stamp:
         self.created_at = _json_str(at.isoformat())  # as transaction_created puts it in `data`
 
 
-def transaction_created_row(tenant_id: str, tx_id: str, applied: Applied, stamp: Stamp) -> tuple[str, str, bytes]:
-    """(event id, subject, payload) of `transaction_created(tenant_id, tx_id, applied, at)`, serialized."""
+def transaction_created_row(
+    tenant_id: str, tx_id: str, applied: Applied, stamp: Stamp, eid: str | None = None
+) -> tuple[str, str, bytes]:
+    """(event id, subject, payload) of `transaction_created(tenant_id, tx_id, applied, at)`, serialized;
+    `eid` is its id when the caller has made one (an `event_id()`'s shape), else a new one."""
     p = applied.posting
-    eid = event_id()
+    eid = eid or event_id()
     payload = (
         f'{{"id":"{eid}","type":"transaction.created","tenant_id":{_json_str(tenant_id)},'
         f'"occurred_at":{stamp.occurred_at},"data":{{"id":{_json_str(tx_id)},"kind":{_json_str(p.kind)},'
