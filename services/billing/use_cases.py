@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.deps import BillingDeps
 from services.billing.domain.bonus import bonus_to_reverse
 from services.billing.domain.grants import Allocation, GrantBook
-from services.billing.domain.ledger import AccountState, Applied, Posting, apply
+from services.billing.domain.ledger import AccountState, Applied, Posting, post
 from services.billing.tables import Account, TopupCredit
 
 USAGE_CONSUMER = "usage"
@@ -59,10 +60,12 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
     last_tx: dict[str, str] = {}
     rows = repository.PostingRows(now)
     random_ids = iter(events.random_hex_ids(2 * len(items)))  # as unique as new_id's uuid4, one system call
+    balances = {t: s.balance_cents for t, s in states.items()}  # running, per posting
     for item in items:
         tenant_id, posting = item.tenant_id, item.posting
-        state, applied = apply(states[tenant_id], posting)
-        states[tenant_id] = state
+        state = states[tenant_id]
+        applied = post(balances[tenant_id], state.threshold_cents, posting)
+        balances[tenant_id] = applied.balance_after
         tx_id = f"txn_{next(random_ids)}"
         if tenant_id in grants and posting.kind == "usage" and posting.amount_cents < 0:
             allocations.extend((tx_id, a) for a in grants[tenant_id].draw(-posting.amount_cents))
@@ -76,7 +79,7 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
             )
     await repository.insert_postings(session, rows)
     await repository.save_allocations(session, allocations)
-    changed = {t: states[t] for t in last_tx}
+    changed = {t: replace(states[t], balance_cents=balances[t]) for t in last_tx}  # once per tenant and batch
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
     await autotopup_trigger.after_postings(session, changed, policy=deps.autotopup)  # under the same locks
     for event in _balance_events(changed, last_tx, now):
