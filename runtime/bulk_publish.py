@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import nats.errors
 import nats.js.errors
 
-_NEWLINES = str.maketrans({"\r": " ", "\n": " "})  # as nats-py writes a header value
+_NEWLINES = bytes.maketrans(b"\r\n", b"  ")  # as nats-py writes a header value
 _STORED = b'{"stream":'
 _HEADER = len(b"NATS/1.0\r\nNats-Msg-Id: \r\n\r\n")  # a message's header, less its id
 
@@ -37,16 +37,21 @@ class BulkPublisher:
         self._sub = None
         self._prefix = b""
         self._next = 0  # number of the next message: its reply subject is <inbox>.<number>
+        self._round = asyncio.Lock()  # one round at a time reads the PubAcks (the relay and a flush)
 
     async def _subscribe(self) -> None:
         inbox = self.nc.new_inbox()  # this connection's private prefix (its NATS user may read it)
         self._sub = await self.nc.subscribe(f"{inbox}.*")  # no callback: PubAcks wait in its queue
         self._prefix = f"{inbox}.".encode()
 
-    async def publish(self, messages: Sequence[tuple[str, bytes, str]], *, timeout: float) -> None:
-        """(subject, payload, Nats-Msg-Id) each, in this order; returns once JetStream stored all."""
+    async def publish(self, messages: Sequence[tuple[bytes, bytes, bytes]], *, timeout: float) -> None:
+        """(subject, payload, Nats-Msg-Id) each, as bytes, in this order; returns once JetStream stored all."""
         if not messages:
             return
+        async with self._round:
+            await self._publish(messages, timeout=timeout)
+
+    async def _publish(self, messages: Sequence[tuple[bytes, bytes, bytes]], *, timeout: float) -> None:
         nc = self.nc
         if not nc.is_connected:  # what nats-py's publish refuses as well while reconnecting
             raise nats.errors.ConnectionReconnectingError
@@ -56,14 +61,16 @@ class BulkPublisher:
         self._next += len(messages)
         commands = []
         for n, (subject, payload, msg_id) in enumerate(messages, first):
-            msg_id = msg_id.strip().translate(_NEWLINES).encode()
+            msg_id = msg_id.strip()
+            if b"\r" in msg_id or b"\n" in msg_id:
+                msg_id = msg_id.translate(_NEWLINES)
             header = len(msg_id) + _HEADER
             size = header + len(payload)
             if size > limit:
                 raise nats.errors.MaxPayloadError
             commands.append(
                 b"HPUB %s %s%d %d %d\r\nNATS/1.0\r\nNats-Msg-Id: %s\r\n\r\n%s\r\n"
-                % (subject.encode(), prefix, n, header, size, msg_id, payload)
+                % (subject, prefix, n, header, size, msg_id, payload)
             )
         await nc._send_command(b"".join(commands))
         await nc._flush_pending()

@@ -12,8 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from runtime.db import copy_rows
-from runtime.outbox import COPY_FROM
+from runtime.db import COPY_FROM, copy_rows
 from runtime.tables import table_of
 from services.billing import fastpath
 from services.billing.domain.grants import Allocation, OpenGrant
@@ -90,7 +89,7 @@ class PostingRows:
 
 
 async def insert_postings(session: AsyncSession, rows: PostingRows) -> None:
-    """A batch's transactions and entries: COPY from `outbox.COPY_FROM` rows on (a debit batch), else one
+    """A batch's transactions and entries: COPY from `runtime.db.COPY_FROM` rows on (a debit batch), else one
     array statement each (a top-up, an adjustment: one round trip instead of COPY's two)."""
     if not rows.transactions:
         return

@@ -12,14 +12,15 @@ import sqlalchemy as sa
 
 from contracts.billing.v1 import CreateGrant
 from contracts.usage.v1 import UsageRecorded
-from runtime.outbox import COPY_FROM
+from runtime.db import COPY_FROM
+from runtime.outbox import BUNDLE_FROM
 from services.billing import grants, use_cases
 
 from .billing_books import NOW, balance, entries_total, paid, unbalanced_transactions, usage
 
 PER_POSTING = ("portal.transaction.created.v1", "portal.balance.low.v1", "portal.balance.depleted.v1")
 TENANTS = 4
-RECORDS = 300  # one batch, well above COPY_FROM
+RECORDS = 300  # one batch, well above COPY_FROM and BUNDLE_FROM
 
 
 def records_for(tenants: list[str], seed: int) -> list[UsageRecorded]:
@@ -77,7 +78,7 @@ def normalized(value, tenant: str, index: int):
 
 
 async def test_a_large_batch_books_exactly_what_small_batches_book(billing, billing_outbox):
-    assert RECORDS >= COPY_FROM
+    assert RECORDS >= COPY_FROM and RECORDS >= BUNDLE_FROM
     runs = {}
     for mode in ("one batch", "batches of 10"):
         tenants = [f"big_{uuid.uuid4().hex[:10]}" for _ in range(TENANTS)]
