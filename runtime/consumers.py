@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -174,7 +175,7 @@ class PullConsumer:
         if more <= 0:
             return first
         try:
-            return first + await psub.fetch(more, timeout=self.gather_s)
+            return first + await _gather(psub, more, timeout=self.gather_s)
         except Exception:  # taken by another replica meanwhile, or a hiccup: handle what we have
             return first
 
@@ -248,6 +249,40 @@ async def _working_on(msgs: list, *, every_s: float):
             current = asyncio.current_task()
             if current is not None and current.cancelling():  # we are being cancelled too: do not swallow it
                 raise
+
+
+async def _gather(psub, batch: int, *, timeout: float) -> list:
+    """`psub.fetch(batch, timeout)` for what is already waiting (one no-wait pull request), without
+    its per-message `next_msg` (a task, a `wait_for` and a uuid4 each: ~a tenth of billing's CPU per
+    debit): messages are taken off the subscription's queue as they come, and the wait is timed only
+    when the queue is empty. Ends at `batch` messages, the server's status (404 no more, 408, 409) or
+    the timeout; a heartbeat is skipped."""
+    sub = psub._sub
+    queue: asyncio.Queue = sub._pending_queue
+    await sub._conn.publish(psub._nms, json.dumps({"batch": batch, "no_wait": True}).encode(), psub._deliver)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    msgs: list = []
+    while len(msgs) < batch:
+        if queue.empty():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                async with asyncio.timeout(remaining):
+                    msg = await queue.get()
+            except TimeoutError:
+                break
+        else:
+            msg = queue.get_nowait()
+        sub._pending_size -= len(msg.data)
+        queue.task_done()
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            msgs.append(msg)
+        elif status != "100":  # not a heartbeat: the server says this request is done
+            break
+    return msgs
 
 
 def _pending_after(msg) -> int:

@@ -19,6 +19,7 @@ from contracts.base import Message, Request
 from runtime.consumers import PullConsumer
 from runtime.messaging import ServiceError, error_reply
 from runtime.refusals import Refusal
+from runtime.retries import RetryState
 
 log = structlog.get_logger(__name__)
 
@@ -61,15 +62,22 @@ def batch_consumer(
     batch_size: int = 500,
     subject: str | None = None,
     deliver_policy: DeliverPolicy = DeliverPolicy.ALL,
+    parallel: int = 1,
 ):
-    """Register a durable pull consumer taking batches of up to `batch_size`."""
+    """Register a durable pull consumer taking batches of up to `batch_size`.
+
+    `parallel` > 1: that many loops on the durable in this process, as replicas would be, so that one
+    batch's database round trips overlap the next batch's work (each batch is still one transaction,
+    and the use case must be safe for concurrent batches, as it must be for replicas)."""
 
     def decorate(fn: Callable[[list], Awaitable[None]]):
-        consumers.append(
-            PullConsumer(
+        retries = RetryState(durable)  # one per durable and process: its loops report one set of retries
+        for _ in range(parallel):
+            consumer = PullConsumer(
                 message_cls, durable, fn, batch_size=batch_size, subject=subject, deliver_policy=deliver_policy
             )
-        )
+            consumer._retries = retries
+            consumers.append(consumer)
         return fn
 
     return decorate

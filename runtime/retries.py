@@ -66,6 +66,8 @@ class RetryState:
         RETRIED.labels(self.consumer, kind).inc()
 
     def done(self, raw) -> None:
+        if not self._waiting:  # the usual case: nothing in retry, no JetStream metadata to parse
+            return
         seq = _sequence(raw)
         if seq is not None:
             self._waiting.pop(seq, None)
@@ -114,8 +116,8 @@ async def consume_batch(
     except Exception as exc:
         pause = await _after_batch_failure(parsed, exc, consumer=consumer, js=js, retries=retries, handle=handle)
     else:
+        await _ack_all([raw for _, raw in parsed])
         for _, raw in parsed:
-            await _ack(raw)
             retries.done(raw)
         CONSUMED.labels(consumer).inc(len(parsed))
         retries.healthy()
@@ -233,6 +235,22 @@ def _stored_at(raw) -> float:
 async def _ack(raw) -> None:
     with contextlib.suppress(Exception):
         await raw.ack()
+
+
+async def _ack_all(raws: list) -> None:
+    """Acknowledge a handled batch: its acks go out as one write (what `msg.ack()` sends for each, an
+    empty message to its `$JS.ACK` reply subject) instead of one validated publish per message. While
+    the connection is not up, each message is acknowledged (or not) as `_ack` does it."""
+    nc = getattr(raws[0], "_client", None) if raws else None
+    if nc is None or not nc.is_connected or any(not r.reply for r in raws):
+        for raw in raws:
+            await _ack(raw)
+        return
+    with contextlib.suppress(Exception):
+        await nc._send_command(b"".join(b"PUB %s 0\r\n\r\n" % r.reply.encode() for r in raws))
+        await nc._flush_pending()
+        for raw in raws:
+            raw._ackd = True
 
 
 async def _nak(raw, delay: float) -> None:

@@ -93,5 +93,10 @@ def columns(rows: list[dict], names: tuple[str, ...]) -> dict[str, list]:
     return {name: [row[name] for row in rows] for name in names}
 
 
+def transposed(rows: list[tuple], names: tuple[str, ...]) -> dict[str, list]:
+    """Row tuples (in the order of `names`) → one list per column."""
+    return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
+
+
 def now() -> datetime:
     return utcnow()

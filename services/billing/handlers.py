@@ -45,7 +45,13 @@ def register(broker, consumers: list, *, deps: BillingDeps, settings: BillingSet
     db = deps.db
     queue = "billing"
 
-    @batch_consumer(consumers, UsageRecorded, durable="billing-usage", batch_size=settings.usage_batch_size)
+    @batch_consumer(
+        consumers,
+        UsageRecorded,
+        durable="billing-usage",
+        batch_size=settings.usage_batch_size,
+        parallel=settings.usage_consumers,
+    )
     async def on_usage_recorded(records: list[UsageRecorded]) -> None:
         await use_cases.record_usage(deps=deps, records=records)
 

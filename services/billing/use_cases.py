@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,22 +22,20 @@ from services.billing.autotopup import trigger as autotopup_trigger
 from services.billing.deps import BillingDeps
 from services.billing.domain.bonus import bonus_to_reverse
 from services.billing.domain.grants import Allocation, GrantBook
-from services.billing.domain.ledger import AccountState, Applied, Posting, apply
+from services.billing.domain.ledger import AccountState, Applied, Posting, post
 from services.billing.tables import Account, TopupCredit
 
 USAGE_CONSUMER = "usage"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # immutable, like the frozen dataclass it was, at a quarter of its cost per debit
     tenant_id: str
     posting: Posting
     occurred_at: datetime | None = None
     quantity: float | None = None
 
 
-@dataclass(frozen=True)
-class Posted:
+class Posted(NamedTuple):
     tx_id: str
     tenant_id: str
     applied: Applied
@@ -57,30 +55,36 @@ async def post_entries(session: AsyncSession, items: list[Entry], *, deps: Billi
     }
     allocations: list[tuple[str, Allocation]] = []
     posted: list[Posted] = []
-    out: list[PortalEvent] = []
+    out = outbox.Staged()
+    stamp = events.Stamp(now)
     last_tx: dict[str, str] = {}
-    rows = []
+    rows = repository.PostingRows(now)
+    random_ids = iter(events.random_hex_ids(2 * len(items)))  # as unique as new_id's uuid4, one system call
+    balances = {t: s.balance_cents for t, s in states.items()}  # running, per posting
     for item in items:
-        state, applied = apply(states[item.tenant_id], item.posting)
-        states[item.tenant_id] = state
-        tx_id = f"txn_{os.urandom(16).hex()}"  # as unique as new_id's uuid4, a tenth of its CPU
-        if item.tenant_id in grants and item.posting.kind == "usage" and item.posting.amount_cents < 0:
-            allocations.extend((tx_id, a) for a in grants[item.tenant_id].draw(-item.posting.amount_cents))
-        rows.append((tx_id, item.tenant_id, applied, {"occurred_at": item.occurred_at, "quantity": item.quantity}))
-        posted.append(Posted(tx_id, item.tenant_id, applied))
-        last_tx[item.tenant_id] = tx_id
-        out.append(events.transaction_created(item.tenant_id, tx_id, applied, now))
-        out.extend(
-            events.alert(item.tenant_id, a, balance=applied.balance_after, threshold=state.threshold_cents, at=now)
-            for a in applied.alerts
-        )
-    await repository.insert_postings(session, rows, now=now)
+        tenant_id, posting = item.tenant_id, item.posting
+        state = states[tenant_id]
+        applied = post(balances[tenant_id], state.threshold_cents, posting)
+        balances[tenant_id] = applied.balance_after
+        tx_id = f"txn_{next(random_ids)}"
+        if tenant_id in grants and posting.kind == "usage" and posting.amount_cents < 0:
+            allocations.extend((tx_id, a) for a in grants[tenant_id].draw(-posting.amount_cents))
+        rows.add(tx_id, tenant_id, applied, item.occurred_at, item.quantity)
+        posted.append(Posted(tx_id, tenant_id, applied))
+        last_tx[tenant_id] = tx_id
+        out.serialized(*events.transaction_created_row(tenant_id, tx_id, applied, stamp, f"evt_{next(random_ids)}"))
+        for a in applied.alerts:
+            out.event(
+                events.alert(tenant_id, a, balance=applied.balance_after, threshold=state.threshold_cents, at=now)
+            )
+    await repository.insert_postings(session, rows)
     await repository.save_allocations(session, allocations)
-    changed = {t: states[t] for t in last_tx}
+    changed = {t: replace(states[t], balance_cents=balances[t]) for t in last_tx}  # once per tenant and batch
     await repository.save_balances(session, {t: s.balance_cents for t, s in changed.items()}, now=now)
     await autotopup_trigger.after_postings(session, changed, policy=deps.autotopup)  # under the same locks
-    out.extend(_balance_events(changed, last_tx, now))
-    await outbox.add(session, out)
+    for event in _balance_events(changed, last_tx, now):
+        out.event(event)
+    await outbox.add_staged(session, out)
     return posted
 
 

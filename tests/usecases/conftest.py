@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from runtime.db import Database
 from runtime.migrations import upgrade
+from runtime.outbox import unbundled
 from runtime.tables import outbox as outbox_table
 from services.billing.app import MIGRATIONS as BILLING_MIGRATIONS
 from services.billing.deps import BillingDeps
@@ -55,7 +56,7 @@ def billing(billing_db) -> BillingDeps:
 
 @dataclass(frozen=True)
 class Published:
-    """One outbox row: what the relay would publish."""
+    """One event of the outbox: what the relay would publish."""
 
     subject: str
     payload: dict
@@ -73,13 +74,15 @@ class Outbox:
 
     async def all(self) -> list[Published]:
         query = (
-            sa.select(outbox_table.c.subject, outbox_table.c.payload)
+            sa.select(outbox_table.c.subject, outbox_table.c.payload, outbox_table.c.event_id)
             .where(outbox_table.c.id > self.since)
             .order_by(outbox_table.c.id)
         )
         async with self.db.sessions() as session:
             rows = (await session.execute(query)).all()
-        return [Published(r.subject, json.loads(r.payload)) for r in rows]
+        # a bundle row (a large batch's events) holds its events: the relay publishes each of them
+        events = [e for r in rows for e in unbundled(r.subject, r.payload, r.event_id)]
+        return [Published(subject.decode(), json.loads(payload)) for subject, payload, _ in events]
 
     async def on(self, subject: str) -> list[Published]:
         return [p for p in await self.all() if p.subject == subject]

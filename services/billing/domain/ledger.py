@@ -6,7 +6,7 @@ posting is two entries that sum to zero — the tenant's account and a platform 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from services.billing.domain.alerts import Alert, crossings
@@ -84,9 +84,17 @@ class Applied:
 
 def apply(state: AccountState, posting: Posting) -> tuple[AccountState, Applied]:
     """Usage is never rejected: the balance may go below zero, and the alerts say so."""
-    after = state.balance_cents + posting.amount_cents
-    alerts = crossings(before=state.balance_cents, after=after, threshold=state.threshold_cents)
-    return replace(state, balance_cents=after), Applied(posting, state.balance_cents, after, alerts)
+    applied = post(state.balance_cents, state.threshold_cents, posting)
+    return AccountState(state.tenant_id, applied.balance_after, state.held_cents, state.threshold_cents), applied
+
+
+def post(balance_cents: int, threshold_cents: int, posting: Posting) -> Applied:
+    """`apply` on a balance alone: a batch of postings keeps each tenant's running balance and makes
+    one AccountState per tenant at its end, not one per posting."""
+    after = balance_cents + posting.amount_cents
+    return Applied(
+        posting, balance_cents, after, crossings(before=balance_cents, after=after, threshold=threshold_cents)
+    )
 
 
 def double_entries(tenant_id: str, posting: Posting) -> list[tuple[str, int]]:
