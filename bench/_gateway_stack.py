@@ -33,7 +33,7 @@ def rss_bytes(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def stack(*, run: str | None = None, **gateway_env: str):
+def stack(*, run: str | None = None, ready_within_s: float = 60, **gateway_env: str):
     """Yields (gateway base URL, gateway process, NATS URL); billing's schema is `billing_schema(run)`."""
     database = postgres_url()
     if database is None:
@@ -67,7 +67,7 @@ def stack(*, run: str | None = None, **gateway_env: str):
         )
         procs.append(gateway)
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base)
+        _wait_ready(base, ready_within_s)
         yield base, gateway, nats.url
     finally:
         for proc in procs:
@@ -83,8 +83,8 @@ def billing_schema(run: str) -> str:
     return f"bench_bil_{run}"
 
 
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 60
+def _wait_ready(base: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:

@@ -20,14 +20,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from bench._gateway_stack import percentile, raise_fd_limit, rss_bytes, stack
+from bench._gateway_stack import ROOT, percentile, raise_fd_limit, rss_bytes, stack
 
 TARGET_P99_MS = 50
 BALANCE = re.compile(rb"event: balance\.updated\ndata: \{\"balance_cents\":(-?\d+)")
@@ -133,6 +138,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="balance changes per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="run the gateway under tracemalloc (this many frames) and show where the streams' memory goes",
+    )
     args = parser.parse_args()
     if args.tenants is not None:
         return scenario(args, args.tenants)
@@ -144,11 +156,22 @@ def main() -> int:
 def scenario(args, tenant_count: int) -> int:
     # The per-tenant cap (SSE_MAX_STREAMS_PER_TENANT, 100 by default) would refuse the worst case.
     per_tenant = str(-(-args.connections // tenant_count))
-    with stack(SSE_MAX_STREAMS_PER_TENANT=per_tenant) as (base, gateway, nats_url):
+    traced = tempfile.TemporaryDirectory(prefix="bench-sse-") if args.tracemalloc else contextlib.nullcontext()
+    with (
+        traced as dump_dir,
+        stack(
+            ready_within_s=600 if dump_dir else 60, SSE_MAX_STREAMS_PER_TENANT=per_tenant, **traced_env(args, dump_dir)
+        ) as (
+            base,
+            gateway,
+            nats_url,
+        ),
+    ):
         from bench._gateway_stack import create_tenant
 
         tenants = [create_tenant(base) for _ in range(tenant_count)]
         idle = rss_bytes(gateway.pid)
+        before = snapshot(gateway, dump_dir) if dump_dir else None
         started = time.monotonic()
         proc = subprocess.Popen(
             [
@@ -187,6 +210,8 @@ def scenario(args, tenant_count: int) -> int:
             f"(RSS {idle / 2**20:.0f} → {rss_bytes(gateway.pid) / 2**20:.0f} MiB)",
             flush=True,
         )
+        if dump_dir:
+            where_it_goes(before, snapshot(gateway, dump_dir), connected)
         proc.stdin.write("go\n")
         proc.stdin.flush()
         result = next(line for line in proc.stdout if line.startswith("RESULT"))
@@ -198,6 +223,79 @@ def scenario(args, tenant_count: int) -> int:
         f"{fanout_ms:.2f} ms on average (sse_fanout_seconds)"
     )
     return code
+
+
+def traced_env(args, dump_dir: str | None) -> dict[str, str]:
+    if not dump_dir:
+        return {}
+    return {"PYTHONTRACEMALLOC": str(args.tracemalloc), "TRACEMALLOC_DUMP": f"{dump_dir}/snapshot"}
+
+
+def snapshot(gateway, dump_dir: str):
+    """The gateway's tracemalloc snapshot now (SIGUSR1: runtime.service writes it)."""
+    import tracemalloc
+
+    path = Path(dump_dir) / "snapshot"
+    path.unlink(missing_ok=True)
+    os.kill(gateway.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 120
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the gateway wrote no tracemalloc snapshot")
+        time.sleep(0.2)
+    return tracemalloc.Snapshot.load(str(path))
+
+
+def where_it_goes(before, after, connections: int, *, top: int = 12) -> None:
+    """Python allocations that the open streams added, per stream: by the code that made them (the
+    innermost frame outside the standard library: the package, or the project's module) and by line."""
+    import tracemalloc
+
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib.*")]
+    stats = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "traceback")
+    total = sum(s.size_diff for s in stats)
+    print(
+        f"tracemalloc: Python objects per stream {total / connections / 1024:.2f} KiB (RSS also holds what the "
+        f"allocators keep, and what C code allocates outside Python's allocator)"
+    )
+    by_owner: dict[str, list[int]] = {}
+    by_line: dict[str, list[int]] = {}
+    for stat in stats:
+        owner, line = _owner(stat.traceback)
+        for table, key in ((by_owner, owner), (by_line, line)):
+            entry = table.setdefault(key, [0, 0])
+            entry[0] += stat.size_diff
+            entry[1] += stat.count_diff
+    for title, table in (("by owner", by_owner), ("by line (innermost frame)", by_line)):
+        print(f"  {title}:")
+        for key, (size, count) in sorted(table.items(), key=lambda kv: -kv[1][0])[:top]:
+            if size <= 0:
+                break
+            print(f"    {size / connections:7.0f} B  {count / connections:5.2f} blocks  {key}")
+
+
+STDLIB = os.path.dirname(os.__file__)
+
+
+def _owner(traceback) -> tuple[str, str]:
+    """(who made it, the line that allocated) for a traceback, most recent frame last."""
+    frames = list(traceback)
+    innermost = frames[-1]
+    line = f"{_short(innermost.filename)}:{innermost.lineno}"
+    for frame in reversed(frames):
+        name = frame.filename
+        if "site-packages/" in name:
+            return name.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py"), line
+        if name.startswith(f"{ROOT}/"):
+            return name.removeprefix(f"{ROOT}/").removesuffix(".py"), line
+    return f"stdlib ({_short(innermost.filename)})", line
+
+
+def _short(filename: str) -> str:
+    for prefix in (f"{STDLIB}/", f"{ROOT}/"):
+        if filename.startswith(prefix):
+            return filename.removeprefix(prefix)
+    return filename.split("site-packages/", 1)[-1]
 
 
 def gateway_fanout_ms(base: str) -> float:
