@@ -116,6 +116,7 @@ class Hub:
             max_buffer_bytes=self.max_buffer_bytes,
             credential=credential,
             ends_at=ends_at,
+            hub=self,
         )
         self.clients[tenant_id].add(client)
         self.by_credential[credential].add(client)
