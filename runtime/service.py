@@ -11,7 +11,8 @@ import os
 import signal
 import sys
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
 
 import structlog
 import uvicorn
@@ -31,6 +32,7 @@ from runtime.settings import ServiceSettings
 log = structlog.get_logger(__name__)
 WARM_CONNECTIONS = 4  # database connections opened at start, before the service takes traffic
 JOB_STOP_S = 10.0  # how long stop() waits for cancelled jobs and consumers
+WARM_UP_PATH = "/.warm-up/no-such-route"  # requested in-process before the server starts (`_warm_http`)
 
 BackgroundJob = Callable[[], Awaitable[None]]
 JOB_RESTART_DELAYS_S = (1, 2, 5, 10, 30)
@@ -138,8 +140,44 @@ class Service:
         if self.on_started:
             await self.on_started(self)
         if serve_http:
+            await self._warm_http()
             await self._start_http()
         log.info("service.started", service=self.settings.service_name, port=self.port)
+
+    async def _warm_http(self) -> None:
+        """Build what the HTTP app would build on its first requests, before it takes any.
+
+        FastAPI builds each included router's routes (their dependants, and a pydantic TypeAdapter
+        per parameter and response model: 207 in the gateway) when a request is first matched
+        against them, and Starlette its middleware stack on the first request. A request for a path
+        that no route has walks every router without running a handler or touching any data.
+        """
+        app = self.http_app
+        if app.middleware_stack is None:
+            app.middleware_stack = app.build_middleware_stack()
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": WARM_UP_PATH,
+            "raw_path": WARM_UP_PATH.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [],
+            "client": None,
+            "server": None,
+            "state": {},
+        }
+
+        async def receive() -> MutableMapping[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(_message: MutableMapping[str, Any]) -> None:
+            pass
+
+        await app.router(scope, receive, send)
 
     async def _start_http(self) -> None:
         config = uvicorn.Config(
