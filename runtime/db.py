@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
 
 
@@ -44,6 +44,8 @@ class Database:
         self.schema = schema
         self.engine: AsyncEngine = self._make_engine(pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool, each statement committed on its own (`reads`).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._after_commit: list = []
 
     def after_commit(self, callback) -> None:
@@ -69,6 +71,14 @@ class Database:
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
         finally:
             await admin.dispose()
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection for read-only statements each of which is its own snapshot: no
+        transaction, so no BEGIN and ROLLBACK round trips and no ORM session around them (the
+        balance and the dashboard, asked for on every portal and API view)."""
+        async with self._autocommit.connect() as conn:
+            yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

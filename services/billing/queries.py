@@ -6,7 +6,7 @@ import base64
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from contracts.base import utcnow
 from contracts.billing.v1 import (
@@ -14,6 +14,7 @@ from contracts.billing.v1 import (
     Address,
     BalanceReply,
     DashboardReply,
+    NextExpiry,
     StatementEntry,
     StatementReply,
     TransactionPage,
@@ -67,28 +68,56 @@ def runway_window(calendar: Calendar) -> tuple[datetime, datetime]:
     return calendar.day_start(today - timedelta(days=WINDOW_DAYS - 1)), calendar.day_start(today + timedelta(days=1))
 
 
+# The balance now in one statement, so one snapshot (balance, holds and grants agree) and one round
+# trip: the account, its active holds, and what its open grants have left, with the soonest expiry
+# and what the grants expiring then have left (what `grants.promotional` answers).
+BALANCE = sa.text(
+    """
+    WITH open_grants AS (
+        SELECT remaining_cents, expires_at FROM grants
+        WHERE tenant_id = :tenant_id AND status = 'open' AND remaining_cents > 0
+    ), soonest AS (
+        SELECT min(expires_at) AS at FROM open_grants
+    )
+    SELECT a.tenant_id IS NOT NULL AS found, a.balance_cents, a.low_balance_threshold_cents, a.updated_at,
+        (SELECT coalesce(sum(amount_cents), 0) FROM holds
+         WHERE tenant_id = :tenant_id AND status = 'active' AND expires_at > :now) AS held_cents,
+        (SELECT coalesce(sum(remaining_cents), 0) FROM open_grants) AS promotional_cents,
+        (SELECT at FROM soonest) AS next_expiry_at,
+        (SELECT coalesce(sum(remaining_cents), 0) FROM open_grants
+         WHERE expires_at = (SELECT at FROM soonest)) AS next_expiry_cents
+    FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.tenant_id = :tenant_id
+    """
+)
+
+
 async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | None = None) -> BalanceReply:
     """The balance now, or as of a past moment (the balance after the last posting before it)."""
     if as_of is not None:
         return await _balance_as_of(deps=deps, tenant_id=tenant_id, at=as_of)
-    now = utcnow()
-    async with deps.db.sessions() as session, session.begin():  # one snapshot: balance and grants agree
-        await session.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-        account = await session.get(Account, tenant_id)
-        held = await repository.held_cents(session, [tenant_id], now=now)
-        promotional, next_expiry = await grants.promotional(session, tenant_id)
-    if account is None:
+    async with deps.db.reads() as conn:
+        return await _balance_now(conn, deps=deps, tenant_id=tenant_id)
+
+
+async def _balance_now(conn: AsyncConnection, *, deps: BillingDeps, tenant_id: str) -> BalanceReply:
+    row = (await conn.execute(BALANCE, {"tenant_id": tenant_id, "now": utcnow()})).one()
+    if not row.found:
         return BalanceReply(
             balance_cents=0, available_cents=0, low_balance_threshold_cents=deps.default_threshold_cents
         )
+    promotional = int(row.promotional_cents)
     return BalanceReply(
-        balance_cents=account.balance_cents,
-        available_cents=account.balance_cents - held.get(tenant_id, 0),
-        low_balance_threshold_cents=account.low_balance_threshold_cents,
-        updated_at=account.updated_at,
-        paid_cents=account.balance_cents - promotional,
+        balance_cents=row.balance_cents,
+        available_cents=row.balance_cents - int(row.held_cents),
+        low_balance_threshold_cents=row.low_balance_threshold_cents,
+        updated_at=row.updated_at,
+        paid_cents=row.balance_cents - promotional,
         promotional_cents=promotional,
-        next_expiry=next_expiry,
+        next_expiry=(
+            NextExpiry(amount_cents=int(row.next_expiry_cents), expires_at=row.next_expiry_at)
+            if row.next_expiry_at is not None
+            else None
+        ),
     )
 
 
@@ -152,19 +181,20 @@ async def list_transactions(
     return TransactionPage(items=items, next_cursor=next_cursor)
 
 
+DASHBOARD_ROWS = sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at).where(
+    tx.c.tenant_id == sa.bindparam("tenant_id"),
+    tx.c.kind.in_(["usage", "topup"]),
+    tx.c.occurred_at >= sa.bindparam("start"),
+)
+
+
 async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> DashboardReply:
     calendar = Calendar(deps.timezone)
     first_day = calendar.today() - timedelta(days=days - 1)
     start = calendar.day_start(first_day)
-    async with deps.db.sessions() as session:
-        rows = (
-            await session.execute(
-                sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at).where(
-                    tx.c.tenant_id == tenant_id, tx.c.kind.in_(["usage", "topup"]), tx.c.occurred_at >= start
-                )
-            )
-        ).all()
-    balance = await get_balance(deps=deps, tenant_id=tenant_id)
+    async with deps.db.reads() as conn:
+        rows = (await conn.execute(DASHBOARD_ROWS, {"tenant_id": tenant_id, "start": start})).all()
+        balance = await _balance_now(conn, deps=deps, tenant_id=tenant_id)
     by_day: dict[date, list] = {first_day + timedelta(days=i): [0, 0.0] for i in range(days)}
     topups = 0
     for r in rows:
