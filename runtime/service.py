@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import Any
 
 import structlog
@@ -30,7 +30,6 @@ from runtime.outbox import OutboxRelay
 from runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
-WARM_CONNECTIONS = 4  # database connections opened at start, before the service takes traffic
 JOB_STOP_S = 10.0  # how long stop() waits for cancelled jobs and consumers
 WARM_UP_PATH = "/.warm-up/no-such-route"  # requested in-process before the server starts (`_warm_http`)
 
@@ -81,6 +80,7 @@ class Service:
         consumers: list | None = None,
         on_started: Callable[[Service], Awaitable[None]] | None = None,
         on_stopping: Callable[[Service], Awaitable[None]] | None = None,
+        warm_reads: Sequence[tuple[Any, dict]] = (),
     ) -> None:
         self.settings = settings
         self.db = db
@@ -94,6 +94,7 @@ class Service:
         self.consumers = consumers or []
         self.on_started = on_started
         self.on_stopping = on_stopping
+        self.warm_reads = warm_reads  # run on each pooled connection at start (`Database.warm`)
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task] = []
         self._job_tasks: list[asyncio.Task] = []
@@ -121,7 +122,7 @@ class Service:
     async def start(self, *, migrate: bool = True, serve_http: bool = True) -> None:
         if migrate:
             await self.migrate()
-        await self.db.warm(WARM_CONNECTIONS)
+        await self.db.warm(reads=self.warm_reads)
         await self.broker.connect()
         await ensure_streams(
             self.js,
