@@ -23,7 +23,9 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from bench._gateway_stack import cpu_seconds, create_tenant, percentile, stack
 
@@ -149,14 +151,11 @@ async def load(url: str, key: str, mix: list[str], rate: float, seconds: float) 
 def run_client(base: str, key: str, mix: list[str], rate: float, seconds: float, pids: dict[str, int]) -> dict:
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.monotonic()
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_gateway", "client", base, key, ",".join(mix), str(rate), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    ).stdout
-    elapsed = time.monotonic() - started
-    result = json.loads(out.strip().splitlines()[-1])
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        command = ["client", base, key, ",".join(mix), str(rate), str(seconds), out.name]
+        subprocess.run([sys.executable, "-m", "bench.bench_gateway", *command], check=True)
+        elapsed = time.monotonic() - started
+        result = json.load(out)
     result["service_cpu"] = {name: (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
     return result
 
@@ -229,6 +228,6 @@ if __name__ == "__main__":
 
         url, key, mix, rate, seconds = sys.argv[2], sys.argv[3], sys.argv[4].split(","), *map(float, sys.argv[5:7])
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        print(json.dumps(asyncio.run(load(url, key, mix, rate, seconds))))
+        Path(sys.argv[7]).write_text(json.dumps(asyncio.run(load(url, key, mix, rate, seconds))))
     else:
         sys.exit(main())
