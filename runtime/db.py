@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import QueuePool
-from sqlalchemy.sql.expression import Executable
 
 
 class UnsupportedDatabase(ValueError):
@@ -74,12 +74,12 @@ class Database:
             await admin.dispose()
 
     @asynccontextmanager
-    async def reads(self) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection for read-only statements each of which is its own snapshot: no
-        transaction, so no BEGIN and ROLLBACK round trips and no ORM session around them (the
-        balance and the dashboard, asked for on every portal and API view)."""
+    async def reads(self) -> AsyncIterator[asyncpg.Connection]:
+        """The driver's own connection, from the pool, for read-only statements each of which is its own
+        snapshot: no transaction (no BEGIN and ROLLBACK round trips), no ORM session, no statement
+        compilation — the balance and the dashboard, asked for on every portal and API view."""
         async with self._autocommit.connect() as conn:
-            yield conn
+            yield _driver(await conn.get_raw_connection())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -94,13 +94,13 @@ class Database:
         for callback in self._after_commit:
             callback()
 
-    async def warm(self, connections: int | None = None, *, reads: Sequence[tuple[Executable, dict]] = ()) -> None:
+    async def warm(self, connections: int | None = None, *, reads: Sequence[tuple[str, tuple]] = ()) -> None:
         """Open the pool's connections now (all it keeps, or `connections`), before traffic, instead of
-        under the first load, and run each of `reads` on each of them: connect and dialect set-up, and
-        each statement's compilation and preparation on each connection (with gc.freeze(), the first
-        second at 200 requests/s had p99 113 ms without warm connections and 26–54 ms with 4 of the
-        10; under the first burst billing still opened 5 more, 88 ms at worst in that second).
-        `reads` must be read-only statements that change nothing whatever their parameters."""
+        under the first load, and run each of `reads` (SQL and arguments, as `reads()` runs them) on
+        each: connect and dialect set-up, and each statement's preparation on each connection (with
+        gc.freeze(), the first second at 200 requests/s had p99 113 ms without warm connections and
+        26–54 ms with 4 of the 10; under the first burst billing still opened 5 more, 88 ms at worst in
+        that second). `reads` must be read-only statements that change nothing whatever their arguments."""
         pool = self.engine.pool
         kept = pool.size() if isinstance(pool, QueuePool) else 0
         connections = kept if connections is None else min(connections, kept)
@@ -113,10 +113,11 @@ class Database:
             await asyncio.gather(*(conn.close() for conn in opened), return_exceptions=True)
 
     @staticmethod
-    async def _warm_one(conn: AsyncConnection, reads: Sequence[tuple[Executable, dict]]) -> None:
+    async def _warm_one(conn: AsyncConnection, reads: Sequence[tuple[str, tuple]]) -> None:
         await conn.start()
-        for statement, params in reads:
-            await conn.execute(statement, params)
+        driver = _driver(await conn.get_raw_connection())
+        for sql, args in reads:
+            await driver.fetch(sql, *args)
 
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:
@@ -125,3 +126,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _driver(pooled) -> asyncpg.Connection:
+    """asyncpg's connection under SQLAlchemy's pooled one."""
+    driver = pooled.driver_connection
+    assert isinstance(driver, asyncpg.Connection)
+    return driver

@@ -80,7 +80,7 @@ class Service:
         consumers: list | None = None,
         on_started: Callable[[Service], Awaitable[None]] | None = None,
         on_stopping: Callable[[Service], Awaitable[None]] | None = None,
-        warm_reads: Sequence[tuple[Any, dict]] = (),
+        warm_reads: Sequence[tuple[str, tuple]] = (),
     ) -> None:
         self.settings = settings
         self.db = db

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from datetime import UTC, date, datetime, timedelta
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.base import utcnow
 from contracts.billing.v1 import (
@@ -71,24 +72,23 @@ def runway_window(calendar: Calendar) -> tuple[datetime, datetime]:
 # The balance now in one statement, so one snapshot (balance, holds and grants agree) and one round
 # trip: the account, its active holds, and what its open grants have left, with the soonest expiry
 # and what the grants expiring then have left (what `grants.promotional` answers).
-BALANCE = sa.text(
-    """
+# $1 the tenant id, $2 now. The hot reads run on the driver's connection (`Database.reads`).
+BALANCE = """
     WITH open_grants AS (
         SELECT remaining_cents, expires_at FROM grants
-        WHERE tenant_id = :tenant_id AND status = 'open' AND remaining_cents > 0
+        WHERE tenant_id = $1 AND status = 'open' AND remaining_cents > 0
     ), soonest AS (
         SELECT min(expires_at) AS at FROM open_grants
     )
     SELECT a.tenant_id IS NOT NULL AS found, a.balance_cents, a.low_balance_threshold_cents, a.updated_at,
         (SELECT coalesce(sum(amount_cents), 0) FROM holds
-         WHERE tenant_id = :tenant_id AND status = 'active' AND expires_at > :now) AS held_cents,
+         WHERE tenant_id = $1 AND status = 'active' AND expires_at > $2) AS held_cents,
         (SELECT coalesce(sum(remaining_cents), 0) FROM open_grants) AS promotional_cents,
         (SELECT at FROM soonest) AS next_expiry_at,
         (SELECT coalesce(sum(remaining_cents), 0) FROM open_grants
          WHERE expires_at = (SELECT at FROM soonest)) AS next_expiry_cents
-    FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.tenant_id = :tenant_id
-    """
-)
+    FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.tenant_id = $1
+"""
 
 
 async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | None = None) -> BalanceReply:
@@ -99,23 +99,23 @@ async def get_balance(*, deps: BillingDeps, tenant_id: str, as_of: datetime | No
         return await _balance_now(conn, deps=deps, tenant_id=tenant_id)
 
 
-async def _balance_now(conn: AsyncConnection, *, deps: BillingDeps, tenant_id: str) -> BalanceReply:
-    row = (await conn.execute(BALANCE, {"tenant_id": tenant_id, "now": utcnow()})).one()
-    if not row.found:
+async def _balance_now(conn: asyncpg.Connection, *, deps: BillingDeps, tenant_id: str) -> BalanceReply:
+    row = await conn.fetchrow(BALANCE, tenant_id, utcnow())
+    if not row["found"]:
         return BalanceReply(
             balance_cents=0, available_cents=0, low_balance_threshold_cents=deps.default_threshold_cents
         )
-    promotional = int(row.promotional_cents)
+    balance, promotional = row["balance_cents"], int(row["promotional_cents"])
     return BalanceReply(
-        balance_cents=row.balance_cents,
-        available_cents=row.balance_cents - int(row.held_cents),
-        low_balance_threshold_cents=row.low_balance_threshold_cents,
-        updated_at=row.updated_at,
-        paid_cents=row.balance_cents - promotional,
+        balance_cents=balance,
+        available_cents=balance - int(row["held_cents"]),
+        low_balance_threshold_cents=row["low_balance_threshold_cents"],
+        updated_at=row["updated_at"],
+        paid_cents=balance - promotional,
         promotional_cents=promotional,
         next_expiry=(
-            NextExpiry(amount_cents=int(row.next_expiry_cents), expires_at=row.next_expiry_at)
-            if row.next_expiry_at is not None
+            NextExpiry(amount_cents=int(row["next_expiry_cents"]), expires_at=row["next_expiry_at"])
+            if row["next_expiry_at"] is not None
             else None
         ),
     )
@@ -181,18 +181,17 @@ async def list_transactions(
     return TransactionPage(items=items, next_cursor=next_cursor)
 
 
-DASHBOARD_ROWS = sa.select(tx.c.kind, tx.c.amount_cents, tx.c.quantity, tx.c.occurred_at).where(
-    tx.c.tenant_id == sa.bindparam("tenant_id"),
-    tx.c.kind.in_(["usage", "topup"]),
-    tx.c.occurred_at >= sa.bindparam("start"),
+DASHBOARD_ROWS = (  # $1 the tenant id, $2 the first day's start
+    "SELECT kind, amount_cents, quantity, occurred_at FROM ledger_transactions "
+    "WHERE tenant_id = $1 AND kind IN ('usage', 'topup') AND occurred_at >= $2"
 )
 
 
 # Run on each pooled connection at start-up (`Database.warm`): a tenant id no tenant has, so they read
-# nothing, but each statement is compiled and prepared before the first balance or dashboard asks.
+# nothing, but each statement is prepared before the first balance or dashboard asks.
 WARM_READS = [
-    (BALANCE, {"tenant_id": "", "now": datetime(2000, 1, 1, tzinfo=UTC)}),
-    (DASHBOARD_ROWS, {"tenant_id": "", "start": datetime(2000, 1, 1, tzinfo=UTC)}),
+    (BALANCE, ("", datetime(2000, 1, 1, tzinfo=UTC))),
+    (DASHBOARD_ROWS, ("", datetime(2000, 1, 1, tzinfo=UTC))),
 ]
 
 
@@ -201,18 +200,18 @@ async def dashboard(*, deps: BillingDeps, tenant_id: str, days: int) -> Dashboar
     first_day = calendar.today() - timedelta(days=days - 1)
     start = calendar.day_start(first_day)
     async with deps.db.reads() as conn:
-        rows = (await conn.execute(DASHBOARD_ROWS, {"tenant_id": tenant_id, "start": start})).all()
+        rows = await conn.fetch(DASHBOARD_ROWS, tenant_id, start)
         balance = await _balance_now(conn, deps=deps, tenant_id=tenant_id)
     by_day: dict[date, list] = {first_day + timedelta(days=i): [0, 0.0] for i in range(days)}
     topups = 0
-    for r in rows:
-        if r.kind == "topup":
-            topups += r.amount_cents
+    for kind, amount_cents, quantity, occurred_at in rows:
+        if kind == "topup":
+            topups += amount_cents
             continue
-        day = calendar.date_of(r.occurred_at)
+        day = calendar.date_of(occurred_at)
         if day in by_day:
-            by_day[day][0] += -r.amount_cents
-            by_day[day][1] += r.quantity or 0
+            by_day[day][0] += -amount_cents
+            by_day[day][1] += quantity or 0
     usage_days = [UsageDay(date=d.isoformat(), amount_cents=v[0], quantity=v[1]) for d, v in sorted(by_day.items())]
     return DashboardReply(
         balance_cents=balance.balance_cents,
