@@ -32,9 +32,18 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+class Stack(tuple):
+    """(gateway base URL, gateway process, NATS URL), and `billing` (its process), `ready_s` (seconds
+    from starting each process until its /readyz answered 200, by service)."""
+
+    billing: subprocess.Popen
+    ready_s: dict[str, float]
+
+
 @contextlib.contextmanager
-def stack(*, run: str | None = None, **gateway_env: str):
-    """Yields (gateway base URL, gateway process, NATS URL); billing's schema is `billing_schema(run)`."""
+def stack(*, run: str | None = None, ready_within_s: float = 60, **gateway_env: str):
+    """Yields a `Stack`: (gateway base URL, gateway process, NATS URL) once billing and the gateway are
+    ready; billing's schema is `billing_schema(run)`."""
     database = postgres_url()
     if database is None:
         raise SystemExit("no PostgreSQL: set DATABASE_URL")
@@ -43,14 +52,18 @@ def stack(*, run: str | None = None, **gateway_env: str):
     port = free_port()
     common = {**os.environ, "NATS_URL": nats.url, "DATABASE_URL": database, "APP_ENV": "test", "LOG_LEVEL": "WARNING"}
     procs = []
+    billing_port = free_port()
+    started: dict[str, float] = {}
     try:
+        started["billing"] = time.monotonic()
         billing = subprocess.Popen(
             [sys.executable, "-m", "services.billing"],
             cwd=ROOT,
             preexec_fn=raise_fd_limit,
-            env={**common, **nats.service_env("billing"), "DB_SCHEMA": billing_schema(run), "PORT": str(free_port())},
+            env={**common, **nats.service_env("billing"), "DB_SCHEMA": billing_schema(run), "PORT": str(billing_port)},
         )
         procs.append(billing)
+        started["gateway"] = time.monotonic()
         gateway = subprocess.Popen(
             [sys.executable, "-m", "services.gateway"],
             cwd=ROOT,
@@ -67,8 +80,11 @@ def stack(*, run: str | None = None, **gateway_env: str):
         )
         procs.append(gateway)
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base)
-        yield base, gateway, nats.url
+        ready_at = _wait_ready({"billing": f"http://127.0.0.1:{billing_port}", "gateway": base}, ready_within_s)
+        ready = Stack((base, gateway, nats.url))
+        ready.billing = billing
+        ready.ready_s = {name: ready_at[name] - started[name] for name in ready_at}
+        yield ready
     finally:
         for proc in procs:
             proc.terminate()
@@ -83,14 +99,20 @@ def billing_schema(run: str) -> str:
     return f"bench_bil_{run}"
 
 
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 60
+def _wait_ready(bases: dict[str, str], within_s: float) -> dict[str, float]:
+    """When each service's /readyz first answered 200 (time.monotonic)."""
+    deadline = time.monotonic() + within_s
+    ready_at: dict[str, float] = {}
     while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise SystemExit("gateway did not become ready")
+        for name, base in bases.items():
+            if name not in ready_at:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                        ready_at[name] = time.monotonic()
+        if len(ready_at) == len(bases):
+            return ready_at
+        time.sleep(0.05)
+    raise SystemExit(f"not ready within {within_s:g} s: {', '.join(sorted(set(bases) - set(ready_at)))}")
 
 
 def create_tenant(base: str) -> tuple[str, str]:
@@ -113,6 +135,12 @@ def _drop_schemas(database: str, schemas: list[str]) -> None:
     with contextlib.suppress(Exception), psycopg.connect(database, autocommit=True) as conn:
         for schema in schemas:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -30,6 +30,9 @@ def make_broker(settings: ServiceSettings, *, name: str, **options: Any) -> Nats
         reconnect_time_wait=1,
         connect_timeout=5,
         logger=None,
+        # The only subscribers are `runtime.handlers.rpc`, which take the raw body: no dependency
+        # injection per request (FastDepends ran a task group and a worker thread for each).
+        apply_types=False,
         **{**nats_connect.broker_options(settings), **options},
     )
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
+from typing import Any
 
 import structlog
 import uvicorn
@@ -27,8 +30,8 @@ from runtime.outbox import OutboxRelay
 from runtime.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
-WARM_CONNECTIONS = 4  # database connections opened at start, before the service takes traffic
 JOB_STOP_S = 10.0  # how long stop() waits for cancelled jobs and consumers
+WARM_UP_PATH = "/.warm-up/no-such-route"  # requested in-process before the server starts (`_warm_http`)
 
 BackgroundJob = Callable[[], Awaitable[None]]
 JOB_RESTART_DELAYS_S = (1, 2, 5, 10, 30)
@@ -77,6 +80,7 @@ class Service:
         consumers: list | None = None,
         on_started: Callable[[Service], Awaitable[None]] | None = None,
         on_stopping: Callable[[Service], Awaitable[None]] | None = None,
+        warm_reads: Sequence[tuple[str, tuple]] = (),
     ) -> None:
         self.settings = settings
         self.db = db
@@ -90,6 +94,7 @@ class Service:
         self.consumers = consumers or []
         self.on_started = on_started
         self.on_stopping = on_stopping
+        self.warm_reads = warm_reads  # run on each pooled connection at start (`Database.warm`)
         self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task] = []
         self._job_tasks: list[asyncio.Task] = []
@@ -117,7 +122,7 @@ class Service:
     async def start(self, *, migrate: bool = True, serve_http: bool = True) -> None:
         if migrate:
             await self.migrate()
-        await self.db.warm(WARM_CONNECTIONS)
+        await self.db.warm(reads=self.warm_reads)
         await self.broker.connect()
         await ensure_streams(
             self.js,
@@ -136,8 +141,44 @@ class Service:
         if self.on_started:
             await self.on_started(self)
         if serve_http:
+            await self._warm_http()
             await self._start_http()
         log.info("service.started", service=self.settings.service_name, port=self.port)
+
+    async def _warm_http(self) -> None:
+        """Build what the HTTP app would build on its first requests, before it takes any.
+
+        FastAPI builds each included router's routes (their dependants, and a pydantic TypeAdapter
+        per parameter and response model: 207 in the gateway) when a request is first matched
+        against them, and Starlette its middleware stack on the first request. A request for a path
+        that no route has walks every router without running a handler or touching any data.
+        """
+        app = self.http_app
+        if app.middleware_stack is None:
+            app.middleware_stack = app.build_middleware_stack()
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": WARM_UP_PATH,
+            "raw_path": WARM_UP_PATH.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [],
+            "client": None,
+            "server": None,
+            "state": {},
+        }
+
+        async def receive() -> MutableMapping[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(_message: MutableMapping[str, Any]) -> None:
+            pass
+
+        await app.router(scope, receive, send)
 
     async def _start_http(self) -> None:
         config = uvicorn.Config(
@@ -214,6 +255,8 @@ async def _run_until_signal(service: Service) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if tracemalloc.is_tracing() and (dump_to := os.environ.get("TRACEMALLOC_DUMP")):
+        loop.add_signal_handler(signal.SIGUSR1, _dump_snapshot, dump_to)
     await service.start()
     # What start-up built (modules, app, pools) lives as long as the process: keep it out of every
     # later full collection. Without this the first gen-2 collections under load took 60-80 ms and
@@ -223,3 +266,11 @@ async def _run_until_signal(service: Service) -> None:
     gc.freeze()
     await stop.wait()
     await service.stop()
+
+
+def _dump_snapshot(path: str) -> None:
+    """Benchmarks only (a process started with PYTHONTRACEMALLOC and TRACEMALLOC_DUMP): SIGUSR1 writes
+    a tracemalloc snapshot to `path`, complete when `path` appears (written aside, then renamed)."""
+    gc.collect()
+    tracemalloc.take_snapshot().dump(f"{path}.part")
+    os.replace(f"{path}.part", path)

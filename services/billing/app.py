@@ -11,7 +11,7 @@ import structlog
 from runtime.db import Database
 from runtime.messaging import make_broker
 from runtime.service import Service
-from services.billing import grant_expiry, handlers, reservations
+from services.billing import grant_expiry, handlers, queries, reservations
 from services.billing.autotopup import wiring as autotopup_wiring
 from services.billing.config import BillingSettings
 from services.billing.deps import BillingDeps
@@ -43,4 +43,12 @@ def build(settings: BillingSettings | None = None) -> Service:
                 log.warning("grant_sweep_failed", exc_info=True)
 
     jobs = [expire_holds_job, grant_expiry_job, autotopup_wiring.job(deps, settings.autotopup_monitor_s)]
-    return Service(settings=settings, db=db, broker=broker, migrations=MIGRATIONS, jobs=jobs, consumers=consumers)
+    return Service(
+        settings=settings,
+        db=db,
+        broker=broker,
+        migrations=MIGRATIONS,
+        jobs=jobs,
+        consumers=consumers,
+        warm_reads=queries.WARM_READS,
+    )

@@ -5,10 +5,11 @@ Every message's `id:` is its sequence in the PORTAL stream, so a client that rec
 and no duplicate: the client is registered (buffering) *before* the replay's upper bound is read,
 and buffered or live messages at or below that bound are skipped.
 
-Fan-out cost is what limits 10,000 streams per process, so a message is encoded once (SSE frame and
-HTTP chunk) and written to each client's socket directly (`sse_clients.Client`); one timer sends
-every client's heartbeat. A client whose unsent bytes exceed the limit is disconnected rather than
-buffered without bound; it resumes with `Last-Event-ID`.
+A process holds 20,000 streams: once a stream's first messages are written the hub adopts its
+socket (`stream.adopt`, `sse_clients.Client`), so an open stream costs a client object and a
+transport, not a request. A message is encoded once (SSE frame and HTTP chunk) and written to each
+client's socket directly; one timer sends every client's heartbeat. A client whose unsent bytes
+exceed the limit is disconnected rather than buffered without bound; it resumes with `Last-Event-ID`.
 
 A stream ends with the credential that opened it (`close_ended`, fed by `Revocations`) and with its
 session's expiry (checked at each heartbeat). A replay scans the PORTAL stream from the client's
@@ -116,6 +117,7 @@ class Hub:
             max_buffer_bytes=self.max_buffer_bytes,
             credential=credential,
             ends_at=ends_at,
+            hub=self,
         )
         self.clients[tenant_id].add(client)
         self.by_credential[credential].add(client)

@@ -1,9 +1,13 @@
 """One SSE client of the hub: pre-encoded items, bounded buffering, and the socket fast path.
 
-A client is *priming* (buffering live items while its first messages are read), then *live*: with
-the server's transport at hand (uvicorn's httptools protocol, HTTP/1.1 chunked), an item's
-pre-encoded chunk is written straight to the socket — no task wake-up, no per-client encoding. Any
-other server gets a bounded queue drained by the response task (`queue`).
+A client is *priming* (buffering live items while its first messages are read), then *live*. Under
+uvicorn's httptools protocol (HTTP/1.1 chunked) the hub adopts the socket once the first messages
+are written: the client becomes the transport's protocol, uvicorn forgets the connection and its
+request task ends (`stream.py`), so an open stream costs this object and the transport, not a
+request's coroutines, scope and parser. An item's pre-encoded chunk is written straight to the
+socket — no task wake-up, no per-client encoding — and the socket's end (`connection_lost`)
+unregisters the client. Any other server keeps the request open and gets a bounded queue drained
+by the response task (`queue`).
 """
 
 from __future__ import annotations
@@ -42,13 +46,14 @@ class Item:
 HEARTBEAT = Item(-1, b": heartbeat\n\n")
 
 
-class Client:
+class Client(asyncio.Protocol):
     __slots__ = (
         "backlog",
         "closed",
         "credential",
         "ends_at",
         "floor",
+        "hub",
         "max_buffer_bytes",
         "queue",
         "queue_size",
@@ -64,7 +69,9 @@ class Client:
         max_buffer_bytes: int,
         credential: str = "",
         ends_at: datetime | None = None,
+        hub=None,
     ) -> None:
+        self.hub = hub  # unregisters the client when its socket ends (`connection_lost`)
         self.tenant_id = tenant_id
         self.credential = credential  # what opened the stream: it ends with it (revocations.py)
         self.ends_at = ends_at
@@ -119,6 +126,19 @@ class Client:
             return
         for item in backlog:
             self.deliver(item)
+
+    # The socket's protocol once the hub adopted it (`stream.adopt`).
+
+    def data_received(self, data: bytes) -> None:
+        pass  # a stream's client has nothing more to say; whatever it sends is dropped
+
+    def eof_received(self) -> None:
+        return None  # the client is done: the transport closes, then `connection_lost`
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.hub is not None:
+            self.hub.unregister(self)
 
     def slow(self) -> None:
         SLOW_DISCONNECTS.inc()

@@ -1,10 +1,12 @@
 """`GET /v1/stream`: first message, heartbeats, resume without gap or duplicate, slow clients, replicas."""
 
 import asyncio
+import contextlib
 import json
 import socket
 
 import httpx
+import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts.portal.v1 import PortalEvent
@@ -153,3 +155,49 @@ async def test_two_replicas_each_deliver_to_their_own_clients(stack, nats_url, d
                 a = await one.until("balance.updated")
                 b = await two.until("balance.updated")
                 assert a == b and json.loads(a["data"])["balance_cents"] == -250
+
+
+async def test_an_open_stream_holds_no_request_and_ends_with_its_socket(stack):
+    """The hub adopts the socket: uvicorn keeps neither the connection nor a request task for an open
+    stream (what made a stream cost 25 KiB), and the client going away still frees its place."""
+    async with stack() as s:
+        tenant_id, auth = await create_tenant(s.http)
+        hub = s.gateway.http_app.state.gateway.hub
+        server_state = s.gateway._server.server_state
+        async with httpx.AsyncClient(base_url=str(s.http.base_url), timeout=10) as own:
+            async with own.stream("GET", "/v1/stream", headers=auth) as response:
+                sse = SseReader(response)
+                await sse.next()
+                (client,) = hub.clients[tenant_id]
+                assert client.transport.get_protocol() is client
+                assert not any(getattr(c, "transport", None) is client.transport for c in server_state.connections)
+                await eventually(lambda: not server_state.tasks)  # the request ended; the stream goes on
+                await publish_usage(s.js, usage_id=f"{tenant_id}-1", tenant_id=tenant_id, amount_cents=100)
+                assert json.loads((await sse.until("balance.updated"))["data"])["balance_cents"] == -100
+            await eventually(lambda: hub.open_streams(tenant_id) == 0)
+            assert client.closed
+
+
+async def test_a_stream_ends_when_its_session_expires(stack):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from contracts.base import utcnow
+    from services.gateway.tables import PortalSession
+    from tests.integration.gateway.test_portal_auth import browser, log_in, portal_user
+
+    async with stack(sse_heartbeat_s=0.2) as s, browser(s) as web:
+        tenant_id, _ = await portal_user(s)
+        assert (await log_in(web, "anna@muster.example")).status_code == 303
+        gw = s.gateway.http_app.state.gateway
+        async with gw.db.transaction() as session:
+            await session.execute(sa.update(PortalSession).values(expires_at=utcnow() + timedelta(seconds=1.5)))
+        async with web.stream("GET", "/v1/stream") as response:
+            sse = SseReader(response)
+            await sse.next()
+            assert gw.hub.open_streams(tenant_id) == 1
+            with contextlib.suppress(httpx.HTTPError), pytest.raises(EOFError):
+                while True:
+                    await sse.next(timeout=5)
+        await eventually(lambda: gw.hub.open_streams(tenant_id) == 0)
