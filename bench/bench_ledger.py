@@ -2,6 +2,11 @@
 PostgreSQL commit → `balance.updated` published, sustained over a window, next to the ceilings.
 
     .venv/bin/python -m bench.bench_ledger [--tenants 100] [--warmup 5] [--seconds 20] [--runs 3]
+                                           [--replicas 1] [--consumers N]
+
+`--replicas 1,2` measures one billing replica and then two (each `--runs` times, every run with its
+own ceilings) and checks the capacity model of docs/operations.md: its prediction for N replicas on
+this machine, min(N × one replica's rate, cores ÷ CPU per debit), is printed next to the measured rate.
 
 Each run: a private nats-server and a fresh schema on the local PostgreSQL; the raw JetStream
 pull+ack rate and the raw batched-insert rate are measured first (nothing else running), then a
@@ -39,7 +44,8 @@ TARGET_BILLING_US = 45.0  # billing's CPU per debit
 DSN = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def billing_env(nats_url: str, schema: str) -> dict:
+def billing_env(nats_url: str, schema: str, consumers: int | None = None) -> dict:
+    extra = {"USAGE_CONSUMERS": str(consumers)} if consumers else {}
     return {
         **os.environ,
         **service_nats_env(nats_url, "billing"),
@@ -48,13 +54,14 @@ def billing_env(nats_url: str, schema: str) -> dict:
         "PORT": "0",
         "APP_ENV": "test",
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
 
 
-async def one_run(args, run: int) -> dict:
+async def one_run(args, run: int, replicas: int = 1) -> dict:
     server = NatsProcess().start()
     schema = f"bench_ledger_{random.randrange(16**8):08x}"
-    env = billing_env(server.url, schema)
+    env = billing_env(server.url, schema, args.consumers)
     try:
         subprocess.run([sys.executable, "-m", "services.billing", "migrate"], env=env, cwd=ROOT, check=True)
         nc = await nats.connect(server.url)
@@ -74,11 +81,13 @@ async def one_run(args, run: int) -> dict:
             warmup=args.warmup,
             seconds=args.seconds,
             nats_pid=server.proc.pid,
+            replicas=replicas,
         )
         await nc.drain()
         result.update(js_rate=js_rate, pg_rate=pg_rate)
+        label = f" ({replicas} billing replicas)" if replicas > 1 else ""
         print(
-            f"run {run}: {result['rate']:,.0f} debits/s end to end (window {result['window_s']:.1f} s, "
+            f"run {run}{label}: {result['rate']:,.0f} debits/s end to end (window {result['window_s']:.1f} s, "
             f"{result['debits']:,} debits exact: {result['exact']}), JetStream pull+ack {js_rate:,.0f} msg/s, "
             f"PostgreSQL batched insert {pg_rate:,.0f} rows/s ({result['rate'] / min(js_rate, pg_rate):.0%} of the "
             f"lower), billing RSS {result['rss_start_mb']:.0f} → "
@@ -107,7 +116,43 @@ def backlog_size(args, ceiling: float) -> int:
 
 
 async def main(args) -> int:
-    results = [await one_run(args, i + 1) for i in range(args.runs)]
+    counts = [int(n) for n in str(args.replicas).split(",")]
+    by_count: dict[int, list[dict]] = {}
+    for count in counts:
+        if len(counts) > 1:
+            print(f"\n--- {count} billing replica{'s' if count > 1 else ''} ---", flush=True)
+        by_count[count] = [await one_run(args, i + 1, count) for i in range(args.runs)]
+    code = report(by_count[counts[0]])
+    if len(counts) > 1:
+        check_model(by_count)
+    return code
+
+
+def check_model(by_count: dict[int, list[dict]]) -> None:
+    """The capacity model's one-machine prediction for N replicas against the measured rate: each
+    replica is a path of its own (up to its loops' overlap), and together they cannot use more than the
+    machine's cores at the CPU per debit measured with one replica."""
+    counts = sorted(by_count)
+    base = by_count[counts[0]]
+    one = statistics.median(r["rate"] for r in base) / counts[0]
+    cpu_us = statistics.median(r["cpu_total_us"] for r in base)
+    cores = os.cpu_count() or 1
+    print(
+        f"\ncapacity model (docs/operations.md), from {counts[0]} replica: {one:,.0f} debits/s per replica, "
+        f"{cpu_us:.0f} µs of CPU per debit, {cores} cores"
+    )
+    for count in counts[1:]:
+        predicted = min(count * one, cores * 1e6 / cpu_us)
+        measured = statistics.median(r["rate"] for r in by_count[count])
+        cpu = statistics.median(r["cpu_total_us"] for r in by_count[count])
+        print(
+            f"  {count} replicas: predicted {predicted:,.0f} debits/s, measured {measured:,.0f} debits/s "
+            f"(median of {len(by_count[count])}) = {measured / predicted:.0%} of the prediction; "
+            f"CPU per debit {cpu:.0f} µs"
+        )
+
+
+def report(results: list[dict]) -> int:
     med = {
         k: statistics.median(r[k] for r in results)
         for k in ("rate", "js_rate", "pg_rate", "rss_start_mb", "rss_end_mb", "cpu_total_us")
@@ -147,6 +192,8 @@ def parse(argv=None):
     p.add_argument("--warmup", type=float, default=5)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)))
+    p.add_argument("--replicas", default=os.environ.get("BENCH_LEDGER_REPLICAS", "1"), help="e.g. 1,2")
+    p.add_argument("--consumers", type=int, default=None, help="USAGE_CONSUMERS of each replica (default: its own)")
     p.add_argument(
         "--messages", type=int, default=0, help="backlog size (default: enough for 60 %% of the lower ceiling)"
     )

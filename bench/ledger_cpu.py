@@ -49,23 +49,24 @@ def local_ports(pid: int) -> set[int]:
     return ports
 
 
-async def backend_pids(conn, billing_pid: int) -> set[int]:
-    ports = local_ports(billing_pid)
+async def backend_pids(conn, billing_pids: list[int]) -> set[int]:
+    ports = set().union(*(local_ports(pid) for pid in billing_pids))
     rows = await conn.fetch("SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL")
     return {r["pid"] for r in rows if r["client_port"] in ports}
 
 
 class CpuMeter:
-    """CPU seconds of billing, its PostgreSQL backends and nats-server between `start()` and `stop()`."""
+    """CPU seconds of billing (all its replicas), their PostgreSQL backends and nats-server between
+    `start()` and `stop()`."""
 
-    def __init__(self, conn, *, billing_pid: int, nats_pid: int) -> None:
-        self.conn, self.billing_pid, self.nats_pid = conn, billing_pid, nats_pid
+    def __init__(self, conn, *, billing_pids: list[int], nats_pid: int) -> None:
+        self.conn, self.billing_pids, self.nats_pid = conn, billing_pids, nats_pid
         self.start_values: dict[str, float] = {}
         self.backends_at_start: dict[int, float] = {}
 
     async def _snapshot(self) -> tuple[dict[str, float], dict[int, float]]:
-        backends = {pid: cpu_s(pid) for pid in await backend_pids(self.conn, self.billing_pid)}
-        return {"billing": cpu_s(self.billing_pid), "nats": cpu_s(self.nats_pid)}, backends
+        backends = {pid: cpu_s(pid) for pid in await backend_pids(self.conn, self.billing_pids)}
+        return {"billing": sum(cpu_s(pid) for pid in self.billing_pids), "nats": cpu_s(self.nats_pid)}, backends
 
     async def start(self) -> None:
         self.start_values, self.backends_at_start = await self._snapshot()

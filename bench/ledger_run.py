@@ -50,6 +50,7 @@ async def run_billing_window(
     warmup: float,
     seconds: float,
     nats_pid: int,
+    replicas: int = 1,
 ) -> dict:
     rng = random.Random(7)
     names = [f"bench-tenant-{i:04d}" for i in range(tenants)]
@@ -70,25 +71,28 @@ async def run_billing_window(
 
     sub = await nc.subscribe("portal.balance.updated.v1", cb=on_balance)
     conn = await asyncpg.connect(dsn)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.billing", "run"],
-        env=env,
-        cwd=ROOT,
-        stdout=(log := open(ROOT / "var" / "bench_billing.log", "w")),  # noqa: SIM115
-        stderr=log,
-    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.billing", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=(log := open(ROOT / "var" / f"bench_billing{'' if i == 0 else f'-{i}'}.log", "w")),  # noqa: SIM115
+            stderr=log,
+        )
+        for i in range(replicas)
+    ]
     try:
         if not await wait_until(lambda: _positive(committed(conn, schema)), 60):
             raise RuntimeError("billing committed nothing within 60 s (see var/bench_billing.log)")
         await asyncio.sleep(warmup)
-        meter = CpuMeter(conn, billing_pid=proc.pid, nats_pid=nats_pid)
+        meter = CpuMeter(conn, billing_pids=[p.pid for p in procs], nats_pid=nats_pid)
         await meter.start()
-        t0, c0, rss0 = time.perf_counter(), await committed(conn, schema), rss_mb(proc.pid)
+        t0, c0, rss0 = time.perf_counter(), await committed(conn, schema), rss_mb(procs[0].pid)
         c1 = c0
         while time.perf_counter() - t0 < seconds and c1 < 0.97 * messages:
             await asyncio.sleep(0.5)
             c1 = await committed(conn, schema)
-        t1, rss1 = time.perf_counter(), rss_mb(proc.pid)
+        t1, rss1 = time.perf_counter(), rss_mb(procs[0].pid)
         cpu = await meter.stop()
         outbox_end = await conn.fetchval(f'SELECT count(*) FROM "{schema}".outbox')
         if t1 - t0 < seconds:
@@ -104,8 +108,10 @@ async def run_billing_window(
         entries_sum = await conn.fetchval(f'SELECT coalesce(sum(amount_cents), 0) FROM "{schema}".ledger_entries')
         exact = settled and balances == expected and entries_sum == 0
     finally:
-        proc.terminate()
-        proc.wait(120)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(120)
         await sub.unsubscribe()
         await conn.close()
     per_debit = {k: v * 1e6 / max(c1 - c0, 1) for k, v in cpu.items()}

@@ -20,11 +20,10 @@ class BillingSettings(ServiceSettings):
     autotopup_cooldown_s: float = 60
     # A charge in flight longer than this is looked up at Stripe through payments (docs/architecture.md)
     autotopup_inflight_timeout_s: float = Field(default=900, gt=0)
-    usage_batch_size: int = Field(default=1000, ge=1, le=5000)
+    usage_batch_size: int = Field(default=2000, ge=1, le=5000)
     # Usage batches in flight per replica: while one waits for PostgreSQL the next is parsed and claimed
-    # (they meet at the tenants' account locks, as two replicas' batches do). 1 until a SIGTERM with two
-    # in flight is understood (tests/integration/scale/test_termination.py, docs/architecture.md)
-    usage_consumers: int = Field(default=1, ge=1, le=8)
+    # (they meet at the tenants' account locks, as two replicas' batches do; docs/architecture.md)
+    usage_consumers: int = Field(default=2, ge=1, le=8)
     hold_sweep_s: float = 5.0
     grant_expiry_notice_days: int = Field(default=7, ge=0)  # credits.expiring this long before a grant expires
     grant_sweep_s: float = Field(default=20, gt=0)  # how often due grants expire and notices go out
