@@ -16,11 +16,13 @@ few failures that get a retry budget (unexpected errors) are dead-lettered by `r
 itself. The durable's configuration is created *or updated* at every start, so a consumer that
 existed with an older policy takes the new one.
 
-`drain()` (SIGTERM) stops fetching. An idle long poll holds no message and is abandoned; the batch
-in hand is finished and acknowledged; messages delivered but not yet handled are nak'ed (another
-replica takes them at once instead of after `ack_wait`); the subscription is removed, so closing
-the connection does not wait on it. (Cancelling a `fetch(batch)` that is receiving would strand
-its messages until `ack_wait`: the poll for the first message is the only thing ever cancelled.)
+`drain()` (SIGTERM) stops fetching. A long poll is woken, not cancelled, and returns whatever it
+took; the batch in hand is finished and acknowledged; messages delivered but not yet handled are
+nak'ed (another replica takes them at once instead of after `ack_wait`); the subscription is removed,
+so closing the connection does not wait on it. (The poll is our own, not `psub.fetch(1)`: that waits
+with `asyncio.wait_for`, which in Python 3.11 loses the message its `queue.get()` took when it is
+cancelled in the same moment — a message then held by nobody until `ack_wait`. Two usage loops made
+that moment common: one polls while the other works through a backlog.)
 
 `ack_wait` is short (ACK_WAIT_S), so the batch of a replica that died unannounced (SIGKILL, node
 loss) is redelivered to the others within seconds. A batch that takes longer than a third of it
@@ -37,10 +39,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError, ServiceUnavailableError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 from prometheus_client import Counter
 
 from contracts.base import Message
@@ -75,8 +76,7 @@ class PullConsumer:
     _started: bool = field(default=False, init=False)
     _draining: bool = field(default=False, init=False)
     _stopped: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
-    _polling: asyncio.Future | None = field(default=None, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)  # set by drain()
     _retries: RetryState | None = field(default=None, init=False)
     _js: JetStreamContext | None = field(default=None, init=False)
 
@@ -154,30 +154,60 @@ class PullConsumer:
 
     async def _next_batch(self, psub) -> list:
         """Long poll for the first message, then what is waiting behind it ([] on timeout or drain)."""
-        self._polling = asyncio.ensure_future(psub.fetch(1, timeout=self.fetch_timeout_s))
         try:
-            first = await self._polling
-        except (NatsTimeout, TimeoutError):
-            return []
-        except asyncio.CancelledError:
-            if self._running:  # our task is cancelled, not just the poll (drain)
-                raise
-            return []
+            first = await self._poll_first(psub)
         except Exception as exc:  # reconnecting, no stream leader (failover), connection closed, deleted
             if self._running:
                 log.warning("consumer.fetch_failed", durable=self.durable, error=repr(exc))
                 await self._check_still_there(exc)
                 await self._pause(0.5)
             return []
-        finally:
-            self._polling = None
-        more = min(_pending_after(first[0]), self.batch_size - 1)
-        if more <= 0:
-            return first
+        if first is None:
+            return []
+        more = min(_pending_after(first), self.batch_size - 1)
+        if more <= 0 or not self._running:
+            return [first]
         try:
-            return first + await _gather(psub, more, timeout=self.gather_s)
+            return [first, *await _gather(psub, more, timeout=self.gather_s)]
         except Exception:  # taken by another replica meanwhile, or a hiccup: handle what we have
-            return first
+            return [first]
+
+    async def _poll_first(self, psub):
+        """`psub.fetch(1, timeout=fetch_timeout_s)`, less its `wait_for` (module docstring): one pull
+        request for one message, then a wait on the subscription's queue that drain() wakes. Answers the
+        message, or None on expiry or drain; a JetStream error status raises as fetch raises it."""
+        sub = psub._sub
+        queue: asyncio.Queue = sub._pending_queue
+        loop = asyncio.get_running_loop()
+        while not queue.empty():  # as fetch: a message left over comes first, a late status is stale
+            msg = queue.get_nowait()
+            sub._pending_size -= len(msg.data)
+            queue.task_done()
+            if JetStreamContext.is_status_msg(msg) is None:
+                return msg
+        expires = int(self.fetch_timeout_s * 1e9) - 100_000
+        await sub._conn.publish(psub._nms, json.dumps({"batch": 1, "expires": expires}).encode(), psub._deliver)
+        deadline = loop.time() + self.fetch_timeout_s
+        while True:
+            if queue.empty():
+                remaining = deadline - loop.time()
+                if remaining <= 0 or not self._running:
+                    return None
+                msg = await _get_unless(queue, self._wake, timeout=remaining)
+                if msg is None:
+                    continue
+            else:
+                msg = queue.get_nowait()
+            sub._pending_size -= len(msg.data)
+            queue.task_done()
+            status = JetStreamContext.is_status_msg(msg)
+            if status is None:
+                return msg
+            if JetStreamContext._is_heartbeat(status):
+                continue
+            if JetStreamContext._is_temporary_error(status):  # 404 no messages, 408 expired, 409
+                return None
+            raise APIError.from_msg(msg)
 
     async def _check_still_there(self, exc: Exception) -> None:
         """Nobody answering for the durable is a failover — or the durable (or its stream) is gone, and
@@ -219,9 +249,7 @@ class PullConsumer:
     async def drain(self) -> None:
         """Stop fetching; the batch in hand is finished (and acked) before this returns."""
         self._draining, self._running = True, False
-        self._wake.set()
-        if self._polling is not None and not self._polling.done():
-            self._polling.cancel()  # waiting for a first message: nothing in hand
+        self._wake.set()  # ends a pause and a long poll
         if self._started:
             await self._stopped.wait()
 
@@ -249,6 +277,27 @@ async def _working_on(msgs: list, *, every_s: float):
             current = asyncio.current_task()
             if current is not None and current.cancelling():  # we are being cancelled too: do not swallow it
                 raise
+
+
+async def _get_unless(queue: asyncio.Queue, stop: asyncio.Event, *, timeout: float):
+    """The queue's next item, or None when `stop` is set or the timeout passes first. Never loses an
+    item: a `get()` cancelled before it completed leaves the item in the queue, and one that completed
+    is answered — also when this wait itself is cancelled (the item goes back into the queue)."""
+    getter = asyncio.ensure_future(queue.get())
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((getter, stopper), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        if getter.done() and not getter.cancelled():
+            queue.put_nowait(getter.result())  # _release hands it back
+        raise
+    finally:
+        stopper.cancel()
+        if not getter.done():
+            getter.cancel()
+    if getter.done() and not getter.cancelled():
+        return getter.result()
+    return None
 
 
 async def _gather(psub, batch: int, *, timeout: float) -> list:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+import uuid
+
+from nats.js.api import DeliverPolicy
 
 from contracts.usage.v1 import UsageRecorded
 from runtime.consumers import PullConsumer
@@ -93,3 +97,46 @@ async def test_a_batch_slower_than_ack_wait_is_not_handed_to_a_second_replica(na
         await asyncio.gather(*(replica.drain() for replica in replicas))
         await asyncio.gather(*tasks)
     assert sorted(handled) == sorted(f"s-{i}" for i in range(20))  # each once
+
+
+async def test_a_drain_the_moment_the_long_poll_receives_loses_no_message(nats_url):
+    """drain() landing just as the long poll takes its message: the message is handled (acked) or handed
+    back (nak, another replica has it at once), never held by nobody until ack_wait. It was held: the
+    poll was `psub.fetch(1)`, and cancelling it after its inner `queue.get()` completed lost the message
+    (one SIGTERM in ~20 with two usage loops, tests/integration/scale/test_termination.py). Each round
+    drains a given number of event-loop turns after the publish, so the moment moves across the window."""
+    handled: set[str] = set()
+
+    async def handle(records: list[UsageRecorded]) -> None:
+        handled.update(r.id for r in records)
+
+    run = uuid.uuid4().hex[:8]
+    async with nats_client(nats_url) as nc:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        for turns, repeat in itertools.product(range(12), range(3)):
+            durable, usage_id = f"poll-race-{run}-{turns}-{repeat}", f"pr-{run}-{turns}-{repeat}"
+
+            def probe(durable: str = durable) -> PullConsumer:
+                return PullConsumer(
+                    UsageRecorded, durable, handle, batch_size=10, deliver_policy=DeliverPolicy.NEW, ack_wait_s=30
+                )
+
+            first = probe()
+            task = asyncio.create_task(first.run(js))
+            await eventually(lambda c=first: c.healthy, timeout=5, interval=0.005)
+            await asyncio.sleep(0.02)  # in its long poll
+            await js.publish("usage.recorded.v1", usage_body(usage_id, "ten_poll_race", 1))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            await first.drain()
+            await asyncio.wait_for(task, 5)
+            if usage_id in handled:
+                continue
+            second = probe()  # handed back: redelivered at once, not after the 30 s ack_wait
+            task = asyncio.create_task(second.run(js))
+            try:
+                await eventually(lambda u=usage_id: u in handled, timeout=3, interval=0.01)
+            finally:
+                await second.drain()
+                await asyncio.wait_for(task, 5)
