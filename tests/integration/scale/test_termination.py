@@ -10,13 +10,14 @@ import time
 import psycopg
 import pytest
 
+from runtime.messaging import ensure_streams
 from tests.integration.scale.burst import Burst
 from tests.integration.scale.ledger import debits, usage_body
 from tests.integration.scale.test_replicas import _all_debited
 from tests.support.stack import eventually, nats_client
 
 GRACE_S = 45  # terminationGracePeriodSeconds of the billing Deployment
-RECORDS = 40_000  # outlasts its own publishing (billing keeps up with much of it): the SIGTERM lands mid-burst
+RECORDS = 40_000  # a backlog of a few seconds for one replica: the SIGTERM lands mid-burst
 
 
 @pytest.mark.slow
@@ -24,11 +25,15 @@ RECORDS = 40_000  # outlasts its own publishing (billing keeps up with much of i
 async def test_sigterm_mid_burst_finishes_the_batch_and_exits_0_then_restart_loses_nothing(
     billing_replicas, nats_url, database_url, tenant_id, loops
 ):
-    (replica,) = await billing_replicas(1, USAGE_CONSUMERS=str(loops))
     records = [(f"{tenant_id}-t{i}", usage_body(f"{tenant_id}-t{i}", tenant_id, 3)) for i in range(RECORDS)]
     async with nats_client(nats_url) as nc:
         js = nc.jetstream()
+        # The burst is in the stream before the replica starts: however fast billing gets, the SIGTERM
+        # below lands while most of the backlog is still ahead of it (published while billing ran, a
+        # replica as fast as the publisher finished the burst before the first poll saw 200 debits).
+        await ensure_streams(js)
         await Burst(js, records).run()
+        (replica,) = await billing_replicas(1, USAGE_CONSUMERS=str(loops))
         await eventually(
             lambda: _debited_at_least(database_url, billing_replicas.schema, tenant_id, 200), interval=0.01
         )
