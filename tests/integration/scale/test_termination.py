@@ -28,9 +28,9 @@ async def test_sigterm_mid_burst_finishes_the_batch_and_exits_0_then_restart_los
     records = [(f"{tenant_id}-t{i}", usage_body(f"{tenant_id}-t{i}", tenant_id, 3)) for i in range(RECORDS)]
     async with nats_client(nats_url) as nc:
         js = nc.jetstream()
-        # The burst is in the stream before the replica starts: however fast billing gets, the SIGTERM
-        # below lands while most of the backlog is still ahead of it (published while billing ran, a
-        # replica as fast as the publisher finished the burst before the first poll saw 200 debits).
+        # The burst waits in the stream before the replica starts, so the SIGTERM races billing's pace
+        # alone (about 2.5 s for 40,000 today), not the publisher's: published while billing ran, a
+        # replica as fast as the publisher had finished the burst before the first poll saw 200 debits.
         await ensure_streams(js)
         await Burst(js, records).run()
         (replica,) = await billing_replicas(1, USAGE_CONSUMERS=str(loops))
